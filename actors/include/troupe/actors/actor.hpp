@@ -1,0 +1,146 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#pragma once
+
+#include <troupe/actors/actor_addr.hpp>
+#include <troupe/actors/actor_ref.hpp>
+#include <troupe/actors/child_decision.hpp>
+#include <troupe/actors/detail/cell.hpp>
+#include <troupe/actors/detail/send_awaiter.hpp>
+#include <troupe/actors/error.hpp>
+#include <troupe/actors/timer.hpp>
+
+#include <stop_token>
+#include <string>
+
+namespace troupe {
+
+class system;
+
+/// Delivered to `on_down` when a monitored actor terminates.
+struct down_msg {
+    actor_addr source; ///< the actor that terminated
+    error cause;       ///< its exit cause (`errc::none` for a normal stop)
+};
+
+/// Delivered to `on_exit` (with `trap_exits`) when a linked actor terminates.
+struct exit_msg {
+    actor_addr source;
+    error cause;
+};
+
+/// Base of every behaviour: the hooks the runtime calls and the operations a
+/// handler may use on its own actor. Derive from `actor<Protocol>`.
+///
+/// **Threading:** hooks and context operations run on the actor's own turn
+/// only (never concurrently); calling context operations from other threads
+/// is a bug. **Failure:** an exception escaping a handler or hook is caught
+/// at the actor boundary and becomes the actor's failure; its parent decides
+/// (by default the child is stopped and the parent told, with the cause).
+class actor_base {
+public:
+    actor_base(const actor_base&) = delete;
+    actor_base& operator=(const actor_base&) = delete;
+    virtual ~actor_base() = default;
+
+    /// Runs before the first message.
+    virtual void on_start() {}
+    /// Runs once when the actor stops (normally, on request or after a
+    /// failure), after its children have stopped; `cause` says why.
+    virtual void on_stop(const error& /*cause*/) {}
+    /// A monitored actor terminated.
+    virtual void on_down(const down_msg& /*msg*/) {}
+    /// A linked actor terminated (only with `trap_exits`; without it, an
+    /// abnormal exit of a linked actor stops this one with `linked_exit`).
+    virtual void on_exit(const exit_msg& /*msg*/) {}
+    /// No user message arrived for the idle timeout (`set_idle_timeout`).
+    virtual void on_idle() {}
+    /// A child failed; the answer decides its fate. Default: stop it.
+    virtual child_decision on_child_failed(const actor_addr& /*child*/, const error& /*cause*/) {
+        return child_decision::stop;
+    }
+
+    /// This actor's address.
+    [[nodiscard]] actor_addr addr() const { return actor_addr(detail::cell_ptr(cell_)); }
+    /// Full path, e.g. `/user/orders/worker-3`.
+    [[nodiscard]] std::string path() const { return cell_->path(); }
+    /// The system this actor belongs to.
+    [[nodiscard]] troupe::system& system() const noexcept;
+
+    /// Stops this actor after the current handler returns: children first
+    /// (newest first), then `on_stop(cause)`. A default cause is a normal stop.
+    void stop(error cause = {}) { cell_->request_stop(std::move(cause)); }
+    /// Signalled when this actor is cancelled or stopping.
+    [[nodiscard]] std::stop_token stop_token() { return cell_->stop_token(); }
+    /// Why the token was signalled (`errc::none` while not signalled).
+    [[nodiscard]] const error& stop_cause() const noexcept { return cell_->stop_cause(); }
+    /// Watches `other`: `on_down` runs once it terminates (at once if it has).
+    void monitor(const actor_addr& other) { cell_->monitor(other.cell()); }
+    void demonitor(const actor_addr& other) { cell_->demonitor(other.cell()); }
+    /// Links both ways: an abnormal exit of either stops the other (or, with
+    /// `trap_exits`, calls its `on_exit`).
+    void link(const actor_addr& other) { cell_->link(other.cell()); }
+    void unlink(const actor_addr& other) { cell_->unlink(other.cell()); }
+    /// Calls `on_idle` after `d` without user messages; zero disables.
+    void set_idle_timeout(duration d) { cell_->set_idle_timeout(d); }
+    /// Trace id of the message being handled (propagated to sends).
+    [[nodiscard]] std::uint64_t trace_id() const noexcept { return cell_->current_trace_id(); }
+
+    /// Sends `m` to `to` after `delay`. Cancelled when this actor stops.
+    template <class P, class M>
+        requires protocol_accepts_v<P, M>
+    timer_handle delayed_tell(const actor_ref<P>& to, duration delay, M m) {
+        return track(detail::start_timer(cell_->sys().clk(), to, delay, duration::zero(),
+                                         std::move(m)));
+    }
+    /// Sends `m` to `to` every `interval`. Cancelled when this actor stops.
+    template <class P, class M>
+        requires protocol_accepts_v<P, M>
+    timer_handle periodic_tell(const actor_ref<P>& to, duration interval, M m) {
+        return track(
+            detail::start_timer(cell_->sys().clk(), to, interval, interval, std::move(m)));
+    }
+
+    /// `co_await send(to, m)`: like `tell`, but when the receiver's policy is
+    /// `suspend` or `block` and its mailbox is full, this actor's task
+    /// suspends (its worker moves on) until there is room. Completes with the
+    /// send result, or `cancelled` if this actor is cancelled meanwhile.
+    template <class P, class M>
+        requires protocol_accepts_v<P, M>
+    detail::send_awaiter send(const actor_ref<P>& to, M&& m) {
+        auto* e = new detail::user_envelope<P>(std::forward<M>(m));
+        e->trace_id = trace_id();
+        return detail::send_awaiter(detail::cell_ptr(to.cell()), e);
+    }
+    /// `co_await sleep(d)`: suspends this actor's task for `d` (cancellable).
+    [[nodiscard]] detail::sleep_awaiter sleep(duration d) { return detail::sleep_awaiter(d); }
+
+    /// @private runtime
+    [[nodiscard]] detail::cell& cell() const noexcept { return *cell_; }
+
+protected:
+    actor_base();
+
+private:
+    timer_handle track(timer_handle h) {
+        cell_->track_timer(h.control());
+        return h;
+    }
+    detail::cell* cell_; // the cell that owns *this; outlives it
+};
+
+/// Base of a class-based actor speaking `Protocol` (a message type or a
+/// `std::variant` of message types). Handlers are overloads
+/// `void on(Msg&)`, `R on(Msg&)` for a message with `reply_type` R, or
+/// coroutines returning `task<>` / `task<R>`.
+template <class Protocol>
+class actor : public actor_base {
+public:
+    using protocol = Protocol;
+    /// A typed ref to this actor.
+    [[nodiscard]] actor_ref<Protocol> self() const {
+        return actor_ref<Protocol>(detail::cell_ptr(&cell()));
+    }
+};
+
+} // namespace troupe

@@ -1,0 +1,55 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#pragma once
+
+#include <troupe/actors/detail/envelope.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace troupe {
+
+/// An untyped, comparable, hashable handle to an actor: identity only, no
+/// sending. Used in down/exit notifications, dead letters and for paths.
+///
+/// **Threading:** copies may be used from any thread. An address keeps the
+/// actor's small control block alive, never its behaviour: it stays valid
+/// after the actor stopped.
+class actor_addr {
+public:
+    actor_addr() noexcept = default;
+    explicit actor_addr(detail::cell_ptr c) noexcept : cell_(std::move(c)) {}
+
+    /// True if this refers to an actor.
+    explicit operator bool() const noexcept { return static_cast<bool>(cell_); }
+    /// Unique within a system, never reused.
+    [[nodiscard]] std::uint64_t id() const noexcept;
+    /// Full path, e.g. `/user/orders/worker-3` (unnamed actors show `$<id>`).
+    [[nodiscard]] std::string path() const;
+    /// True once the actor has terminated.
+    [[nodiscard]] bool is_terminated() const noexcept;
+
+    friend bool operator==(const actor_addr& a, const actor_addr& b) noexcept {
+        return a.cell_ == b.cell_;
+    }
+    friend bool operator<(const actor_addr& a, const actor_addr& b) noexcept {
+        return std::less<>{}(a.cell_.get(), b.cell_.get());
+    }
+
+    /// @private runtime access
+    [[nodiscard]] detail::cell* cell() const noexcept { return cell_.get(); }
+
+private:
+    detail::cell_ptr cell_;
+};
+
+} // namespace troupe
+
+template <>
+struct std::hash<troupe::actor_addr> {
+    std::size_t operator()(const troupe::actor_addr& a) const noexcept {
+        return std::hash<const void*>{}(a.cell());
+    }
+};

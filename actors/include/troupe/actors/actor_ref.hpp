@@ -1,0 +1,104 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#pragma once
+
+#include <troupe/actors/actor_addr.hpp>
+#include <troupe/actors/ask.hpp>
+#include <troupe/actors/detail/message.hpp>
+#include <troupe/actors/detail/system_core.hpp>
+#include <troupe/actors/expected.hpp>
+
+#include <boost/intrusive_ptr.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace troupe {
+
+namespace detail {
+/// Trace id for a message sent now: the handler's message's id inside an
+/// actor, else a fresh one (thread-local generator, no shared atomics).
+std::uint64_t outgoing_trace_id() noexcept;
+} // namespace detail
+
+/// A typed, cheap handle to an actor speaking `Protocol`.
+///
+/// `Protocol` is a message type or a `std::variant` of message types; sending
+/// anything else does not compile. A ref is an intrusive pointer: copying is
+/// one relaxed increment; comparing and hashing use the actor's identity. It
+/// stays valid after the actor stopped: sends then return `receiver_down` and
+/// the message becomes a dead letter.
+///
+/// **Threading:** every member may be called from any thread.
+/// **Ordering:** messages from one sender (thread or actor) to one receiver
+/// are handled in the order they were sent.
+template <class Protocol>
+class actor_ref {
+public:
+    using protocol = Protocol;
+
+    actor_ref() noexcept = default;
+    /// @private runtime
+    explicit actor_ref(detail::cell_ptr c) noexcept : cell_(std::move(c)) {}
+
+    /// Sends `m`. Returns accepted, or `mailbox_full` / `dropped` /
+    /// `would_block` / `timeout` (per the receiver's overflow policy) or
+    /// `receiver_down`. Never blocks except under the receiver's `block`
+    /// policy from a plain thread.
+    template <class M>
+        requires protocol_accepts_v<Protocol, M>
+    send_result tell(M&& m) const {
+        auto* e = new detail::user_envelope<Protocol>(std::forward<M>(m));
+        e->trace_id = detail::outgoing_trace_id();
+        return cell_->enqueue_user(e);
+    }
+
+    /// Sends `m` and returns a handle to its reply, which arrives before
+    /// `timeout` or the handle completes with `timeout`. Other outcomes:
+    /// `mailbox_full` (at once), `dropped`, `receiver_down`, `handler_failed`,
+    /// `cancelled` (the asking actor was cancelled). From a thread, `get()`
+    /// blocks; inside an actor's task, `co_await` it.
+    template <class M>
+        requires protocol_accepts_v<Protocol, M> && askable<std::remove_cvref_t<M>>
+    ask_handle<typename std::remove_cvref_t<M>::reply_type> ask(M&& m, duration timeout) const {
+        using reply = typename std::remove_cvref_t<M>::reply_type;
+        auto& sys = cell_->sys();
+        boost::intrusive_ptr<detail::ask_state<reply>> state(new detail::ask_state<reply>(sys),
+                                                             false);
+        state->arm(sys.clk().now() + timeout);
+        auto* e = new detail::user_envelope<Protocol>(std::forward<M>(m));
+        e->trace_id = detail::outgoing_trace_id();
+        state->add_ref();
+        e->reply = state.get();
+        (void)cell_->enqueue_user(e); // a refusal completes the state with the error
+        return ask_handle<reply>(std::move(state));
+    }
+
+    /// Asks the actor to stop with `cause` (default: a normal stop).
+    void stop(error cause = {}) const { cell_->post(detail::sys_kind::stop, std::move(cause)); }
+
+    [[nodiscard]] actor_addr addr() const noexcept { return actor_addr(cell_); }
+    [[nodiscard]] std::string path() const { return cell_->path(); }
+    explicit operator bool() const noexcept { return static_cast<bool>(cell_); }
+    friend bool operator==(const actor_ref& a, const actor_ref& b) noexcept {
+        return a.cell_ == b.cell_;
+    }
+
+    /// @private runtime
+    [[nodiscard]] detail::cell* cell() const noexcept { return cell_.get(); }
+
+private:
+    detail::cell_ptr cell_;
+};
+
+} // namespace troupe
+
+template <class P>
+struct std::hash<troupe::actor_ref<P>> {
+    std::size_t operator()(const troupe::actor_ref<P>& r) const noexcept {
+        return std::hash<const void*>{}(r.cell());
+    }
+};

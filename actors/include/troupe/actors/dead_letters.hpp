@@ -1,0 +1,61 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#pragma once
+
+#include <troupe/actors/actor_addr.hpp>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+namespace troupe {
+
+/// Why a message was not handled.
+enum class dead_letter_reason : std::uint8_t {
+    receiver_down,  ///< sent to (or still queued in) an actor that stopped
+    dropped_newest, ///< the receiver's `drop_newest` policy refused it
+    dropped_oldest, ///< evicted by a newer message under `drop_oldest`
+    handler_failed, ///< its handler threw; it is not retried
+    late_reply,     ///< a reply that arrived after its ask completed
+    redirect_failed,///< `redirect` had no usable target
+};
+inline constexpr std::size_t dead_letter_reason_count = 6;
+
+[[nodiscard]] std::string_view to_string(dead_letter_reason r) noexcept;
+
+/// One message that will never be handled.
+struct dead_letter {
+    dead_letter_reason reason;
+    actor_addr receiver;           ///< may be empty for late replies
+    std::string_view message_type; ///< payload type name
+    std::uint64_t trace_id = 0;
+};
+
+/// The system's dead-letter sink: counts by reason and an optional hook.
+///
+/// **Threading:** `record` runs on whichever thread the letter died on; the
+/// hook is called there too, so it must be short and must not block (the
+/// events module publishes from it). `set_hook` may be called at any time.
+/// **Memory ordering:** counters are relaxed statistics; read them at a
+/// quiescent point for exact accounting.
+class dead_letter_sink {
+public:
+    using hook = std::function<void(const dead_letter&)>;
+
+    void record(const dead_letter& letter) noexcept;
+    [[nodiscard]] std::uint64_t count(dead_letter_reason r) const noexcept {
+        return counts_[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);
+    }
+    [[nodiscard]] std::uint64_t total() const noexcept;
+    /// Installs (or with an empty function, removes) the hook.
+    void set_hook(hook h);
+
+private:
+    std::array<std::atomic<std::uint64_t>, dead_letter_reason_count> counts_{}; // statistics
+    std::atomic<std::shared_ptr<const hook>> hook_;
+};
+
+} // namespace troupe

@@ -1,0 +1,137 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#pragma once
+
+#include <troupe/actors/actor.hpp>
+#include <troupe/actors/detail/cell.hpp>
+#include <troupe/actors/detail/message.hpp>
+#include <troupe/actors/task.hpp>
+
+#include <memory>
+#include <new>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace troupe::detail {
+
+/// The cell whose behaviour is being constructed on this thread; read by
+/// `actor_base`'s constructor so user classes need no context parameter.
+cell*& constructing_cell() noexcept;
+
+template <class Impl, class M>
+void invoke_handler(Impl& impl, cell& c, M& m, ask_state_base*& reply) {
+    using result = decltype(impl.on(m));
+    if constexpr (is_task<result>::value) {
+        using value = typename result::value_type;
+        auto h = impl.on(m).release();
+        cell::pending_task t;
+        t.handle = h;
+        t.reply = std::exchange(reply, nullptr);
+        t.complete = [](std::coroutine_handle<> raw, void* r) {
+            auto typed = std::coroutine_handle<task_promise<value>>::from_address(raw.address());
+            auto* state = static_cast<ask_state_base*>(r);
+            if constexpr (std::is_void_v<value>) {
+                typed.promise().take(); // rethrows a failure
+                if (state != nullptr) {
+                    static_cast<ask_state<void>*>(state)->set_value();
+                }
+            } else {
+                value v = typed.promise().take();
+                if (state != nullptr) {
+                    static_cast<ask_state<value>*>(state)->set_value(std::move(v));
+                }
+            }
+        };
+        c.begin_task(t);
+    } else if constexpr (std::is_void_v<result>) {
+        impl.on(m);
+        if (reply != nullptr) {
+            if constexpr (askable<M>) {
+                static_assert(std::is_void_v<typename M::reply_type>,
+                              "the handler of an ask-able message must return its reply_type");
+                static_cast<ask_state<void>*>(reply)->set_value();
+            }
+        }
+    } else {
+        result r = impl.on(m);
+        if (reply != nullptr) {
+            if constexpr (askable<M>) {
+                using reply_t = typename M::reply_type;
+                static_assert(std::is_convertible_v<result, reply_t>,
+                              "handler result does not convert to the message's reply_type");
+                static_cast<ask_state<reply_t>*>(reply)->set_value(reply_t(std::move(r)));
+            }
+        }
+    }
+}
+
+/// A cell together with its behaviour `Impl`, built by `Factory` (which
+/// captures the spawn arguments, so a restart can build a fresh instance).
+template <class Impl, class Factory>
+class cell_impl final : public cell {
+public:
+    using protocol = typename Impl::protocol;
+
+    cell_impl(system_core& sys, cell* parent, const spawn_options& opts, std::string name,
+              Factory f)
+        : cell(sys, parent, opts, std::move(name)), factory_(std::move(f)) {
+        protocol_ = &typeid(protocol);
+    }
+    ~cell_impl() override { destroy_behaviour(); }
+
+protected:
+    void dispatch(envelope& e) override {
+        auto& ue = static_cast<user_envelope<protocol>&>(e);
+        Impl& impl = *std::launder(reinterpret_cast<Impl*>(&storage_));
+        if constexpr (requires { std::visit([](auto&) {}, ue.msg); }) {
+            std::visit([&](auto& m) { invoke_handler(impl, *this, m, ue.reply); }, ue.msg);
+        } else {
+            invoke_handler(impl, *this, ue.msg, ue.reply);
+        }
+    }
+    actor_base* construct_behaviour() override {
+        constructing_cell() = this;
+        struct reset {
+            ~reset() { constructing_cell() = nullptr; }
+        } guard;
+        Impl* p = ::new (static_cast<void*>(&storage_)) Impl(factory_());
+        alive_ = true;
+        return p;
+    }
+    void destroy_behaviour() noexcept override {
+        if (alive_) {
+            alive_ = false;
+            std::launder(reinterpret_cast<Impl*>(&storage_))->~Impl();
+        }
+    }
+
+private:
+    [[no_unique_address]] Factory factory_;
+    bool alive_ = false;
+    alignas(Impl) std::byte storage_[sizeof(Impl)];
+};
+
+/// Behaviour built from a function object: `f(self, msg)` or `f(msg)`.
+template <class Protocol, class F>
+class function_actor final : public actor<Protocol> {
+public:
+    explicit function_actor(F f) : f_(std::move(f)) {}
+
+    template <class M>
+    decltype(auto) on(M& m) {
+        if constexpr (std::is_invocable_v<F&, actor<Protocol>&, M&>) {
+            return f_(static_cast<actor<Protocol>&>(*this), m);
+        } else {
+            static_assert(std::is_invocable_v<F&, M&>,
+                          "a function behaviour must accept (actor<P>&, Msg&) or (Msg&) for every "
+                          "message of the protocol");
+            return f_(m);
+        }
+    }
+
+private:
+    F f_;
+};
+
+} // namespace troupe::detail

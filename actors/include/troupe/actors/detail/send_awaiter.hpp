@@ -1,0 +1,61 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#pragma once
+
+#include <troupe/actors/clock.hpp>
+#include <troupe/actors/detail/awaitable.hpp>
+#include <troupe/actors/detail/cell.hpp>
+#include <troupe/actors/expected.hpp>
+
+#include <coroutine>
+
+namespace troupe::detail {
+
+/// `co_await self.send(ref, msg)`: a send that suspends the sending actor's
+/// task while the receiver (policy `suspend`/`block`) is full.
+class send_awaiter final : public awaitable_tag, public awaiter_base {
+public:
+    send_awaiter(cell_ptr to, envelope* e) noexcept : to_(std::move(to)), envelope_(e) {}
+    send_awaiter(send_awaiter&& o) noexcept
+        : to_(std::move(o.to_)), envelope_(std::exchange(o.envelope_, nullptr)),
+          result_(std::move(o.result_)) {}
+    send_awaiter(const send_awaiter&) = delete;
+    send_awaiter& operator=(const send_awaiter&) = delete;
+    send_awaiter& operator=(send_awaiter&&) = delete;
+    ~send_awaiter();
+
+    bool await_ready() noexcept;
+    bool await_suspend(std::coroutine_handle<> h) noexcept;
+    send_result await_resume() noexcept { return std::move(result_); }
+    void on_wake() override;
+    void on_cancel(const error& cause) override;
+
+private:
+    bool attempt(cell* self) noexcept; // true when done (sent or failed)
+
+    cell_ptr to_;
+    envelope* envelope_; // owned until handed to the receiver
+    send_result result_;
+    std::coroutine_handle<> continuation_;
+};
+
+/// `co_await self.sleep(d)`: resumes the task after `d` on the actor's clock.
+class sleep_awaiter final : public awaitable_tag, public awaiter_base {
+public:
+    explicit sleep_awaiter(duration d) noexcept : delay_(d) {}
+    bool await_ready() const noexcept { return delay_ <= duration::zero(); }
+    bool await_suspend(std::coroutine_handle<> h);
+    /// Empty on time, `cancelled` if the actor was cancelled meanwhile.
+    expected<void> await_resume() noexcept { return std::move(result_); }
+    void on_wake() override { continuation_.resume(); }
+    void on_cancel(const error& cause) override;
+
+private:
+    duration delay_;
+    timer_id timer_ = 0;
+    cell* self_ = nullptr;
+    expected<void> result_;
+    std::coroutine_handle<> continuation_;
+};
+
+} // namespace troupe::detail

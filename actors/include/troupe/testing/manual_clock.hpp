@@ -1,0 +1,46 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#pragma once
+
+#include <troupe/actors/clock.hpp>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <mutex>
+#include <utility>
+
+namespace troupe::testing {
+
+/// A clock that moves only when told: `advance(d)` runs every timer due by
+/// the new time, in deadline order, on the calling thread.
+///
+/// Pass it as `system_config::custom_clock`. Starts at an arbitrary fixed
+/// epoch.
+/// **Threading:** all members from any thread; callbacks run on the thread
+/// calling `advance`, without the clock's lock held.
+class manual_clock final : public clock {
+public:
+    time_point now() const noexcept override;
+    timer_id schedule_at(time_point when, std::function<void()> fn) override;
+    bool cancel(timer_id id) noexcept override;
+    void shutdown() noexcept override;
+
+    /// Moves time forward by `d`, firing due timers (including ones they
+    /// schedule, if due). Returns how many fired.
+    std::size_t advance(duration d);
+    /// Timers not yet fired.
+    [[nodiscard]] std::size_t pending() const;
+    /// Deadline of the next timer, if any.
+    [[nodiscard]] std::optional<time_point> next_deadline() const;
+
+private:
+    using key = std::pair<time_point, timer_id>;
+    mutable std::mutex mutex_;
+    time_point now_{std::chrono::hours(1)};        // guarded by mutex_
+    std::map<key, std::function<void()>> timers_; // guarded by mutex_
+    std::map<timer_id, time_point> index_;        // guarded by mutex_
+    timer_id last_id_ = 0;                        // guarded by mutex_
+};
+
+} // namespace troupe::testing

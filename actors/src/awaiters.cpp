@@ -1,0 +1,184 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#include <troupe/actors/actor.hpp>
+#include <troupe/actors/detail/ask_state.hpp>
+#include <troupe/actors/detail/cell_impl.hpp>
+#include <troupe/actors/detail/send_awaiter.hpp>
+#include <troupe/actors/detail/system_core.hpp>
+#include <troupe/actors/system.hpp>
+
+#include <cassert>
+#include <random>
+
+namespace troupe {
+
+actor_base::actor_base() : cell_(detail::constructing_cell()) {
+    assert(cell_ != nullptr && "behaviours are constructed by spawn, not directly");
+}
+
+troupe::system& actor_base::system() const noexcept { return cell_->sys().owner(); }
+
+namespace detail {
+
+cell*& constructing_cell() noexcept {
+    thread_local cell* c = nullptr;
+    return c;
+}
+
+std::uint64_t outgoing_trace_id() noexcept {
+    if (cell* c = this_thread_context().current) {
+        if (std::uint64_t id = c->current_trace_id(); id != 0) {
+            return id;
+        }
+    }
+    // A new trace: 24 random bits per thread, then a per-thread counter.
+    thread_local std::uint64_t prefix = (std::random_device{}() & 0xffffffULL) << 40;
+    thread_local std::uint64_t counter = 0;
+    return prefix | (++counter & 0xffffffffffULL);
+}
+
+// ---- send ------------------------------------------------------------------------
+
+send_awaiter::~send_awaiter() {
+    if (envelope_ != nullptr) {
+        envelope_->fail(error{errc::cancelled, "send abandoned"});
+        delete envelope_;
+    }
+}
+
+bool send_awaiter::attempt(cell* self) noexcept {
+    bool waiting = false;
+    std::uint64_t gen = self != nullptr ? self->set_awaiter(this) : 0;
+    result_ = to_->send_or_wait(envelope_, self, gen, waiting);
+    if (!waiting && self != nullptr) {
+        self->set_awaiter(nullptr);
+    }
+    return !waiting;
+}
+
+bool send_awaiter::await_ready() noexcept {
+    cell* self = this_thread_context().current;
+    if (self != nullptr && self->is_cancelled()) {
+        envelope_->fail(error{errc::cancelled, "sender cancelled"});
+        delete std::exchange(envelope_, nullptr);
+        result_ = troupe::unexpected(error{errc::cancelled, "sender cancelled", self->stop_cause()});
+        return true;
+    }
+    return attempt(self);
+}
+
+bool send_awaiter::await_suspend(std::coroutine_handle<> h) noexcept {
+    // await_ready registered us with the receiver and kept the message.
+    continuation_ = h;
+    return true;
+}
+
+void send_awaiter::on_wake() {
+    if (attempt(this_thread_context().current)) {
+        continuation_.resume();
+    }
+}
+
+void send_awaiter::on_cancel(const error& cause) {
+    if (envelope_ != nullptr) {
+        envelope_->fail(error{errc::cancelled, "sender cancelled", cause});
+        delete std::exchange(envelope_, nullptr);
+    }
+    result_ = troupe::unexpected(error{errc::cancelled, "sender cancelled", cause});
+    continuation_.resume();
+}
+
+// ---- sleep -----------------------------------------------------------------------
+
+bool sleep_awaiter::await_suspend(std::coroutine_handle<> h) {
+    continuation_ = h;
+    self_ = this_thread_context().current;
+    if (self_->is_cancelled()) {
+        result_ = troupe::unexpected(
+            error{errc::cancelled, "sleep cancelled", self_->stop_cause()});
+        return false;
+    }
+    std::uint64_t gen = self_->set_awaiter(this);
+    auto& clk = self_->sys().clk();
+    timer_ = clk.schedule_at(clk.now() + delay_, [c = cell_ptr(self_), gen] { c->wake(gen); });
+    return true;
+}
+
+void sleep_awaiter::on_cancel(const error& cause) {
+    self_->sys().clk().cancel(timer_);
+    result_ = troupe::unexpected(error{errc::cancelled, "sleep cancelled", cause});
+    continuation_.resume();
+}
+
+// ---- ask state -------------------------------------------------------------------
+
+bool ask_state_base::fail(error e) noexcept {
+    std::unique_lock lock(mutex_);
+    if (status_ != status::pending) {
+        return false;
+    }
+    error_ = std::move(e);
+    status_ = status::failed;
+    finish(lock);
+    return true;
+}
+
+void ask_state_base::finish(std::unique_lock<std::mutex>& lock) noexcept {
+    cell_ptr waiter = std::move(waiter_);
+    std::uint64_t gen = generation_;
+    timer_id timer = std::exchange(timer_, 0);
+    lock.unlock();
+    cv_.notify_all();
+    if (timer != 0) {
+        sys_.clk().cancel(timer);
+    }
+    if (waiter) {
+        waiter->wake(gen);
+    }
+}
+
+void ask_state_base::on_late() noexcept {
+    sys_.count_late_reply();
+    sys_.dead_letters().record(
+        dead_letter{dead_letter_reason::late_reply, actor_addr{}, "reply", 0});
+}
+
+void ask_state_base::arm(time_point deadline) {
+    add_ref(); // the timer's reference
+    boost::intrusive_ptr<ask_state_base> self(this, false);
+    timer_id id = sys_.clk().schedule_at(deadline, [self] {
+        self->fail(error{errc::timeout, "no reply before the deadline"});
+    });
+    std::lock_guard lock(mutex_);
+    if (status_ == status::pending) {
+        timer_ = id;
+    }
+}
+
+bool ask_state_base::ready() const {
+    std::lock_guard lock(mutex_);
+    return status_ != status::pending;
+}
+
+bool ask_state_base::wait_until(time_point deadline) const {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_until(lock, deadline, [this] { return status_ != status::pending; });
+}
+
+void ask_state_base::wait() const {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [this] { return status_ != status::pending; });
+}
+
+bool ask_state_base::set_waiter(cell* c, std::uint64_t generation) {
+    std::lock_guard lock(mutex_);
+    if (status_ != status::pending) {
+        return false;
+    }
+    waiter_ = cell_ptr(c);
+    generation_ = generation;
+    return true;
+}
+
+} // namespace detail
+} // namespace troupe

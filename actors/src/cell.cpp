@@ -1,0 +1,960 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#include <troupe/actors/detail/cell.hpp>
+
+#include "cell_extras.hpp"
+
+#include <troupe/actors/actor.hpp>
+#include <troupe/actors/actor_counters.hpp>
+#include <troupe/actors/detail/system_core.hpp>
+
+#include <algorithm>
+#include <cassert>
+#include <exception>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace troupe::detail {
+
+namespace {
+
+errc errc_of(dead_letter_reason r) noexcept {
+    switch (r) {
+    case dead_letter_reason::receiver_down: return errc::receiver_down;
+    case dead_letter_reason::handler_failed: return errc::handler_failed;
+    case dead_letter_reason::late_reply: return errc::timeout;
+    case dead_letter_reason::dropped_newest:
+    case dead_letter_reason::dropped_oldest:
+    case dead_letter_reason::redirect_failed: return errc::dropped;
+    }
+    return errc::dropped;
+}
+
+error error_from_current_exception() {
+    try {
+        throw;
+    } catch (const std::exception& ex) {
+        return error{errc::exception, ex.what()};
+    } catch (...) {
+        return error{errc::exception, "non-standard exception"};
+    }
+}
+
+bool is_abnormal(const error& e) noexcept { return e.code() != errc::none; }
+
+void bump(std::atomic<std::uint64_t>& counter) noexcept {
+    counter.fetch_add(1, std::memory_order_relaxed); // statistic
+}
+
+} // namespace
+
+std::string_view system_envelope::type_name() const noexcept { return "troupe::system_message"; }
+
+thread_context& this_thread_context() noexcept {
+    thread_local thread_context ctx;
+    return ctx;
+}
+
+cell::cell(system_core& sys, cell* parent, const spawn_options& opts, std::string name)
+    : sys_(sys), trap_exits_(opts.trap_exits), policy_(opts.policy),
+      throughput_(opts.throughput == 0 ? 1 : opts.throughput), id_(sys.next_id()),
+      parent_(parent),
+      name_(name.empty() ? nullptr : std::make_unique<const std::string>(std::move(name))),
+      mailbox_(opts.capacity == 0 ? 1 : opts.capacity, opts.policy == overflow_policy::drop_oldest) {
+    if (policy_ == overflow_policy::block || policy_ == overflow_policy::suspend ||
+        policy_ == overflow_policy::redirect) {
+        overflow_ = std::make_unique<overflow_state>();
+        overflow_->block_timeout = opts.block_timeout;
+        overflow_->redirect = cell_ptr(opts.redirect_to.cell());
+    }
+}
+
+cell::~cell() = default;
+
+void cell::release() noexcept {
+    // acq_rel: the thread that frees the cell must see every write made by
+    // other owners before they released.
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        delete this;
+    }
+}
+
+cell_extras& cell::extras() {
+    if (!extras_) {
+        extras_ = std::make_unique<cell_extras>();
+    }
+    return *extras_;
+}
+
+std::string cell::name() const {
+    if (name_) {
+        return *name_;
+    }
+    return "$" + std::to_string(id_);
+}
+
+std::string cell::path() const {
+    if (parent_ == nullptr) {
+        return "";
+    }
+    return parent_->path() + "/" + name();
+}
+
+error cell::exit_cause() const {
+    if (!is_terminated() || !exit_cause_) {
+        return {};
+    }
+    return *exit_cause_;
+}
+
+void cell::counters(actor_counters& out) const noexcept {
+    out.processed = processed_.load(std::memory_order_relaxed);
+    out.rejected = rejected_.load(std::memory_order_relaxed);
+    out.dropped = dropped_.load(std::memory_order_relaxed);
+    out.redirected = redirected_.load(std::memory_order_relaxed);
+    out.dead_lettered = dead_lettered_.load(std::memory_order_relaxed);
+    out.queued = mailbox_.size();
+}
+
+// ---- sending -----------------------------------------------------------------
+
+send_result cell::enqueue_user(envelope* e) noexcept {
+    switch (mailbox_.push(e)) {
+    case push_result::accepted: return {};
+    case push_result::accepted_unblocked: sys_.exec().schedule(this); return {};
+    case push_result::closed:
+        dead_letter(e, dead_letter_reason::receiver_down);
+        return troupe::fail(errc::receiver_down);
+    case push_result::full: return overflow(e);
+    }
+    return {};
+}
+
+send_result cell::overflow(envelope* e) noexcept {
+    switch (policy_) {
+    case overflow_policy::reject:
+        bump(rejected_);
+        e->fail(error{errc::mailbox_full});
+        delete e;
+        return troupe::fail(errc::mailbox_full);
+    case overflow_policy::drop_newest:
+        dead_letter(e, dead_letter_reason::dropped_newest);
+        return troupe::fail(errc::dropped);
+    case overflow_policy::drop_oldest:
+        for (int attempt = 0; attempt < 8; ++attempt) {
+            if (mailbox_node* old = mailbox_.evict_oldest()) {
+                dead_letter(static_cast<envelope*>(old), dead_letter_reason::dropped_oldest);
+            }
+            switch (mailbox_.push(e)) {
+            case push_result::accepted: return {};
+            case push_result::accepted_unblocked: sys_.exec().schedule(this); return {};
+            case push_result::closed:
+                dead_letter(e, dead_letter_reason::receiver_down);
+                return troupe::fail(errc::receiver_down);
+            case push_result::full: break;
+            }
+        }
+        // Every queued message is still in flight from other producers: the
+        // newest gives way.
+        dead_letter(e, dead_letter_reason::dropped_newest);
+        return troupe::fail(errc::dropped);
+    case overflow_policy::block:
+    case overflow_policy::suspend:
+        if (this_thread_context().worker != nullptr) {
+            bump(rejected_);
+            e->fail(error{errc::would_block});
+            delete e;
+            return troupe::fail(errc::would_block,
+                        "a scheduler worker may not block; use co_await send(...) in a task");
+        }
+        return block_until_space(e);
+    case overflow_policy::redirect: {
+        cell* target = overflow_->redirect.get();
+        if (target == nullptr || target == this || target->protocol() != protocol()) {
+            dead_letter(e, dead_letter_reason::redirect_failed);
+            return troupe::fail(errc::dropped, "redirect target missing or of another protocol");
+        }
+        bump(redirected_);
+        return target->enqueue_user(e);
+    }
+    }
+    return {};
+}
+
+send_result cell::block_until_space(envelope* e) noexcept {
+    auto& ov = *overflow_;
+    auto deadline = std::chrono::steady_clock::now() + ov.block_timeout;
+    std::unique_lock lock(ov.mutex);
+    ++ov.blocked_threads;
+    // acq_rel: see on_space_freed(); registering before the retry below means
+    // a consumer that frees space after our failed attempt sees us.
+    space_waiters_.fetch_add(1, std::memory_order_acq_rel);
+    send_result result;
+    for (;;) {
+        push_result r = mailbox_.push(e);
+        if (r == push_result::accepted || r == push_result::accepted_unblocked) {
+            if (r == push_result::accepted_unblocked) {
+                sys_.exec().schedule(this);
+            }
+            break;
+        }
+        if (r == push_result::closed) {
+            lock.unlock();
+            dead_letter(e, dead_letter_reason::receiver_down);
+            lock.lock();
+            result = troupe::fail(errc::receiver_down);
+            break;
+        }
+        if (ov.space.wait_until(lock, deadline) == std::cv_status::timeout) {
+            r = mailbox_.push(e);
+            if (r == push_result::accepted_unblocked) {
+                sys_.exec().schedule(this);
+            }
+            if (r == push_result::accepted || r == push_result::accepted_unblocked) {
+                break;
+            }
+            bump(rejected_);
+            e->fail(error{errc::timeout});
+            delete e;
+            result = troupe::fail(errc::timeout, "no room in the mailbox before the block timeout");
+            break;
+        }
+    }
+    --ov.blocked_threads;
+    space_waiters_.fetch_sub(1, std::memory_order_acq_rel);
+    return result;
+}
+
+send_result cell::send_or_wait(envelope*& e, cell* waiter, std::uint64_t gen,
+                               bool& waiting) noexcept {
+    waiting = false;
+    push_result r = mailbox_.push(e);
+    if (r == push_result::full &&
+        (policy_ == overflow_policy::suspend || policy_ == overflow_policy::block)) {
+        {
+            std::lock_guard lock(overflow_->mutex);
+            overflow_->suspended.emplace_back(cell_ptr(waiter), gen);
+        }
+        // acq_rel: pairs with the consumer's slot release in pop_user(); see
+        // on_space_freed().
+        space_waiters_.fetch_add(1, std::memory_order_acq_rel);
+        r = mailbox_.push(e);
+        if (r == push_result::full) {
+            waiting = true;
+            return {};
+        }
+    }
+    envelope* owned = std::exchange(e, nullptr);
+    switch (r) {
+    case push_result::accepted: return {};
+    case push_result::accepted_unblocked: sys_.exec().schedule(this); return {};
+    case push_result::closed:
+        dead_letter(owned, dead_letter_reason::receiver_down);
+        return troupe::fail(errc::receiver_down);
+    case push_result::full: return overflow(owned);
+    }
+    return {};
+}
+
+void cell::on_space_freed(bool all) noexcept {
+    auto& ov = *overflow_;
+    if (!all && mailbox_.size() > mailbox_.capacity() / 2) {
+        return; // hysteresis: wake senders in batches, not one per message
+    }
+    std::vector<std::pair<cell_ptr, std::uint64_t>> wake_list;
+    {
+        std::lock_guard lock(ov.mutex);
+        wake_list.swap(ov.suspended);
+        if (ov.blocked_threads != 0) {
+            ov.space.notify_all();
+        }
+    }
+    if (!wake_list.empty()) {
+        space_waiters_.fetch_sub(static_cast<std::uint32_t>(wake_list.size()),
+                                 std::memory_order_acq_rel);
+        for (auto& [c, gen] : wake_list) {
+            c->wake(gen);
+        }
+    }
+}
+
+void cell::enqueue_system(system_envelope* e) noexcept {
+    switch (mailbox_.push(e)) {
+    case push_result::accepted: return;
+    case push_result::accepted_unblocked: sys_.exec().schedule(this); return;
+    case push_result::closed:
+    case push_result::full: reply_dead(e); return;
+    }
+}
+
+void cell::post(sys_kind k, error cause, cell_ptr other) {
+    enqueue_system(new system_envelope(k, std::move(cause), std::move(other)));
+}
+
+void cell::wake(std::uint64_t gen) {
+    auto* e = new system_envelope(sys_kind::wake);
+    e->generation = gen;
+    enqueue_system(e);
+}
+
+void cell::reply_dead(system_envelope* e) noexcept {
+    std::unique_ptr<system_envelope> owned(e);
+    // acquire: pairs with the close() exchange, after exit_cause_ was written.
+    (void)mailbox_.is_closed();
+    error cause = exit_cause();
+    switch (e->kind) {
+    case sys_kind::monitor:
+        if (e->observer) {
+            e->observer(cause);
+        } else if (e->other) {
+            e->other->post(sys_kind::down, cause, cell_ptr(this));
+        }
+        break;
+    case sys_kind::link:
+        if (e->other) {
+            e->other->post(sys_kind::exit_signal, cause, cell_ptr(this));
+        }
+        break;
+    case sys_kind::child_failed:
+        if (e->other) {
+            e->other->post(sys_kind::stop, e->cause);
+        }
+        break;
+    default: break;
+    }
+}
+
+void cell::dead_letter(envelope* e, dead_letter_reason reason) noexcept {
+    std::unique_ptr<envelope> owned(e);
+    if (reason == dead_letter_reason::dropped_newest ||
+        reason == dead_letter_reason::dropped_oldest ||
+        reason == dead_letter_reason::redirect_failed) {
+        bump(dropped_);
+    } else {
+        bump(dead_lettered_);
+    }
+    sys_.dead_letters().record(
+        troupe::dead_letter{reason, actor_addr(cell_ptr(this)), e->type_name(), e->trace_id});
+    e->fail(error{errc_of(reason), std::string(to_string(reason))});
+}
+
+// ---- tree ----------------------------------------------------------------------
+
+bool cell::adopt(cell* child) noexcept {
+    std::lock_guard lock(sys_.tree_lock(this));
+    if (!accepting_children_) {
+        child->abandon(error{errc::receiver_down, "parent " + path() + " is stopping"});
+        return false;
+    }
+    if (child->name_) {
+        if (auto ok = sys_.register_path(child, child->path()); !ok) {
+            child->abandon(ok.error());
+            return false;
+        }
+    }
+    if (parent_ != nullptr) { // children of the root are guardians: not counted
+        sys_.actor_started();
+    }
+    child->add_ref(); // the children list's reference
+    child->prev_sibling_ = last_child_;
+    if (last_child_ != nullptr) {
+        last_child_->next_sibling_ = child;
+    } else {
+        first_child_ = child;
+    }
+    last_child_ = child;
+    return true;
+}
+
+void cell::abandon(error cause) noexcept {
+    exit_cause_ = std::make_unique<const error>(std::move(cause));
+    state_ = state::terminated;
+    terminated_.store(true, std::memory_order_release); // pairs with is_terminated()
+    mailbox_node* left = mailbox_.close();
+    assert(left == nullptr);
+    (void)left;
+    release(); // the alive reference; the spawner still holds one
+}
+
+void cell::start() noexcept {
+    if (mailbox_.try_unblock()) {
+        sys_.exec().schedule(this);
+    }
+}
+
+void cell::child_gone(cell* child, const error& cause) {
+    {
+        std::lock_guard lock(sys_.tree_lock(this));
+        // The child may be gone already (never adopted, or removed before).
+        bool listed = child->prev_sibling_ != nullptr || first_child_ == child;
+        if (listed) {
+            if (child->prev_sibling_ != nullptr) {
+                child->prev_sibling_->next_sibling_ = child->next_sibling_;
+            } else {
+                first_child_ = child->next_sibling_;
+            }
+            if (child->next_sibling_ != nullptr) {
+                child->next_sibling_->prev_sibling_ = child->prev_sibling_;
+            } else {
+                last_child_ = child->prev_sibling_;
+            }
+            child->prev_sibling_ = child->next_sibling_ = nullptr;
+        } else {
+            return;
+        }
+    }
+    (void)cause;
+    bool awaited = extras_ && extras_->stopping_child == child;
+    child->release(); // the children list's reference
+    if (awaited) {
+        extras_->stopping_child = nullptr;
+        stop_next_child();
+    }
+}
+
+// ---- running -------------------------------------------------------------------
+
+resume_result cell::resume(std::uint32_t budget) noexcept {
+    auto& ctx = this_thread_context();
+    cell* previous = std::exchange(ctx.current, this);
+    struct restore_context {
+        thread_context& ctx;
+        cell* previous;
+        ~restore_context() { ctx.current = previous; }
+    } restore{ctx, previous};
+
+    if (budget == 0) {
+        budget = throughput_;
+    }
+    if (state_ == state::fresh) {
+        run_start();
+    }
+    for (;;) {
+        if (state_ == state::terminated) {
+            release(); // the alive reference: *this may be gone now
+            return resume_result::done;
+        }
+        mailbox_.fetch();
+        if (mailbox_node* n = mailbox_.pop_system()) {
+            std::unique_ptr<system_envelope> e(static_cast<system_envelope*>(n));
+            try {
+                handle_system(*e);
+            } catch (...) {
+                fail_actor(error_from_current_exception(), nullptr);
+            }
+            continue;
+        }
+        if (user_paused()) {
+            if (mailbox_.try_block(true)) {
+                return resume_result::idle;
+            }
+            continue;
+        }
+        if (budget == 0) {
+            return resume_result::again;
+        }
+        mailbox_node* u = mailbox_.pop_user();
+        if (u == nullptr) {
+            if (mailbox_.try_block(false)) {
+                return resume_result::idle;
+            }
+            continue;
+        }
+        --budget;
+        // acquire: pairs with the waiters' acq_rel registration (see
+        // block_until_space / send_or_wait) through the slot counter.
+        if (space_waiters_.load(std::memory_order_acquire) != 0) {
+            on_space_freed(false);
+        }
+        handle_user(static_cast<envelope*>(u));
+    }
+}
+
+bool cell::user_paused() const noexcept {
+    return state_ != state::running || (extras_ && extras_->task.handle);
+}
+
+void cell::run_start() {
+    state_ = state::running;
+    try {
+        behaviour_ = construct_behaviour();
+        behaviour_->on_start();
+    } catch (...) {
+        fail_actor(error_from_current_exception(), nullptr);
+    }
+}
+
+void cell::handle_user(envelope* e) {
+    current_trace_ = e->trace_id;
+    if (extras_ && extras_->idle > duration::zero()) {
+        extras_->last_activity = sys_.clk().now();
+    }
+    try {
+        dispatch(*e);
+    } catch (...) {
+        fail_actor(error_from_current_exception(), e);
+        return;
+    }
+    if (extras_ && extras_->task.handle && extras_->task_envelope == nullptr) {
+        extras_->task_envelope = e; // the task's parameters may refer to it
+        if (extras_->task.handle.done()) {
+            complete_task();
+        }
+        return;
+    }
+    processed_.store(processed_.load(std::memory_order_relaxed) + 1,
+                     std::memory_order_relaxed); // single writer: this actor
+    delete e;
+}
+
+void cell::begin_task(pending_task t) {
+    auto& x = extras();
+    x.task = t;
+    x.task_envelope = nullptr;
+    t.handle.resume(); // runs until its first suspension or the end
+}
+
+void cell::after_task_step() {
+    if (extras_ && extras_->task.handle && extras_->task.handle.done() &&
+        extras_->task_envelope != nullptr) {
+        complete_task();
+    }
+}
+
+void cell::complete_task() {
+    auto& x = *extras_;
+    pending_task t = std::exchange(x.task, {});
+    std::unique_ptr<envelope> e(std::exchange(x.task_envelope, nullptr));
+    struct cleanup {
+        pending_task& t;
+        ~cleanup() {
+            t.handle.destroy();
+            if (t.reply != nullptr) {
+                static_cast<ask_state_base*>(t.reply)->release();
+            }
+        }
+    } guard{t};
+    try {
+        t.complete(t.handle, t.reply);
+    } catch (...) {
+        if (t.reply != nullptr) {
+            static_cast<ask_state_base*>(t.reply)->fail(
+                error{errc::handler_failed, "the handler's task failed"});
+        }
+        fail_actor(error_from_current_exception(), e.release());
+        return;
+    }
+    processed_.store(processed_.load(std::memory_order_relaxed) + 1,
+                     std::memory_order_relaxed); // single writer: this actor
+}
+
+void cell::drop_task(const error& cause) noexcept {
+    if (!extras_ || !extras_->task.handle) {
+        return;
+    }
+    auto& x = *extras_;
+    x.awaiter = nullptr;
+    pending_task t = std::exchange(x.task, {});
+    t.handle.destroy();
+    if (t.reply != nullptr) {
+        auto* s = static_cast<ask_state_base*>(t.reply);
+        s->fail(error{errc::cancelled, "the handler's task was abandoned", cause});
+        s->release();
+    }
+    if (envelope* e = std::exchange(x.task_envelope, nullptr)) {
+        dead_letter(e, dead_letter_reason::receiver_down);
+    }
+}
+
+std::uint64_t cell::set_awaiter(awaiter_base* a) noexcept {
+    auto& x = extras();
+    x.awaiter = a;
+    return ++x.await_generation;
+}
+
+void cell::cancel_awaiter(const error& cause) {
+    if (extras_ == nullptr) {
+        return;
+    }
+    if (awaiter_base* a = std::exchange(extras_->awaiter, nullptr)) {
+        a->on_cancel(cause);
+        after_task_step();
+    }
+}
+
+void cell::fail_actor(error cause, envelope* failed_message) {
+    if (failed_message != nullptr) {
+        dead_letter(failed_message, dead_letter_reason::handler_failed);
+    }
+    if (state_ == state::terminated) {
+        return;
+    }
+    drop_task(cause);
+    if (sys_.hooks.on_failure) {
+        sys_.hooks.on_failure(actor_addr(cell_ptr(this)), cause);
+    }
+    if (state_ == state::stopping || state_ == state::failed) {
+        return; // already on its way out, or already reported
+    }
+    state_ = state::failed;
+    if (parent_) {
+        parent_->post(sys_kind::child_failed, std::move(cause), cell_ptr(this));
+    } else {
+        begin_stop(std::move(cause), state::terminated);
+    }
+}
+
+void cell::handle_system(system_envelope& e) {
+    switch (e.kind) {
+    case sys_kind::stop: begin_stop(std::move(e.cause), state::terminated); break;
+    case sys_kind::cancel: cancel_tree(e.cause); break;
+    case sys_kind::kill: {
+        {
+            std::lock_guard lock(sys_.tree_lock(this));
+            accepting_children_ = false;
+            for (cell* c = first_child_; c != nullptr; c = c->next_sibling_) {
+                c->post(sys_kind::kill, e.cause);
+            }
+        }
+        finish(error{errc::killed, "killed", e.cause}, false);
+        break;
+    }
+    case sys_kind::child_failed: {
+        child_decision d = child_decision::stop;
+        actor_addr child(e.other);
+        if (behaviour_ != nullptr && state_ == state::running) {
+            d = behaviour_->on_child_failed(child, e.cause);
+        }
+        if (sys_.hooks.on_decision) {
+            sys_.hooks.on_decision(child, e.cause, d);
+        }
+        switch (d) {
+        case child_decision::stop: e.other->post(sys_kind::stop, e.cause); break;
+        case child_decision::restart: e.other->post(sys_kind::restart, e.cause); break;
+        case child_decision::resume: e.other->post(sys_kind::resume); break;
+        case child_decision::escalate:
+            e.other->post(sys_kind::stop, e.cause);
+            fail_actor(error{errc::escalated, "child " + child.path() + " failed", e.cause}, nullptr);
+            break;
+        }
+        break;
+    }
+    case sys_kind::child_exited: child_gone(e.other.get(), e.cause); break;
+    case sys_kind::restart:
+        if (state_ == state::failed) {
+            begin_stop(std::move(e.cause), state::restarting);
+        }
+        break;
+    case sys_kind::resume:
+        if (state_ == state::failed) {
+            state_ = state::running;
+        }
+        break;
+    case sys_kind::monitor:
+        extras().watchers.push_back(watcher{std::move(e.other), std::move(e.observer)});
+        break;
+    case sys_kind::demonitor:
+        if (extras_) {
+            std::erase_if(extras_->watchers,
+                          [&](const watcher& w) { return w.actor == e.other; });
+        }
+        break;
+    case sys_kind::down:
+        if (behaviour_ != nullptr) {
+            behaviour_->on_down(down_msg{actor_addr(e.other), e.cause});
+        }
+        break;
+    case sys_kind::link: extras().links.push_back(std::move(e.other)); break;
+    case sys_kind::unlink:
+        if (extras_) {
+            std::erase(extras_->links, e.other);
+        }
+        break;
+    case sys_kind::exit_signal: {
+        if (extras_) {
+            std::erase(extras_->links, e.other);
+        }
+        if (!is_abnormal(e.cause) || state_ == state::terminated) {
+            break;
+        }
+        if (trap_exits_) {
+            if (behaviour_ != nullptr) {
+                behaviour_->on_exit(exit_msg{actor_addr(e.other), e.cause});
+            }
+        } else {
+            begin_stop(error{errc::linked_exit, "linked actor " + e.other->path() + " exited",
+                             e.cause},
+                       state::terminated);
+        }
+        break;
+    }
+    case sys_kind::wake:
+        if (extras_ && extras_->awaiter != nullptr &&
+            extras_->await_generation == e.generation) {
+            awaiter_base* a = std::exchange(extras_->awaiter, nullptr);
+            a->on_wake();
+            after_task_step();
+        }
+        break;
+    case sys_kind::idle_timeout: {
+        if (!extras_ || extras_->idle_generation != e.generation ||
+            extras_->idle <= duration::zero() || state_ != state::running) {
+            break;
+        }
+        auto& x = *extras_;
+        time_point now = sys_.clk().now();
+        if (now - x.last_activity >= x.idle) {
+            x.last_activity = now;
+            arm_idle(now + x.idle);
+            if (behaviour_ != nullptr) {
+                behaviour_->on_idle();
+            }
+        } else {
+            arm_idle(x.last_activity + x.idle);
+        }
+        break;
+    }
+    case sys_kind::call:
+        if (e.fn) {
+            e.fn();
+        }
+        break;
+    }
+}
+
+// ---- stopping --------------------------------------------------------------------
+
+void cell::request_stop(error cause) {
+    // From the actor's own handler: queue it so the handler finishes first.
+    post(sys_kind::stop, std::move(cause));
+}
+
+std::stop_token cell::stop_token() {
+    auto& x = extras();
+    if (!x.stop_source) {
+        x.stop_source.emplace();
+        if (cancelled_) {
+            x.stop_source->request_stop();
+        }
+    }
+    return x.stop_source->get_token();
+}
+
+const error& cell::stop_cause() const noexcept {
+    static const error none;
+    return extras_ ? extras_->stop_cause : none;
+}
+
+void cell::cancel_tree(const error& cause) {
+    if (!cancelled_) {
+        cancelled_ = true;
+        auto& x = extras();
+        x.stop_cause = cause;
+        if (x.stop_source) {
+            x.stop_source->request_stop();
+        }
+    }
+    cancel_awaiter(cause);
+    std::lock_guard lock(sys_.tree_lock(this));
+    for (cell* c = first_child_; c != nullptr; c = c->next_sibling_) {
+        c->post(sys_kind::cancel, cause);
+    }
+}
+
+void cell::begin_stop(error cause, state next) {
+    if (state_ == state::stopping || state_ == state::terminated ||
+        (state_ == state::restarting && next == state::restarting)) {
+        return;
+    }
+    if (next == state::terminated) {
+        cancel_tree(cause);
+        std::lock_guard lock(sys_.tree_lock(this));
+        accepting_children_ = false;
+    } else {
+        cancel_awaiter(cause);
+    }
+    state_ = next == state::terminated ? state::stopping : state::restarting;
+    auto& x = extras();
+    x.stopping_cause = std::move(cause);
+    stop_next_child();
+}
+
+void cell::stop_next_child() {
+    cell* next = nullptr;
+    {
+        std::lock_guard lock(sys_.tree_lock(this));
+        next = last_child_;
+    }
+    auto& x = extras();
+    if (next != nullptr) {
+        x.stopping_child = next;
+        next->post(sys_kind::stop, x.stopping_cause);
+        return;
+    }
+    if (state_ == state::restarting) {
+        restart_behaviour();
+    } else if (state_ == state::stopping) {
+        finish(x.stopping_cause, true);
+    }
+}
+
+void cell::restart_behaviour() {
+    error cause = extras_->stopping_cause;
+    drop_task(cause);
+    if (behaviour_ != nullptr) {
+        try {
+            behaviour_->on_stop(cause);
+        } catch (...) {
+            // The old instance is discarded either way.
+        }
+        for (auto& t : extras_->timers) {
+            t->cancel();
+        }
+        extras_->timers.clear();
+        destroy_behaviour();
+        behaviour_ = nullptr;
+    }
+    cancelled_ = false;
+    extras_->stop_cause = {};
+    extras_->stop_source.reset();
+    state_ = state::fresh;
+    run_start();
+}
+
+void cell::finish(error cause, bool run_on_stop) {
+    if (state_ == state::terminated) {
+        return;
+    }
+    drop_task(cause);
+    if (run_on_stop && behaviour_ != nullptr) {
+        try {
+            behaviour_->on_stop(cause);
+        } catch (...) {
+            // on_stop failing cannot change the outcome; the stop goes on.
+        }
+    }
+    if (extras_) {
+        for (auto& t : extras_->timers) {
+            t->cancel();
+        }
+        if (extras_->idle_timer != 0) {
+            sys_.clk().cancel(extras_->idle_timer);
+        }
+    }
+    if (behaviour_ != nullptr) {
+        destroy_behaviour();
+        behaviour_ = nullptr;
+    }
+    {
+        // Children left behind (kill does not wait for them) are released.
+        std::lock_guard lock(sys_.tree_lock(this));
+        accepting_children_ = false;
+        for (cell* c = first_child_; c != nullptr;) {
+            cell* next = c->next_sibling_;
+            c->prev_sibling_ = c->next_sibling_ = nullptr;
+            c->release();
+            c = next;
+        }
+        first_child_ = last_child_ = nullptr;
+    }
+    state_ = state::terminated;
+    exit_cause_ = std::make_unique<const error>(cause);
+    terminated_.store(true, std::memory_order_release); // pairs with is_terminated()
+    if (name_) {
+        sys_.unregister_path(path());
+    }
+    for (mailbox_node* n = mailbox_.close(); n != nullptr;) {
+        mailbox_node* next = n->next;
+        if (n->lane_kind == lane::system) {
+            reply_dead(static_cast<system_envelope*>(n));
+        } else {
+            dead_letter(static_cast<envelope*>(n), dead_letter_reason::receiver_down);
+        }
+        n = next;
+    }
+    if (overflow_) {
+        on_space_freed(true);
+    }
+    cell_ptr self(this);
+    if (extras_) {
+        for (auto& w : extras_->watchers) {
+            if (w.observer) {
+                w.observer(cause);
+            } else if (w.actor) {
+                w.actor->post(sys_kind::down, cause, self);
+            }
+        }
+        for (auto& l : extras_->links) {
+            l->post(sys_kind::exit_signal, cause, self);
+        }
+        extras_.reset();
+    }
+    if (parent_) {
+        parent_->post(sys_kind::child_exited, cause, self);
+        if (parent_->parent_ != nullptr) { // guardians are not counted
+            sys_.actor_exited();
+        }
+    }
+}
+
+// ---- context operations ---------------------------------------------------------
+
+void cell::monitor(cell* target) {
+    if (target != nullptr) {
+        target->post(sys_kind::monitor, {}, cell_ptr(this));
+    }
+}
+
+void cell::demonitor(cell* target) {
+    if (target != nullptr) {
+        target->post(sys_kind::demonitor, {}, cell_ptr(this));
+    }
+}
+
+void cell::link(cell* peer) {
+    if (peer == nullptr || peer == this) {
+        return;
+    }
+    extras().links.emplace_back(peer);
+    peer->post(sys_kind::link, {}, cell_ptr(this));
+}
+
+void cell::unlink(cell* peer) {
+    if (peer == nullptr || !extras_) {
+        return;
+    }
+    std::erase(extras_->links, cell_ptr(peer));
+    peer->post(sys_kind::unlink, {}, cell_ptr(this));
+}
+
+void cell::track_timer(const std::shared_ptr<timer_control>& t) {
+    auto& timers = extras().timers;
+    std::erase_if(timers, [](const auto& c) { return !c->is_active(); });
+    timers.push_back(t);
+}
+
+void cell::set_idle_timeout(duration d) {
+    auto& x = extras();
+    ++x.idle_generation;
+    if (x.idle_timer != 0) {
+        sys_.clk().cancel(x.idle_timer);
+        x.idle_timer = 0;
+    }
+    x.idle = d;
+    if (d > duration::zero()) {
+        x.last_activity = sys_.clk().now();
+        arm_idle(x.last_activity + d);
+    }
+}
+
+void cell::arm_idle(time_point at) {
+    auto& x = extras();
+    x.idle_timer = sys_.clk().schedule_at(at, [c = cell_ptr(this), gen = x.idle_generation] {
+        auto* e = new system_envelope(sys_kind::idle_timeout);
+        e->generation = gen;
+        c->enqueue_system(e);
+    });
+}
+
+} // namespace troupe::detail

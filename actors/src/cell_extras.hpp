@@ -1,0 +1,62 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#pragma once
+
+#include <troupe/actors/detail/cell.hpp>
+#include <troupe/actors/timer.hpp>
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <utility>
+#include <vector>
+
+namespace troupe::detail {
+
+/// Who watches an actor: another actor (gets `down`) or an observer function.
+struct watcher {
+    cell_ptr actor;
+    std::function<void(const error&)> observer;
+};
+
+/// Per-actor state that most actors never need; created on first use and
+/// touched only on the actor's own turn.
+struct cell_extras {
+    std::vector<watcher> watchers;
+    std::vector<cell_ptr> links;
+    std::vector<std::shared_ptr<timer_control>> timers;
+    std::optional<std::stop_source> stop_source;
+    error stop_cause;
+
+    // The coroutine handler in progress, the message it handles, and what it
+    // is suspended on.
+    cell::pending_task task;
+    envelope* task_envelope = nullptr;
+    awaiter_base* awaiter = nullptr;
+    std::uint64_t await_generation = 0;
+
+    // Ordered stop: the child currently being stopped.
+    cell* stopping_child = nullptr;
+    error stopping_cause;
+
+    // Idle timeout.
+    duration idle{0};
+    time_point last_activity{};
+    std::uint64_t idle_generation = 0;
+    timer_id idle_timer = 0;
+};
+
+/// Settings and waiters of the policies `block`, `suspend` and `redirect`.
+struct overflow_state {
+    duration block_timeout{};
+    cell_ptr redirect;
+    std::mutex mutex;
+    std::condition_variable space;                              // threads blocked on space
+    std::uint32_t blocked_threads = 0;                          // guarded by mutex
+    std::vector<std::pair<cell_ptr, std::uint64_t>> suspended;  // guarded by mutex
+};
+
+} // namespace troupe::detail

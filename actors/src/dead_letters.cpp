@@ -1,0 +1,47 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#include <troupe/actors/dead_letters.hpp>
+
+namespace troupe {
+
+std::string_view to_string(dead_letter_reason r) noexcept {
+    switch (r) {
+    case dead_letter_reason::receiver_down: return "receiver_down";
+    case dead_letter_reason::dropped_newest: return "dropped_newest";
+    case dead_letter_reason::dropped_oldest: return "dropped_oldest";
+    case dead_letter_reason::handler_failed: return "handler_failed";
+    case dead_letter_reason::late_reply: return "late_reply";
+    case dead_letter_reason::redirect_failed: return "redirect_failed";
+    }
+    return "unknown";
+}
+
+void dead_letter_sink::record(const dead_letter& letter) noexcept {
+    counts_[static_cast<std::size_t>(letter.reason)].fetch_add(1, std::memory_order_relaxed);
+    // acquire: pairs with the release store in set_hook().
+    if (auto h = hook_.load(std::memory_order_acquire)) {
+        try {
+            (*h)(letter);
+        } catch (...) {
+            // A hook must not take the sender down; the letter is counted.
+        }
+    }
+}
+
+std::uint64_t dead_letter_sink::total() const noexcept {
+    std::uint64_t sum = 0;
+    for (const auto& c : counts_) {
+        sum += c.load(std::memory_order_relaxed);
+    }
+    return sum;
+}
+
+void dead_letter_sink::set_hook(hook h) {
+    std::shared_ptr<const hook> p;
+    if (h) {
+        p = std::make_shared<const hook>(std::move(h));
+    }
+    hook_.store(std::move(p), std::memory_order_release);
+}
+
+} // namespace troupe

@@ -1,0 +1,29 @@
+# Part of troupe. See LICENSE at the repository root.
+
+# troupe_add_module(<comp> SOURCES ... [DEPS ...])
+# Creates troupe_<comp> (static unless BUILD_SHARED_LIBS), alias troupe::<comp>,
+# with the module's include/ folder public and the build options private.
+function(troupe_add_module comp)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(troupe_${comp} ${ARG_SOURCES})
+  add_library(troupe::${comp} ALIAS troupe_${comp})
+  set_target_properties(troupe_${comp} PROPERTIES EXPORT_NAME ${comp})
+  target_compile_features(troupe_${comp} PUBLIC cxx_std_20)
+  target_include_directories(
+    troupe_${comp} PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
+                          $<INSTALL_INTERFACE:include>)
+  target_link_libraries(troupe_${comp} PUBLIC ${ARG_DEPS}
+                                       PRIVATE $<BUILD_INTERFACE:troupe_build_options>)
+endfunction()
+
+# troupe_add_test(<name> MODULE <m> SOURCES ... [LIBRARIES ...] [LABELS ...])
+# One GoogleTest executable per module; every TEST is its own ctest entry with
+# a 60 s timeout and the module's label (ctest -L <m>).
+function(troupe_add_test name)
+  cmake_parse_arguments(ARG "" "MODULE" "SOURCES;LIBRARIES;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_LIBRARIES} GTest::gtest GTest::gmock
+                                        GTest::gtest_main $<BUILD_INTERFACE:troupe_build_options>)
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
+                       PROPERTIES TIMEOUT 60 LABELS "${ARG_MODULE};${ARG_LABELS}")
+endfunction()

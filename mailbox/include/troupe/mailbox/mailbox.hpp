@@ -1,0 +1,142 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace troupe {
+
+/// Which lane of a mailbox a node travels in.
+enum class lane : std::uint8_t { user, system };
+
+/// Intrusive link every message carries; the mailbox never allocates.
+struct mailbox_node {
+    mailbox_node* next = nullptr; // written by the producer before publication
+    lane lane_kind = lane::user;  // immutable once pushed
+};
+
+/// Outcome of `mailbox::push`.
+enum class push_result : std::uint8_t {
+    accepted,           ///< queued; the consumer is already scheduled or running
+    accepted_unblocked, ///< queued and the consumer was idle: the caller must schedule it
+    full,               ///< user lane at capacity; ownership stays with the caller
+    closed,             ///< the mailbox is closed; ownership stays with the caller
+};
+
+/// A multi-producer, single-consumer mailbox with a bounded user lane and an
+/// unbounded system lane, built on an intrusive lock-free LIFO inbox.
+///
+/// Producers push with one CAS on `head_`; the consumer takes the whole stack
+/// with one exchange and reverses it into private FIFO lists, system lane
+/// first. The head also encodes whether the consumer is idle ("blocked"), so
+/// the producer that turns an idle mailbox non-empty learns it must schedule
+/// the consumer — no extra atomic per message for scheduling.
+///
+/// Why not Boost.Lockfree here: `queue(n)` preallocates n nodes (capacity
+/// would cost memory per idle actor) and costs ~50 ns per push+pop on this
+/// machine; this inbox allocates nothing, costs one CAS per push and one
+/// exchange per batch, and lets an idle mailbox cost the same at capacity 16
+/// or 1,000,000. See bench/mailbox (`troupe/mailbox/*` vs `boost/mailbox/*`).
+///
+/// **Threading:** `push`, `evict_oldest`, `size`, `is_closed` from any thread;
+/// `fetch`, `pop_system`, `pop_user`, `try_block`, `close` only from the
+/// consumer (the actor's current worker).
+/// **Memory ordering:** everything a producer wrote before a successful push
+/// is visible to the consumer once it popped the node (release CAS / acquire
+/// exchange on `head_`).
+/// **Progress:** push is lock-free. With `evictable` (policy `drop_oldest`)
+/// the consumer's lists are guarded by a one-byte spinlock shared with
+/// evicting producers; otherwise the consumer side is wait-free.
+class mailbox {
+public:
+    /// An empty mailbox whose consumer is idle. `capacity` bounds the user
+    /// lane; nothing is preallocated.
+    /// @pre `capacity > 0`
+    mailbox(std::uint32_t capacity, bool evictable) noexcept;
+    mailbox(const mailbox&) = delete;
+    mailbox& operator=(const mailbox&) = delete;
+    ~mailbox() = default; // the owner drains with close() first
+
+    /// Enqueues `n` in its lane. Takes ownership only on `accepted*`.
+    /// System nodes are never refused for capacity.
+    /// @threadsafe
+    [[nodiscard]] push_result push(mailbox_node* n) noexcept;
+
+    /// Moves new arrivals into the consumer's lists. Returns true if any.
+    /// @consumer_only
+    bool fetch() noexcept;
+    /// Next system message, or nullptr. Call `fetch` first.
+    /// @consumer_only
+    [[nodiscard]] mailbox_node* pop_system() noexcept;
+    /// Next user message (frees one unit of capacity), or nullptr.
+    /// @consumer_only
+    [[nodiscard]] mailbox_node* pop_user() noexcept;
+    /// True if the consumer's lists or the inbox may hold messages.
+    /// @consumer_only
+    [[nodiscard]] bool has_pending() const noexcept;
+    /// True if new messages arrived since the last fetch.
+    [[nodiscard]] bool has_arrivals() const noexcept {
+        // relaxed: a hint; fetch() does the acquire exchange.
+        return head_.load(std::memory_order_relaxed) > closed_tag;
+    }
+    /// Marks the consumer idle if nothing is pending. Returns false (and stays
+    /// active) if messages arrived: the consumer must keep going. With
+    /// `user_paused`, queued user messages do not count (the consumer cannot
+    /// handle them now; the next push of either lane wakes it).
+    /// @consumer_only
+    [[nodiscard]] bool try_block(bool user_paused = false) noexcept;
+    /// Marks an idle mailbox active again without a message (e.g. to run a
+    /// resumption). Returns true if it was idle: the caller must schedule.
+    /// @threadsafe
+    [[nodiscard]] bool try_unblock() noexcept;
+    /// Closes the mailbox: later pushes get `closed`. Returns every message
+    /// still queued (both lanes, FIFO per lane, system first), linked by `next`.
+    /// @consumer_only
+    [[nodiscard]] mailbox_node* close() noexcept;
+
+    /// Removes the oldest queued user message to make room (`drop_oldest`).
+    /// Returns nullptr if none could be taken right now. The caller owns the
+    /// node and must count it.
+    /// @threadsafe @pre constructed with `evictable`
+    [[nodiscard]] mailbox_node* evict_oldest() noexcept;
+
+    /// User messages queued or being pushed (a snapshot).
+    [[nodiscard]] std::uint32_t size() const noexcept {
+        return count_.load(std::memory_order_relaxed); // statistic
+    }
+    [[nodiscard]] std::uint32_t capacity() const noexcept { return capacity_; }
+    [[nodiscard]] bool is_closed() const noexcept {
+        // acquire: pairs with the exchange in close().
+        return head_.load(std::memory_order_acquire) == closed_tag;
+    }
+
+    /// Releases a capacity unit taken by `push` for a node that was later
+    /// refused; used by the owner when a pushed node is handed back.
+    void release_slot() noexcept { count_.fetch_sub(1, std::memory_order_acq_rel); }
+
+private:
+    static constexpr std::uintptr_t active_tag = 0;  // empty, consumer scheduled/running
+    static constexpr std::uintptr_t blocked_tag = 1; // empty, consumer idle
+    static constexpr std::uintptr_t closed_tag = 2;  // closed for good
+
+    push_result push_node(mailbox_node* n) noexcept;
+    void take_inbox(std::uintptr_t h) noexcept; // appends a LIFO chain to the lists
+    void lock() noexcept;
+    void unlock() noexcept;
+
+    std::atomic<std::uintptr_t> head_{blocked_tag}; // producers CAS; consumer exchanges
+    // User-lane slots reserved by producers and not yet popped. RMWs use
+    // acq_rel: a waiter registered before a failed reservation is seen by the
+    // consumer whose later release of a slot follows it in this atomic's order.
+    std::atomic<std::uint32_t> count_{0};
+    std::uint32_t capacity_;                   // immutable
+    bool evictable_;                           // immutable
+    std::atomic<bool> locked_{false};          // only used when evictable_
+    mailbox_node* user_head_ = nullptr;        // consumer (or lock holder) only
+    mailbox_node* user_tail_ = nullptr;        // consumer (or lock holder) only
+    mailbox_node* sys_head_ = nullptr;         // consumer (or lock holder) only
+    mailbox_node* sys_tail_ = nullptr;         // consumer (or lock holder) only
+};
+
+} // namespace troupe

@@ -1,0 +1,224 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#include <troupe/mailbox/mailbox.hpp>
+
+#include <cassert>
+
+namespace troupe {
+
+namespace {
+
+// Consumer-side lock, taken only when the mailbox is evictable (drop_oldest).
+class consumer_guard {
+public:
+    consumer_guard(bool enabled, std::atomic<bool>& flag) noexcept
+        : flag_(enabled ? &flag : nullptr) {
+        if (flag_ == nullptr) {
+            return;
+        }
+        // acquire: pairs with the release store in the destructor.
+        while (flag_->exchange(true, std::memory_order_acquire)) {
+            while (flag_->load(std::memory_order_relaxed)) {
+                // spin: holders run a handful of pointer moves
+            }
+        }
+    }
+    consumer_guard(const consumer_guard&) = delete;
+    consumer_guard& operator=(const consumer_guard&) = delete;
+    ~consumer_guard() {
+        if (flag_ != nullptr) {
+            flag_->store(false, std::memory_order_release);
+        }
+    }
+
+private:
+    std::atomic<bool>* flag_;
+};
+
+void append(mailbox_node*& head, mailbox_node*& tail, mailbox_node* n) noexcept {
+    n->next = nullptr;
+    if (tail == nullptr) {
+        head = n;
+    } else {
+        tail->next = n;
+    }
+    tail = n;
+}
+
+mailbox_node* pop_front(mailbox_node*& head, mailbox_node*& tail) noexcept {
+    mailbox_node* n = head;
+    if (n != nullptr) {
+        head = n->next;
+        if (head == nullptr) {
+            tail = nullptr;
+        }
+        n->next = nullptr;
+    }
+    return n;
+}
+
+} // namespace
+
+mailbox::mailbox(std::uint32_t capacity, bool evictable) noexcept
+    : capacity_(capacity), evictable_(evictable) {
+    assert(capacity > 0);
+}
+
+push_result mailbox::push_node(mailbox_node* n) noexcept {
+    std::uintptr_t old = head_.load(std::memory_order_relaxed);
+    for (;;) {
+        if (old == closed_tag) {
+            return push_result::closed;
+        }
+        n->next = old > closed_tag ? reinterpret_cast<mailbox_node*>(old) : nullptr;
+        // release: publishes *n (and the caller's writes) to the consumer's
+        // acquire exchange in fetch().
+        if (head_.compare_exchange_weak(old, reinterpret_cast<std::uintptr_t>(n),
+                                        std::memory_order_release, std::memory_order_relaxed)) {
+            return old == blocked_tag ? push_result::accepted_unblocked : push_result::accepted;
+        }
+    }
+}
+
+push_result mailbox::push(mailbox_node* n) noexcept {
+    if (n->lane_kind == lane::system) {
+        return push_node(n);
+    }
+    if (count_.fetch_add(1, std::memory_order_acq_rel) >= capacity_) {
+        count_.fetch_sub(1, std::memory_order_acq_rel);
+        // A closed mailbox reports closed even when it looked full.
+        return is_closed() ? push_result::closed : push_result::full;
+    }
+    push_result r = push_node(n);
+    if (r == push_result::closed) {
+        count_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+    return r;
+}
+
+void mailbox::take_inbox(std::uintptr_t h) noexcept {
+    // Reverse the LIFO chain so that each lane keeps arrival order.
+    mailbox_node* reversed = nullptr;
+    auto* n = reinterpret_cast<mailbox_node*>(h);
+    while (n != nullptr) {
+        mailbox_node* next = n->next;
+        n->next = reversed;
+        reversed = n;
+        n = next;
+    }
+    while (reversed != nullptr) {
+        mailbox_node* next = reversed->next;
+        if (reversed->lane_kind == lane::system) {
+            append(sys_head_, sys_tail_, reversed);
+        } else {
+            append(user_head_, user_tail_, reversed);
+        }
+        reversed = next;
+    }
+}
+
+bool mailbox::fetch() noexcept {
+    if (head_.load(std::memory_order_relaxed) <= closed_tag) {
+        return false;
+    }
+    consumer_guard guard(evictable_, locked_);
+    // acquire: pairs with the release CAS in push_node(). The consumer is
+    // running, so the head is a chain or active_tag, never blocked/closed.
+    std::uintptr_t h = head_.exchange(active_tag, std::memory_order_acquire);
+    if (h <= closed_tag) {
+        return false;
+    }
+    take_inbox(h);
+    return true;
+}
+
+mailbox_node* mailbox::pop_system() noexcept {
+    consumer_guard guard(evictable_, locked_);
+    return pop_front(sys_head_, sys_tail_);
+}
+
+mailbox_node* mailbox::pop_user() noexcept {
+    consumer_guard guard(evictable_, locked_);
+    mailbox_node* n = pop_front(user_head_, user_tail_);
+    if (n != nullptr) {
+        count_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+    return n;
+}
+
+bool mailbox::has_pending() const noexcept {
+    if (has_arrivals()) {
+        return true;
+    }
+    consumer_guard guard(evictable_, const_cast<std::atomic<bool>&>(locked_));
+    return user_head_ != nullptr || sys_head_ != nullptr;
+}
+
+bool mailbox::try_block(bool user_paused) noexcept {
+    consumer_guard guard(evictable_, locked_);
+    if ((!user_paused && user_head_ != nullptr) || sys_head_ != nullptr) {
+        return false;
+    }
+    std::uintptr_t expected = active_tag;
+    // acq_rel: the release half publishes the consumer's work to the producer
+    // that unblocks it (and so to the next worker that runs it); a failure
+    // means arrivals, which the next fetch() acquires.
+    return head_.compare_exchange_strong(expected, blocked_tag, std::memory_order_acq_rel,
+                                         std::memory_order_relaxed);
+}
+
+bool mailbox::try_unblock() noexcept {
+    std::uintptr_t expected = blocked_tag;
+    // acq_rel: acquires the last consumer's release in try_block().
+    return head_.compare_exchange_strong(expected, active_tag, std::memory_order_acq_rel,
+                                         std::memory_order_relaxed);
+}
+
+mailbox_node* mailbox::close() noexcept {
+    consumer_guard guard(evictable_, locked_);
+    // acq_rel: acquires pushed chains; releases the closed state to is_closed().
+    std::uintptr_t h = head_.exchange(closed_tag, std::memory_order_acq_rel);
+    if (h > closed_tag) {
+        take_inbox(h);
+    }
+    std::uint32_t users = 0;
+    for (mailbox_node* n = user_head_; n != nullptr; n = n->next) {
+        ++users;
+    }
+    if (users != 0) {
+        count_.fetch_sub(users, std::memory_order_acq_rel);
+    }
+    mailbox_node* all = sys_head_;
+    if (sys_tail_ != nullptr) {
+        sys_tail_->next = user_head_;
+    } else {
+        all = user_head_;
+    }
+    sys_head_ = sys_tail_ = user_head_ = user_tail_ = nullptr;
+    return all;
+}
+
+mailbox_node* mailbox::evict_oldest() noexcept {
+    assert(evictable_);
+    consumer_guard guard(true, locked_);
+    if (user_head_ == nullptr) {
+        std::uintptr_t h = head_.load(std::memory_order_relaxed);
+        // Only a chain can be taken: an idle or closed head holds no messages,
+        // and taking a chain leaves the consumer scheduled (active), as it is.
+        while (h > closed_tag) {
+            // acquire: pairs with the release CAS in push_node().
+            if (head_.compare_exchange_weak(h, active_tag, std::memory_order_acquire,
+                                            std::memory_order_relaxed)) {
+                take_inbox(h);
+                break;
+            }
+        }
+    }
+    mailbox_node* n = pop_front(user_head_, user_tail_);
+    if (n != nullptr) {
+        count_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+    return n;
+}
+
+} // namespace troupe
