@@ -26,7 +26,9 @@ public:
     timer_id schedule_at(time_point when, std::function<void()> fn) override {
         std::unique_lock lock(mutex_);
         timer_id id = ++last_id_;
-        bool earliest = timers_.empty() || key{when, id} < timers_.begin()->first;
+        // Wake the timer thread only if it sleeps past the new deadline: a
+        // stream of later deadlines (ask timeouts) costs no wake-ups.
+        bool earliest = when < wake_at_;
         timers_.emplace(key{when, id}, std::move(fn));
         index_.emplace(id, when);
         lock.unlock();
@@ -76,14 +78,17 @@ private:
         std::unique_lock lock(mutex_);
         while (!stopping_) {
             if (timers_.empty()) {
+                wake_at_ = time_point::max();
                 wakeup_.wait(lock);
                 continue;
             }
             auto first = timers_.begin();
             if (first->first.first > now()) {
-                wakeup_.wait_until(lock, first->first.first);
+                wake_at_ = first->first.first;
+                wakeup_.wait_until(lock, wake_at_);
                 continue;
             }
+            wake_at_ = time_point::min(); // running callbacks: no wake-up needed
             std::function<void()> fn = std::move(first->second);
             index_.erase(first->first.second);
             timers_.erase(first);
@@ -98,6 +103,7 @@ private:
     std::map<key, std::function<void()>> timers_; // guarded by mutex_
     std::map<timer_id, time_point> index_;        // guarded by mutex_
     timer_id last_id_ = 0;                        // guarded by mutex_
+    time_point wake_at_ = time_point::min();      // guarded by mutex_; when run() wakes
     bool stopping_ = false;                       // guarded by mutex_
     std::thread thread_;                          // joined by shutdown()
 };
