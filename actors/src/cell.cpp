@@ -11,8 +11,10 @@
 #include <algorithm>
 #include <cassert>
 #include <exception>
+#include <stdexcept>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 
 namespace troupe::detail {
@@ -58,7 +60,8 @@ thread_context& this_thread_context() noexcept {
 
 cell::cell(system_core& sys, cell* parent, const spawn_options& opts, std::string name)
     : sys_(sys), trap_exits_(opts.trap_exits), policy_(opts.policy),
-      throughput_(opts.throughput == 0 ? 1 : opts.throughput), id_(sys.next_id()),
+      throughput_(opts.throughput == 0 ? 1 : opts.throughput),
+      shutdown_timeout_(opts.shutdown_timeout), interceptor_(opts.interceptor), id_(sys.next_id()),
       parent_(parent),
       name_(name.empty() ? nullptr : std::make_unique<const std::string>(std::move(name))),
       mailbox_(opts.capacity == 0 ? 1 : opts.capacity, opts.policy == overflow_policy::drop_oldest) {
@@ -302,6 +305,14 @@ void cell::reply_dead(system_envelope* e) noexcept {
     std::unique_ptr<system_envelope> owned(e);
     // acquire: pairs with the close() exchange, after exit_cause_ was written.
     (void)mailbox_.is_closed();
+    // finish() closes the mailbox, dead-letters the leftovers, then publishes
+    // terminated_: wait for that short window so the exit cause and the final
+    // counters are visible (not on the finishing actor's own turn).
+    if (this_thread_context().current != this) {
+        while (!is_terminated()) {
+            std::this_thread::yield();
+        }
+    }
     error cause = exit_cause();
     switch (e->kind) {
     case sys_kind::monitor:
@@ -409,6 +420,9 @@ void cell::child_gone(cell* child, const error& cause) {
     child->release(); // the children list's reference
     if (awaited) {
         extras_->stopping_child = nullptr;
+        if (extras_->stopping_child_timer != 0) {
+            sys_.clk().cancel(std::exchange(extras_->stopping_child_timer, 0));
+        }
         stop_next_child();
     }
 }
@@ -491,6 +505,16 @@ void cell::handle_user(envelope* e) {
         extras_->last_activity = sys_.clk().now();
     }
     try {
+        if (interceptor_) [[unlikely]] {
+            switch (interceptor_->on_user_message(e->type_name())) {
+            case message_interceptor::action::deliver: break;
+            case message_interceptor::action::drop:
+                dead_letter(e, dead_letter_reason::dropped_newest);
+                return;
+            case message_interceptor::action::crash:
+                throw std::runtime_error("injected fault: crash");
+            }
+        }
         dispatch(*e);
     } catch (...) {
         fail_actor(error_from_current_exception(), e);
@@ -633,6 +657,7 @@ void cell::handle_system(system_envelope& e) {
         case child_decision::stop: e.other->post(sys_kind::stop, e.cause); break;
         case child_decision::restart: e.other->post(sys_kind::restart, e.cause); break;
         case child_decision::resume: e.other->post(sys_kind::resume); break;
+        case child_decision::defer: break; // the parent acts later
         case child_decision::escalate:
             e.other->post(sys_kind::stop, e.cause);
             fail_actor(error{errc::escalated, "child " + child.path() + " failed", e.cause}, nullptr);
@@ -642,7 +667,9 @@ void cell::handle_system(system_envelope& e) {
     }
     case sys_kind::child_exited: child_gone(e.other.get(), e.cause); break;
     case sys_kind::restart:
-        if (state_ == state::failed) {
+        // From a failed state (the usual case) or running (a sibling restart
+        // of one_for_all / rest_for_one strategies).
+        if (state_ == state::failed || state_ == state::running) {
             begin_stop(std::move(e.cause), state::restarting);
         }
         break;
@@ -789,7 +816,40 @@ void cell::stop_next_child() {
     auto& x = extras();
     if (next != nullptr) {
         x.stopping_child = next;
+        duration limit = next->shutdown_timeout_;
+        if (limit <= duration::zero()) { // brutal kill
+            next->post(sys_kind::kill, x.stopping_cause);
+            return;
+        }
         next->post(sys_kind::stop, x.stopping_cause);
+        if (limit != duration::max()) {
+            // On overrun the child is killed and this cell moves on at once
+            // (a child stuck in a handler would otherwise hold the stop).
+            auto* timeout = new system_envelope(sys_kind::call);
+            timeout->fn = [self = cell_ptr(this), c = cell_ptr(next)] {
+                if (!self->extras_ || self->extras_->stopping_child != c.get()) {
+                    return; // it stopped in time
+                }
+                self->extras_->stopping_child_timer = 0;
+                c->post(sys_kind::kill,
+                        error{errc::timeout, "shutdown timeout overrun", self->extras_->stopping_cause});
+                if (self->behaviour_ != nullptr) {
+                    try {
+                        self->behaviour_->on_child_shutdown_timeout(actor_addr(c));
+                    } catch (...) {
+                        // a recording hook cannot change the outcome
+                    }
+                }
+                self->child_gone(c.get(), error{errc::killed});
+            };
+            std::shared_ptr<system_envelope> pending(timeout);
+            x.stopping_child_timer = sys_.clk().schedule_at(
+                sys_.clk().now() + limit, [self = cell_ptr(this), pending]() mutable {
+                    auto* e = new system_envelope(sys_kind::call);
+                    e->fn = std::move(pending->fn);
+                    self->enqueue_system(e);
+                });
+        }
         return;
     }
     if (state_ == state::restarting) {
@@ -860,17 +920,35 @@ void cell::finish(error cause, bool run_on_stop) {
     }
     state_ = state::terminated;
     exit_cause_ = std::make_unique<const error>(cause);
-    terminated_.store(true, std::memory_order_release); // pairs with is_terminated()
+    // terminated_ is published below, once the leftovers are accounted.
+    if (parent_ && parent_->parent_ != nullptr) { // guardians are not counted
+        sys_.actor_exited(); // before any exit observer runs (live_actors() agrees with it)
+    }
     if (name_) {
         sys_.unregister_path(path());
     }
+    // User messages first: a queued monitor's observer (e.g. wait_for_exit)
+    // must see this actor's final counters, so it is answered only after every
+    // leftover user message has been dead-lettered.
+    mailbox_node* leftover_system = nullptr;
+    mailbox_node** system_tail = &leftover_system;
     for (mailbox_node* n = mailbox_.close(); n != nullptr;) {
         mailbox_node* next = n->next;
         if (n->lane_kind == lane::system) {
-            reply_dead(static_cast<system_envelope*>(n));
+            n->next = nullptr;
+            *system_tail = n;
+            system_tail = &n->next;
         } else {
             dead_letter(static_cast<envelope*>(n), dead_letter_reason::receiver_down);
         }
+        n = next;
+    }
+    // Published only now: a sender that found the mailbox closed waits for it
+    // in reply_dead(), so its exit observer sees final counters.
+    terminated_.store(true, std::memory_order_release); // pairs with is_terminated()
+    for (mailbox_node* n = leftover_system; n != nullptr;) {
+        mailbox_node* next = n->next;
+        reply_dead(static_cast<system_envelope*>(n));
         n = next;
     }
     if (overflow_) {
@@ -892,9 +970,6 @@ void cell::finish(error cause, bool run_on_stop) {
     }
     if (parent_) {
         parent_->post(sys_kind::child_exited, cause, self);
-        if (parent_->parent_ != nullptr) { // guardians are not counted
-            sys_.actor_exited();
-        }
     }
 }
 

@@ -40,6 +40,7 @@ struct cell_extras {
 
     // Ordered stop: the child currently being stopped.
     cell* stopping_child = nullptr;
+    timer_id stopping_child_timer = 0; // kills it on shutdown timeout
     error stopping_cause;
 
     // Idle timeout.

@@ -9,7 +9,11 @@
 //     Google Benchmark append "/real_time" to the reported name (bench_table.py strips it).
 //   - items_per_second comes from state.SetItemsProcessed(iterations * items per iteration).
 //   - Actors are set up and torn down with timing paused, one actor system per benchmark run;
-//     except for spawn/N, where spawning and exiting is what is measured.
+//     except for spawn/N, where spawning and exiting is what is measured. Subscribers have joined
+//     before timing resumes.
+//   - fan_in senders and the publish/match publisher are actors that, on one start message, send
+//     their whole share from a single handler as fast as they can; the iteration ends when the
+//     receiving side has handled everything (signalled to the benchmark thread, never polled).
 //   - Memory counters are plain benchmark::Counter values, averaged over the iterations:
 //       peak_rss_mb     = (peak RSS during the iteration - RSS right before it) / MiB
 //       bytes_per_actor = (RSS with all N actors alive and idle - RSS before spawning) / N

@@ -72,9 +72,12 @@ push_result mailbox::push_node(mailbox_node* n) noexcept {
         }
         n->next = old > closed_tag ? reinterpret_cast<mailbox_node*>(old) : nullptr;
         // release: publishes *n (and the caller's writes) to the consumer's
-        // acquire exchange in fetch().
+        // acquire exchange in fetch(). acquire: a push that unblocks an idle
+        // consumer takes over its last turn (try_block's release) and hands it
+        // to the next worker through the executor, which reads the actor's
+        // state before its first fetch().
         if (head_.compare_exchange_weak(old, reinterpret_cast<std::uintptr_t>(n),
-                                        std::memory_order_release, std::memory_order_relaxed)) {
+                                        std::memory_order_acq_rel, std::memory_order_relaxed)) {
             return old == blocked_tag ? push_result::accepted_unblocked : push_result::accepted;
         }
     }

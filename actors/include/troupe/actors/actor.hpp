@@ -60,6 +60,21 @@ public:
         return child_decision::stop;
     }
 
+    /// A child overran its shutdown timeout during this actor's ordered stop
+    /// and was killed (this actor went on with the next child).
+    virtual void on_child_shutdown_timeout(const actor_addr& /*child*/) {}
+
+    /// Spawns a child of this actor (constructed from copies of `args`, so a
+    /// supervisor can rebuild it). Defined in <troupe/actors/system.hpp>.
+    template <class Impl, class... Args>
+    actor_ref<typename Impl::protocol> spawn(Args&&... args);
+    /// As `spawn`, with options and a name (empty: unnamed). A taken or
+    /// invalid name yields a ref to an actor that has already terminated
+    /// with `name_taken`.
+    template <class Impl, class... Args>
+    actor_ref<typename Impl::protocol> spawn_named(std::string name, const spawn_options& opts,
+                                                   Args&&... args);
+
     /// This actor's address.
     [[nodiscard]] actor_addr addr() const { return actor_addr(detail::cell_ptr(cell_)); }
     /// Full path, e.g. `/user/orders/worker-3`.

@@ -8,8 +8,24 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <string_view>
 
 namespace troupe {
+
+/// Sees every user message of one actor before its handler (fault
+/// injection, tracing). Called on the actor's own turn only; one instance per
+/// actor unless the implementation is thread-safe. It survives restarts.
+class message_interceptor {
+public:
+    enum class action : std::uint8_t {
+        deliver, ///< handle the message normally
+        drop,    ///< discard it silently (counted as dropped)
+        crash,   ///< fail the actor as if the handler had thrown
+    };
+    virtual ~message_interceptor() = default;
+    virtual action on_user_message(std::string_view type_name) = 0;
+};
 
 /// How an actor's mailbox behaves; chosen at spawn, fixed for its lifetime.
 struct spawn_options {
@@ -26,6 +42,13 @@ struct spawn_options {
     bool trap_exits = false;
     /// Messages one actor may handle per turn before yielding its worker.
     std::uint32_t throughput = 64;
+    /// How long the parent's ordered stop waits for this actor before killing
+    /// it (exit cause `killed` <- `timeout`). `duration::max()`: wait forever
+    /// (infinity); zero: kill at once without `on_stop` (brutal kill).
+    duration shutdown_timeout = duration::max();
+    /// Optional per-actor interceptor of user messages; null (the default)
+    /// costs one pointer test per message.
+    std::shared_ptr<message_interceptor> interceptor;
 };
 
 } // namespace troupe

@@ -156,4 +156,18 @@ private:
     bool shut_down_ = false;
 };
 
+template <class Impl, class... Args>
+actor_ref<typename Impl::protocol> actor_base::spawn(Args&&... args) {
+    return spawn_named<Impl>(std::string{}, spawn_options{}, std::forward<Args>(args)...);
+}
+
+template <class Impl, class... Args>
+actor_ref<typename Impl::protocol> actor_base::spawn_named(std::string name,
+                                                           const spawn_options& opts,
+                                                           Args&&... args) {
+    return actor_ref<typename Impl::protocol>(
+        detail::spawn_cell<Impl>(cell().sys(), &cell(), opts, std::move(name),
+                                 detail::make_factory<Impl>(std::forward<Args>(args)...)));
+}
+
 } // namespace troupe

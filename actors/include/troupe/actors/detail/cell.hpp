@@ -184,6 +184,8 @@ private:
     bool trap_exits_;                    // immutable
     overflow_policy policy_;             // immutable
     std::uint32_t throughput_;           // immutable
+    duration shutdown_timeout_;          // immutable; see spawn_options
+    std::shared_ptr<message_interceptor> interceptor_; // immutable pointer; own turn
     std::atomic<bool> terminated_{false};
     std::uint64_t id_;                      // immutable
     std::uint64_t current_trace_ = 0;      // own turn only

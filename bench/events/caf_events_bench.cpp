@@ -1,0 +1,245 @@
+// Part of troupe. See LICENSE at the repository root.
+//
+// CAF 0.17 counterparts of the event benchmarks in troupe_events_bench.cpp (DESIGN.md §4).
+// CAF's publish/subscribe primitive is the group: subscribers are actors that join() a group and
+// a publisher sends to the group, which delivers a copy to every member's mailbox.
+// Work per iteration comes from bench/common/workloads.hpp, so both sides do the same thing.
+//
+// As in caf_actors_bench.cpp: one caf::actor_system per benchmark run with one work-stealing
+// worker per hardware thread (CAF's default of max(hardware threads, 4) would oversubscribe the
+// 2-core benchmark machines); actors are spawned, joined and torn down per iteration with timing
+// paused, and report completion through a countdown (atomic + promise).
+
+#include "common/workloads.hpp"
+
+#include <benchmark/benchmark.h>
+#include <caf/all.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace tb = troupe::bench;
+
+using start_atom = caf::atom_constant<caf::atom("start")>;
+using event_atom = caf::atom_constant<caf::atom("event")>;
+
+// -- shared helpers -------------------------------------------------------------------------------
+
+/// One actor system per benchmark run, configured as described in the file comment.
+class caf_runtime {
+public:
+    caf_runtime() : system_(configure(config_)) {}
+
+    caf::actor_system& system() noexcept { return system_; }
+
+private:
+    static caf::actor_system_config& configure(caf::actor_system_config& cfg) {
+        const auto hw = static_cast<std::size_t>(std::thread::hardware_concurrency());
+        cfg.set("scheduler.policy", caf::atom("stealing"));
+        cfg.set("scheduler.max-threads", hw > 0 ? hw : std::size_t{1});
+        return cfg;
+    }
+
+    caf::actor_system_config config_;
+    caf::actor_system system_;
+};
+
+/// Counts down from n; the benchmark thread blocks in wait() until the n-th count_down().
+/// Must outlive every actor that may call count_down() (iterations end with
+/// await_all_actors_done() before it goes out of scope).
+class countdown {
+public:
+    explicit countdown(std::int64_t n) : remaining_(n) {}
+
+    void count_down() {
+        // acq_rel: every earlier count_down() happens-before the last one, whose set_value()
+        // releases it all to the thread returning from wait().
+        if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            done_.set_value();
+        }
+    }
+
+    void wait() { ready_.wait(); }
+
+private:
+    std::atomic<std::int64_t> remaining_;          // actors decrement it from any worker thread
+    std::promise<void> done_;                      // set once, by the last count_down()
+    std::future<void> ready_ = done_.get_future(); // waited on by the benchmark thread
+};
+
+/// Pauses benchmark timing for the lifetime of the object.
+class paused_timing {
+public:
+    explicit paused_timing(benchmark::State& state) : state_(state) { state_.PauseTiming(); }
+    paused_timing(const paused_timing&) = delete;
+    paused_timing& operator=(const paused_timing&) = delete;
+    ~paused_timing() { state_.ResumeTiming(); }
+
+private:
+    benchmark::State& state_;
+};
+
+struct subscriber_state {
+    std::int64_t received = 0;
+    std::int64_t checksum = 0;
+};
+
+/// Joins `topic` during its initialisation and counts that down on `joined`; then counts the
+/// `expected` events of the iteration, checks their payloads (0 .. expected-1 in order, as
+/// per-sender FIFO guarantees), counts down `done` and quits (which leaves the group).
+caf::behavior subscriber(caf::stateful_actor<subscriber_state>* self, const caf::group& topic,
+                         std::int64_t expected, countdown* joined, countdown* done,
+                         std::atomic<bool>* failed) {
+    self->join(topic);
+    joined->count_down();
+    return {
+        [self, expected, done, failed](event_atom, std::int64_t seq) {
+            auto& st = self->state;
+            if (seq != st.received) {
+                // relaxed: published to the benchmark thread by the countdown below.
+                failed->store(true, std::memory_order_relaxed);
+            }
+            if (++st.received == expected) {
+                done->count_down();
+                self->quit();
+            }
+        },
+    };
+}
+
+// -- publish/S and publish_callback/S -------------------------------------------------------------
+
+/// On `start`, publishes events 0 .. count-1 into `topic` as fast as it can, then quits.
+caf::behavior group_publisher(caf::event_based_actor* self, const caf::group& topic,
+                              std::int64_t count) {
+    return {
+        [self, topic, count](start_atom) {
+            for (std::int64_t i = 0; i < count; ++i) {
+                self->send(topic, event_atom::value, i);
+            }
+            self->quit();
+        },
+    };
+}
+
+/// One publisher actor, S subscriber actors in one anonymous local group; each iteration
+/// publishes publish_deliveries / S events and ends when every subscriber has seen every event.
+void BM_Caf_Publish(benchmark::State& state) {
+    caf_runtime rt;
+    auto& sys = rt.system();
+    const std::int64_t subscribers = state.range(0);
+    const std::int64_t events = tb::publish_events_per_iteration(subscribers);
+    const caf::group topic = sys.groups().anonymous();
+    std::atomic<bool> failed{false};
+    for (auto _ : state) {
+        countdown done(subscribers);
+        caf::actor publisher;
+        {
+            paused_timing pause(state);
+            countdown joined(subscribers);
+            for (std::int64_t i = 0; i < subscribers; ++i) {
+                sys.spawn(subscriber, topic, events, &joined, &done, &failed);
+            }
+            joined.wait();
+            publisher = sys.spawn(group_publisher, topic, events);
+        }
+        caf::anon_send(publisher, start_atom::value);
+        done.wait();
+        paused_timing pause(state);
+        publisher = nullptr;
+        sys.await_all_actors_done();
+        // relaxed: done.wait() already ordered every subscriber's writes before this read.
+        if (failed.load(std::memory_order_relaxed)) {
+            state.SkipWithError("publish: a subscriber saw events out of order");
+            break;
+        }
+    }
+    state.SetItemsProcessed(state.iterations() * events * subscribers);
+}
+
+// -- match/T --------------------------------------------------------------------------------------
+
+/// On `start`, publishes match_publishes events round-robin over `names`, looking each topic's
+/// group up by name for every publish (the lookup stands in for troupe's pattern matching).
+caf::behavior named_publisher(caf::event_based_actor* self, const std::vector<std::string>* names) {
+    return {
+        [self, names](start_atom) {
+            auto& groups = self->system().groups();
+            const auto topics = static_cast<std::int64_t>(names->size());
+            for (std::int64_t i = 0; i < tb::match_publishes; ++i) {
+                const auto topic = groups.get_local((*names)[static_cast<std::size_t>(i % topics)]);
+                self->send(topic, event_atom::value, i / topics);
+            }
+            self->quit();
+        },
+    };
+}
+
+/// CAF has no topic patterns. The closest counterpart of troupe's match/T is T local named
+/// groups with one subscriber each, where every publish looks its group up by name
+/// (system.groups().get_local(name)) before sending to it. Items are publishes.
+void BM_Caf_Match(benchmark::State& state) {
+    caf_runtime rt;
+    auto& sys = rt.system();
+    const std::int64_t topics = state.range(0);
+    const std::int64_t per_topic = tb::match_publishes / topics;
+    std::vector<std::string> names;
+    names.reserve(static_cast<std::size_t>(topics));
+    for (std::int64_t i = 0; i < topics; ++i) {
+        names.push_back("bench.match.topic." + std::to_string(i));
+    }
+    std::atomic<bool> failed{false};
+    for (auto _ : state) {
+        countdown done(topics);
+        caf::actor publisher;
+        {
+            paused_timing pause(state);
+            countdown joined(topics);
+            for (const auto& name : names) {
+                sys.spawn(subscriber, sys.groups().get_local(name), per_topic, &joined, &done,
+                          &failed);
+            }
+            joined.wait();
+            publisher = sys.spawn(named_publisher, &names);
+        }
+        caf::anon_send(publisher, start_atom::value);
+        done.wait();
+        paused_timing pause(state);
+        publisher = nullptr;
+        sys.await_all_actors_done();
+        // relaxed: done.wait() already ordered every subscriber's writes before this read.
+        if (failed.load(std::memory_order_relaxed)) {
+            state.SkipWithError("match: a subscriber saw events out of order");
+            break;
+        }
+    }
+    state.SetItemsProcessed(state.iterations() * per_topic * topics);
+}
+
+} // namespace
+
+BENCHMARK(BM_Caf_Publish)
+    ->Name("caf/publish")
+    ->Arg(10)
+    ->Arg(1000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+// CAF has no callback subscribers, so the honest counterpart of troupe's publish_callback/S is
+// the same group publish to S actor subscribers.
+BENCHMARK(BM_Caf_Publish)
+    ->Name("caf/publish_callback")
+    ->Arg(1000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Caf_Match)
+    ->Name("caf/match")
+    ->Arg(10'000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);

@@ -1,0 +1,205 @@
+// Part of troupe. See LICENSE at the repository root.
+//
+// Supervision benchmarks, troupe and CAF 0.17 side by side.
+//
+//   troupe/supervision/restart          fail -> restart -> answer cycles: a
+//                                       supervised child throws, the supervisor
+//                                       restarts it in place, an ask to the same
+//                                       ref is answered by the new instance.
+//   troupe/supervision/shutdown/10000   ordered stop of a 10,000-actor tree
+//                                       (1 root supervisor, 100 sub-supervisors,
+//                                       99 workers each), children before
+//                                       parents, newest first.
+//
+// CAF has no supervisors, so the CAF cases are the closest honest idioms:
+//   caf/supervision/restart          a monitor actor respawns a worker that quits
+//                                    with an error and then answers the request
+//                                    (a new actor each time: CAF cannot keep the
+//                                    handle or the mailbox, troupe does both).
+//   caf/supervision/shutdown/10000   10,000 actors linked to one root; the root
+//                                    gets an exit message and the links take the
+//                                    others down (unordered: CAF does no ordered
+//                                    shutdown, so it does less work).
+// Setup and teardown run with timing paused; completion is signalled through
+// promises, never sleeps or polling.
+
+#include <troupe/actors/detail/cell.hpp>
+#include <troupe/troupe.hpp>
+
+#include <benchmark/benchmark.h>
+#include <caf/all.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// -- troupe -----------------------------------------------------------------------------------
+
+struct crash {};
+struct ping {
+    using reply_type = int;
+};
+using worker_protocol = std::variant<crash, ping>;
+
+class flaky : public troupe::actor<worker_protocol> {
+public:
+    void on(crash&) { throw std::runtime_error("crash"); }
+    int on(ping&) { return 1; }
+};
+
+struct idle {};
+class sleeper : public troupe::actor<idle> {
+public:
+    void on(idle&) {}
+};
+
+void troupe_restart(benchmark::State& state) {
+    troupe::system sys;
+    troupe::supervisor_options o;
+    o.max_restarts = 1'000'000'000;
+    o.within = 1s;
+    auto sup = sys.spawn<troupe::supervisor>(
+        o, std::vector<troupe::child_spec>{troupe::make_child<flaky>("w")});
+    (void)sup.ask(troupe::which_children{}, 10s).get();
+    auto w = *sys.find<worker_protocol>(sup.addr().path() + "/w");
+    for (auto _ : state) {
+        (void)w.tell(crash{});
+        auto r = w.ask(ping{}, 10s).get(); // handled by the restarted instance
+        benchmark::DoNotOptimize(r);
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+
+void troupe_shutdown(benchmark::State& state) {
+    for (auto _ : state) {
+        state.PauseTiming();
+        troupe::system sys;
+        std::vector<troupe::child_spec> subs;
+        for (int i = 0; i < 100; ++i) {
+            std::vector<troupe::child_spec> leaves;
+            for (int j = 0; j < 99; ++j) {
+                leaves.push_back(troupe::make_child<sleeper>("w" + std::to_string(j)));
+            }
+            subs.push_back(troupe::make_child<troupe::supervisor>(
+                "s" + std::to_string(i), troupe::supervisor_options{}, std::move(leaves)));
+        }
+        auto root = sys.spawn<troupe::supervisor>(troupe::supervisor_options{}, std::move(subs));
+        auto kids = root.ask(troupe::which_children{}, 30s).get();
+        for (auto& k : *kids) {
+            auto s = sys.find<troupe::supervisor_protocol>(k.addr.path());
+            (void)s->ask(troupe::which_children{}, 30s).get();
+        }
+        state.ResumeTiming();
+        root.cell()->post(troupe::detail::sys_kind::stop, troupe::error{});
+        (void)sys.wait_for_exit(root.addr(), 60s);
+        state.PauseTiming();
+        (void)sys.shutdown();
+        state.ResumeTiming();
+    }
+    state.SetItemsProcessed(state.iterations() * 10'001);
+}
+
+// -- CAF --------------------------------------------------------------------------------------
+
+using crash_atom = caf::atom_constant<caf::atom("crash")>;
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+
+caf::behavior caf_flaky(caf::event_based_actor* self) {
+    return {[self](crash_atom) { self->quit(caf::sec::runtime_error); },
+            [](ping_atom) { return 1; }};
+}
+
+// Respawns the worker when it goes down, then forwards the pending ping.
+caf::behavior caf_monitor(caf::event_based_actor* self) {
+    auto worker = std::make_shared<caf::actor>(self->spawn(caf_flaky));
+    auto pending = std::make_shared<caf::response_promise>();
+    self->monitor(*worker);
+    self->set_down_handler([self, worker, pending](caf::down_msg&) {
+        *worker = self->spawn(caf_flaky);
+        self->monitor(*worker);
+        self->request(*worker, caf::infinite, ping_atom::value).then([pending](int x) {
+            pending->deliver(x);
+        });
+    });
+    return {[self, worker, pending](crash_atom) {
+        *pending = self->make_response_promise();
+        self->send(*worker, crash_atom::value);
+        return *pending;
+    }};
+}
+
+struct caf_runtime {
+    caf::actor_system_config cfg;
+    caf::actor_system sys;
+    caf_runtime() : sys(configure(cfg)) {}
+    static caf::actor_system_config& configure(caf::actor_system_config& c) {
+        c.set("scheduler.max-threads",
+              static_cast<std::size_t>(std::max(1u, std::thread::hardware_concurrency())));
+        return c;
+    }
+};
+
+void caf_restart(benchmark::State& state) {
+    caf_runtime rt;
+    auto mon = rt.sys.spawn(caf_monitor);
+    caf::scoped_actor self{rt.sys};
+    for (auto _ : state) {
+        self->request(mon, caf::infinite, crash_atom::value)
+            .receive([](int x) { benchmark::DoNotOptimize(x); }, [](caf::error&) {});
+    }
+    state.SetItemsProcessed(state.iterations());
+    caf::anon_send_exit(mon, caf::exit_reason::user_shutdown);
+}
+
+void caf_shutdown(benchmark::State& state) {
+    for (auto _ : state) {
+        state.PauseTiming();
+        auto rt = std::make_unique<caf_runtime>();
+        auto root = rt->sys.spawn([](caf::event_based_actor*) -> caf::behavior {
+            return {[](int) {}};
+        });
+        std::atomic<int> left{10'000};
+        std::promise<void> all_down;
+        std::atomic<int> linked{0};
+        std::promise<void> all_linked;
+        for (int i = 0; i < 10'000; ++i) {
+            rt->sys.spawn([&, root](caf::event_based_actor* self) -> caf::behavior {
+                self->link_to(root);
+                self->attach_functor([&] {
+                    if (left.fetch_sub(1) == 1) {
+                        all_down.set_value();
+                    }
+                });
+                if (linked.fetch_add(1) + 1 == 10'000) {
+                    all_linked.set_value();
+                }
+                return {[](int) {}};
+            });
+        }
+        all_linked.get_future().wait();
+        state.ResumeTiming();
+        caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+        all_down.get_future().wait();
+        state.PauseTiming();
+        root = nullptr;
+        rt.reset();
+        state.ResumeTiming();
+    }
+    state.SetItemsProcessed(state.iterations() * 10'001);
+}
+
+} // namespace
+
+BENCHMARK(troupe_restart)->Name("troupe/supervision/restart")->UseRealTime();
+BENCHMARK(caf_restart)->Name("caf/supervision/restart")->UseRealTime();
+BENCHMARK(troupe_shutdown)->Name("troupe/supervision/shutdown/10000")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(caf_shutdown)->Name("caf/supervision/shutdown/10000")->UseRealTime()->Unit(benchmark::kMillisecond);

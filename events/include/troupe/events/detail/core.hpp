@@ -1,0 +1,164 @@
+// Part of troupe. See LICENSE at the repository root.
+// Internals of the registry, needed by its templates. Not public API.
+
+#pragma once
+
+#include <troupe/actors/expected.hpp>
+#include <troupe/events/event.hpp>
+#include <troupe/events/pattern.hpp>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <typeindex>
+#include <unordered_map>
+#include <vector>
+
+namespace troupe {
+class system;
+}
+
+namespace troupe::events {
+struct subscription_change;
+struct callback_failure;
+} // namespace troupe::events
+
+namespace troupe::events::detail {
+
+class core;
+
+/// One subscription. Immutable after insertion except the atomics.
+struct sub_base {
+    sub_base(pattern p, std::type_index t, std::string_view tn)
+        : pat(std::move(p)), type(t), type_name(tn) {}
+    sub_base(const sub_base&) = delete;
+    sub_base& operator=(const sub_base&) = delete;
+    virtual ~sub_base() = default;
+    /// Filter check on the type-erased `event<T>`.
+    [[nodiscard]] virtual bool accepts(const void* ev) const = 0;
+    /// Delivers the type-erased `event<T>`; true if handed over.
+    virtual bool deliver(const void* ev, core& c) = 0;
+
+    std::uint64_t id = 0;
+    std::uint64_t order = 0;
+    int priority = 0;
+    bool once = false;
+    pattern pat;
+    std::type_index type;
+    std::string_view type_name;
+    std::atomic<bool> fired{false}; // once: the first exchange wins
+    std::atomic<bool> active{true}; // cleared by unsubscribe (publishers skip it)
+    // Unsubscribes when the bound token is cancelled; destroyed outside core's lock.
+    std::optional<std::stop_callback<std::function<void()>>> stop_cb;
+};
+using sub_ptr = std::shared_ptr<sub_base>;
+
+/// Immutable, priority-sorted subscriber list of one topic.
+struct sub_list {
+    std::vector<sub_ptr> subs;
+};
+
+struct topic_entry {
+    topic_entry(std::string n, std::type_index t, std::string_view tn)
+        : name(std::make_shared<const std::string>(std::move(n))), type(t), type_name(tn) {}
+    std::shared_ptr<const std::string> name;
+    std::type_index type;
+    std::string_view type_name;
+    std::atomic<bool> retain{false};
+    std::atomic<std::uint64_t> sequence{0};
+    std::atomic<std::shared_ptr<const sub_list>> subs{std::make_shared<const sub_list>()};
+    std::atomic<std::shared_ptr<const void>> retained; // an event<T>
+};
+using entry_ptr = std::shared_ptr<topic_entry>;
+
+/// Thread-local: topic being published on this thread (for dead letters).
+const std::string* current_publish_topic() noexcept;
+struct publish_scope {
+    explicit publish_scope(const std::string* t) noexcept;
+    ~publish_scope();
+    publish_scope(const publish_scope&) = delete;
+    publish_scope& operator=(const publish_scope&) = delete;
+    const std::string* prev;
+};
+
+/// Fills the metadata of a publish happening now on this thread.
+void fill_meta(event_meta& m, topic_entry& e);
+
+struct sv_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+        return std::hash<std::string_view>{}(s);
+    }
+};
+
+class core : public std::enable_shared_from_this<core> {
+public:
+    explicit core(troupe::system& sys) : sys_(sys) {}
+    core(const core&) = delete;
+    core& operator=(const core&) = delete;
+    ~core();
+
+    [[nodiscard]] troupe::system& sys() const noexcept { return sys_; }
+
+    /// Finds or creates a topic of type `t`. Fails with invalid_argument or type_mismatch.
+    expected<entry_ptr> declare(std::string_view name, std::type_index t, std::string_view tn,
+                                bool retain);
+    /// Lock-free lookup (null if not declared).
+    [[nodiscard]] entry_ptr find(std::string_view name) const;
+    /// Inserts `s` (pattern already parsed) and returns its id. For an exact
+    /// pattern the topic is declared with the subscription's type.
+    expected<std::uint64_t> add(const sub_ptr& s);
+    /// Removes a subscription; false if it was not there.
+    bool remove(std::uint64_t id);
+    /// Existing topics matched by `s` with the same type (for retained delivery).
+    std::vector<entry_ptr> matching_topics(const sub_base& s) const;
+
+    void set_change_hook(std::function<void(const subscription_change&)> h);
+    void set_failure_hook(std::function<void(const callback_failure&)> h);
+    void report_callback_exception(const sub_base& s, const std::string& topic, std::string what);
+    void count_undelivered() noexcept { undelivered_.fetch_add(1, std::memory_order_relaxed); }
+
+    [[nodiscard]] std::uint64_t callback_failures() const noexcept {
+        return callback_failures_.load(std::memory_order_relaxed);
+    }
+    [[nodiscard]] std::uint64_t undelivered() const noexcept {
+        return undelivered_.load(std::memory_order_relaxed);
+    }
+    [[nodiscard]] std::size_t subscription_count() const;
+
+    /// Runs the subscriber list of `e` over the type-erased event `ev`.
+    std::size_t dispatch(topic_entry& e, const void* ev);
+
+private:
+    using topic_map = std::unordered_map<std::string, entry_ptr, sv_hash, std::equal_to<>>;
+    static constexpr std::size_t shard_count = 64;
+    static std::size_t shard_of(std::string_view name) noexcept;
+    // Rebuilds e's list: `add` inserts s, else drops `remove_id`. Caller holds mu_.
+    void rebuild(topic_entry& e, const sub_ptr& add, std::uint64_t remove_id,
+                 std::vector<std::shared_ptr<const void>>& trash);
+    void notify_change(bool subscribed, const sub_base& s);
+
+    troupe::system& sys_;
+    mutable std::mutex mu_; // serialises every change below; publishers never take it
+    topic_map topics_;      // guarded by mu_
+    std::unordered_map<std::string, std::vector<sub_ptr>> exact_; // guarded by mu_
+    std::vector<sub_ptr> wildcard_;                               // guarded by mu_
+    std::unordered_map<std::uint64_t, sub_ptr> by_id_;            // guarded by mu_
+    std::uint64_t next_id_ = 1;                                   // guarded by mu_
+    // Copy-on-write lookup shards for lock-free find(); written under mu_.
+    std::array<std::atomic<std::shared_ptr<const topic_map>>, shard_count> lookup_{};
+    std::atomic<std::shared_ptr<const std::function<void(const subscription_change&)>>>
+        change_hook_;
+    std::atomic<std::shared_ptr<const std::function<void(const callback_failure&)>>> failure_hook_;
+    std::atomic<std::uint64_t> callback_failures_{0}; // statistic
+    std::atomic<std::uint64_t> undelivered_{0};       // statistic
+};
+
+} // namespace troupe::events::detail

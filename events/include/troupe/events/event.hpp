@@ -1,0 +1,43 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#pragma once
+
+#include <troupe/actors/actor_addr.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace troupe::events {
+
+/// Metadata carried by every event.
+struct event_meta {
+    /// The concrete topic the event was published on (shared, immutable).
+    std::shared_ptr<const std::string> topic;
+    /// Per-topic sequence number, starting at 1, in publish order.
+    std::uint64_t sequence = 0;
+    /// Wall-clock time of the publish.
+    std::chrono::system_clock::time_point timestamp;
+    /// The actor whose handler published it; empty if published from a plain thread.
+    actor_addr source;
+    /// Trace id of the publishing handler's message (fresh outside actors).
+    std::uint64_t trace_id = 0;
+
+    [[nodiscard]] const std::string& topic_name() const noexcept {
+        static const std::string empty;
+        return topic ? *topic : empty;
+    }
+};
+
+/// An event as delivered: the payload plus metadata. An actor subscriber's
+/// protocol must accept `event<T>` (e.g. `std::variant<..., event<T>>`).
+///
+/// **Threading:** a value type; each actor subscriber gets its own copy.
+template <class T>
+struct event {
+    T payload;
+    event_meta meta;
+};
+
+} // namespace troupe::events

@@ -1,0 +1,372 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#include <troupe/events/registry.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+#include <unordered_map>
+
+namespace troupe::events {
+namespace detail {
+
+namespace {
+thread_local const std::string* tl_topic = nullptr; // topic being dispatched on this thread
+thread_local int tl_dead_letter_depth = 0;          // recursion guard of the dead-letter hook
+
+bool sub_before(const sub_ptr& a, const sub_ptr& b) noexcept {
+    if (a->priority != b->priority) {
+        return a->priority > b->priority;
+    }
+    return a->order < b->order;
+}
+} // namespace
+
+const std::string* current_publish_topic() noexcept { return tl_topic; }
+publish_scope::publish_scope(const std::string* t) noexcept : prev(tl_topic) { tl_topic = t; }
+publish_scope::~publish_scope() { tl_topic = prev; }
+
+void fill_meta(event_meta& m, topic_entry& e) {
+    m.topic = e.name;
+    // relaxed: only uniqueness and per-topic order of the counter matter.
+    m.sequence = e.sequence.fetch_add(1, std::memory_order_relaxed) + 1;
+    m.timestamp = std::chrono::system_clock::now();
+    if (auto* c = troupe::detail::this_thread_context().current) {
+        m.source = actor_addr(troupe::detail::cell_ptr(c));
+    }
+    m.trace_id = troupe::detail::outgoing_trace_id();
+}
+
+core::~core() = default;
+
+std::size_t core::shard_of(std::string_view name) noexcept {
+    return std::hash<std::string_view>{}(name) % shard_count;
+}
+
+expected<entry_ptr> core::declare(std::string_view name, std::type_index t, std::string_view tn,
+                                  bool retain) {
+    if (auto e = find(name)) {
+        if (e->type != t) {
+            return fail(errc::type_mismatch, "topic '" + std::string(name) + "' has payload type " +
+                                                 std::string(e->type_name) + ", not " +
+                                                 std::string(tn));
+        }
+        if (retain) {
+            e->retain.store(true, std::memory_order_relaxed);
+        }
+        return e;
+    }
+    if (auto ok = validate_topic_name(name); !ok) {
+        return troupe::unexpected(ok.error());
+    }
+    std::vector<std::shared_ptr<const void>> trash;
+    std::unique_lock lock(mu_);
+    if (auto it = topics_.find(name); it != topics_.end()) {
+        lock.unlock();
+        return declare(name, t, tn, retain); // lost a race: re-check the type
+    }
+    auto e = std::make_shared<topic_entry>(std::string(name), t, tn);
+    e->retain.store(retain, std::memory_order_relaxed);
+    auto list = std::make_shared<sub_list>();
+    if (auto it = exact_.find(std::string(name)); it != exact_.end()) {
+        list->subs = it->second;
+    }
+    for (const auto& s : wildcard_) {
+        if (s->type == t && s->pat.matches(name)) {
+            list->subs.push_back(s);
+        }
+    }
+    std::sort(list->subs.begin(), list->subs.end(), sub_before);
+    e->subs.store(std::move(list), std::memory_order_release);
+    topics_.emplace(std::string(name), e);
+    auto& shard = lookup_[shard_of(name)];
+    auto old = shard.load(std::memory_order_acquire);
+    auto copy = old ? std::make_shared<topic_map>(*old) : std::make_shared<topic_map>();
+    copy->emplace(std::string(name), e);
+    shard.store(std::move(copy), std::memory_order_release);
+    trash.push_back(std::move(old));
+    return e;
+}
+
+entry_ptr core::find(std::string_view name) const {
+    auto shard = lookup_[shard_of(name)].load(std::memory_order_acquire);
+    if (!shard) {
+        return nullptr;
+    }
+    auto it = shard->find(name);
+    return it == shard->end() ? nullptr : it->second;
+}
+
+void core::rebuild(topic_entry& e, const sub_ptr& add, std::uint64_t remove_id,
+                   std::vector<std::shared_ptr<const void>>& trash) {
+    auto old = e.subs.load(std::memory_order_acquire);
+    auto list = std::make_shared<sub_list>();
+    list->subs.reserve(old->subs.size() + 1);
+    for (const auto& s : old->subs) {
+        if (s->id != remove_id) {
+            list->subs.push_back(s);
+        }
+    }
+    if (add) {
+        auto pos = std::upper_bound(list->subs.begin(), list->subs.end(), add, sub_before);
+        list->subs.insert(pos, add);
+    }
+    e.subs.store(std::move(list), std::memory_order_release);
+    trash.push_back(std::move(old)); // may hold the last refs: released after unlocking
+}
+
+expected<std::uint64_t> core::add(const sub_ptr& s) {
+    entry_ptr exact_entry;
+    if (s->pat.is_exact()) {
+        auto e = declare(s->pat.text(), s->type, s->type_name, false);
+        if (!e) {
+            return troupe::unexpected(e.error());
+        }
+        exact_entry = std::move(*e);
+    }
+    std::vector<std::shared_ptr<const void>> trash;
+    {
+        std::lock_guard lock(mu_);
+        s->id = next_id_++;
+        s->order = s->id;
+        by_id_.emplace(s->id, s);
+        if (exact_entry) {
+            exact_[s->pat.text()].push_back(s);
+            rebuild(*exact_entry, s, 0, trash);
+        } else {
+            wildcard_.push_back(s);
+            for (auto& [name, e] : topics_) {
+                if (e->type == s->type && s->pat.matches(name)) {
+                    rebuild(*e, s, 0, trash);
+                }
+            }
+        }
+    }
+    notify_change(true, *s);
+    return s->id;
+}
+
+bool core::remove(std::uint64_t id) {
+    std::vector<std::shared_ptr<const void>> trash;
+    sub_ptr s;
+    {
+        std::lock_guard lock(mu_);
+        auto it = by_id_.find(id);
+        if (it == by_id_.end()) {
+            return false;
+        }
+        s = std::move(it->second);
+        by_id_.erase(it);
+        s->active.store(false, std::memory_order_release);
+        auto drop = [&](std::vector<sub_ptr>& v) {
+            std::erase_if(v, [&](const sub_ptr& x) { return x->id == id; });
+        };
+        if (s->pat.is_exact()) {
+            auto xit = exact_.find(s->pat.text());
+            if (xit != exact_.end()) {
+                drop(xit->second);
+                if (xit->second.empty()) {
+                    exact_.erase(xit);
+                }
+            }
+            if (auto tit = topics_.find(s->pat.text()); tit != topics_.end()) {
+                rebuild(*tit->second, nullptr, id, trash);
+            }
+        } else {
+            drop(wildcard_);
+            for (auto& [name, e] : topics_) {
+                if (e->type == s->type && s->pat.matches(name)) {
+                    rebuild(*e, nullptr, id, trash);
+                }
+            }
+        }
+    }
+    notify_change(false, *s);
+    return true; // s and trash released here, outside the lock
+}
+
+std::vector<entry_ptr> core::matching_topics(const sub_base& s) const {
+    std::vector<entry_ptr> out;
+    std::lock_guard lock(mu_);
+    for (const auto& [name, e] : topics_) {
+        if (e->type == s.type && s.pat.matches(name)) {
+            out.push_back(e);
+        }
+    }
+    return out;
+}
+
+std::size_t core::subscription_count() const {
+    std::lock_guard lock(mu_);
+    return by_id_.size();
+}
+
+void core::set_change_hook(std::function<void(const subscription_change&)> h) {
+    change_hook_.store(
+        h ? std::make_shared<const std::function<void(const subscription_change&)>>(std::move(h))
+          : nullptr);
+}
+
+void core::set_failure_hook(std::function<void(const callback_failure&)> h) {
+    failure_hook_.store(
+        h ? std::make_shared<const std::function<void(const callback_failure&)>>(std::move(h))
+          : nullptr);
+}
+
+void core::notify_change(bool subscribed, const sub_base& s) {
+    if (auto h = change_hook_.load(std::memory_order_acquire)) {
+        (*h)(subscription_change{subscribed, s.pat.text(), s.type_name, s.id});
+    }
+}
+
+void core::report_callback_exception(const sub_base& s, const std::string& topic,
+                                     std::string what) {
+    callback_failures_.fetch_add(1, std::memory_order_relaxed);
+    if (auto h = failure_hook_.load(std::memory_order_acquire)) {
+        try {
+            (*h)(callback_failure{s.id, topic, std::move(what)});
+        } catch (...) { // a throwing hook must not reach the publisher either
+        }
+    }
+}
+
+std::size_t core::dispatch(topic_entry& e, const void* ev) {
+    auto list = e.subs.load(std::memory_order_acquire);
+    if (list->subs.empty()) {
+        return 0;
+    }
+    publish_scope scope(e.name.get());
+    std::size_t handed = 0;
+    for (const auto& s : list->subs) {
+        if (!s->active.load(std::memory_order_acquire) || !s->accepts(ev)) {
+            continue;
+        }
+        if (s->once && s->fired.exchange(true, std::memory_order_acq_rel)) {
+            continue; // another publisher won
+        }
+        if (s->deliver(ev, *this)) {
+            ++handed;
+        }
+        if (s->once) {
+            remove(s->id);
+        }
+    }
+    return handed;
+}
+
+} // namespace detail
+
+namespace {
+std::mutex g_mu;
+std::unordered_map<troupe::system*, registry*> g_registries; // guarded by g_mu
+} // namespace
+
+registry::registry(troupe::system& sys) : core_(std::make_shared<detail::core>(sys)) {
+    {
+        std::lock_guard lock(g_mu);
+        if (!g_registries.emplace(&sys, this).second) {
+            throw std::logic_error("troupe::events::registry: the system already has a registry");
+        }
+    }
+    dead_letters_ = *declare<dead_letter_event>(dead_letters_topic);
+    failures_ = *declare<failure_event>(failures_topic);
+    decisions_ = *declare<decision_event>(decisions_topic);
+
+    std::weak_ptr<detail::core> weak = core_;
+    auto dl_entry = dead_letters_.entry_;
+    sys.dead_letters().set_hook([weak, dl_entry](const dead_letter& d) {
+        if (detail::tl_dead_letter_depth > 0) {
+            return; // a dead letter of a dead-letter event: not republished
+        }
+        auto c = weak.lock();
+        if (!c) {
+            return;
+        }
+        ++detail::tl_dead_letter_depth;
+        const auto* t = detail::current_publish_topic();
+        event<dead_letter_event> ev{dead_letter_event{d.reason, d.receiver,
+                                                      std::string(d.message_type), d.trace_id,
+                                                      t != nullptr ? *t : std::string()},
+                                    {}};
+        detail::fill_meta(ev.meta, *dl_entry);
+        if (dl_entry->retain.load(std::memory_order_relaxed)) {
+            dl_entry->retained.store(std::make_shared<const event<dead_letter_event>>(ev));
+        }
+        c->dispatch(*dl_entry, &ev);
+        --detail::tl_dead_letter_depth;
+    });
+
+    // Chained, so an earlier hook (e.g. supervision's) keeps working. Must run
+    // before actors can fail (the core reads the hooks without synchronisation).
+    auto& hooks = sys.core().hooks;
+    auto prev_failure = hooks.on_failure;
+    auto f_entry = failures_.entry_;
+    hooks.on_failure = [weak, f_entry, prev_failure](const actor_addr& a, const error& e) {
+        if (prev_failure) {
+            prev_failure(a, e);
+        }
+        if (auto c = weak.lock()) {
+            event<failure_event> ev{failure_event{a, e}, {}};
+            detail::fill_meta(ev.meta, *f_entry);
+            c->dispatch(*f_entry, &ev);
+        }
+    };
+    auto prev_decision = hooks.on_decision;
+    auto d_entry = decisions_.entry_;
+    hooks.on_decision = [weak, d_entry, prev_decision](const actor_addr& a, const error& e,
+                                                       child_decision d) {
+        if (prev_decision) {
+            prev_decision(a, e, d);
+        }
+        if (auto c = weak.lock()) {
+            event<decision_event> ev{decision_event{a, e, d}, {}};
+            detail::fill_meta(ev.meta, *d_entry);
+            c->dispatch(*d_entry, &ev);
+        }
+    };
+}
+
+registry::~registry() {
+    core_->sys().dead_letters().set_hook({});
+    {
+        std::lock_guard lock(g_mu);
+        g_registries.erase(&core_->sys());
+    }
+    // The supervision hooks stay installed but hold the core weakly: no-ops from now on.
+}
+
+tl::unexpected<error> registry::mismatch(const detail::topic_entry& e, std::string_view other) {
+    return fail(errc::type_mismatch, "topic '" + *e.name + "' has payload type " +
+                                         std::string(e.type_name) + ", not " + std::string(other));
+}
+
+void registry::bind_lifetime(const detail::sub_ptr& s, const actor_addr& bound,
+                             const std::stop_token& st) {
+    std::weak_ptr<detail::core> weak = core_;
+    const auto id = s->id;
+    auto drop = [weak, id] {
+        if (auto c = weak.lock()) {
+            c->remove(id);
+        }
+    };
+    if (bound) {
+        core_->sys().on_exit(bound, [drop](const error&) { drop(); });
+    }
+    if (st.stop_possible()) {
+        s->stop_cb.emplace(st, std::function<void()>(drop));
+    }
+}
+
+registry* find_registry(troupe::system& sys) noexcept {
+    std::lock_guard lock(g_mu);
+    auto it = g_registries.find(&sys);
+    return it == g_registries.end() ? nullptr : it->second;
+}
+
+registry& events(troupe::system& sys) {
+    if (auto* r = find_registry(sys)) {
+        return *r;
+    }
+    throw std::logic_error("troupe::events::events(): no registry constructed for this system");
+}
+
+} // namespace troupe::events

@@ -1,0 +1,71 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#pragma once
+
+#include <troupe/actors/actor.hpp>
+#include <troupe/actors/spawn_options.hpp>
+#include <troupe/actors/system.hpp>
+
+#include <functional>
+#include <string>
+
+namespace troupe {
+
+/// When a supervised child is restarted.
+enum class restart_type : std::uint8_t {
+    permanent, ///< always: after a failure and after a normal stop
+    transient, ///< only after a failure (an abnormal exit)
+    temporary, ///< never; a failed temporary child is stopped and forgotten
+};
+
+/// How a supervisor's ordered stop ends one child (sets
+/// `spawn_options::shutdown_timeout`).
+struct shutdown_policy {
+    /// Kill at once, without `on_stop`.
+    static duration brutal_kill() noexcept { return duration::zero(); }
+    /// Ask it to stop; kill it (and record it) if it takes longer than `d`.
+    static duration timeout(duration d) noexcept { return d; }
+    /// Wait as long as it takes.
+    static duration infinity() noexcept { return duration::max(); }
+};
+
+/// How to start one supervised child. Build with `make_child<Impl>(...)`.
+struct child_spec {
+    /// Name under the supervisor (path `<supervisor>/<name>`); required and
+    /// unique among its siblings.
+    std::string name;
+    restart_type restart = restart_type::permanent;
+    /// Mailbox options; `options.shutdown_timeout` is the shutdown policy.
+    spawn_options options;
+    /// Spawns the child under `parent` (runs on the supervisor's turn).
+    std::function<actor_addr(actor_base& parent, const std::string& name,
+                             const spawn_options& opts)>
+        start;
+
+    child_spec& with_restart(restart_type r) {
+        restart = r;
+        return *this;
+    }
+    child_spec& with_shutdown(duration d) {
+        options.shutdown_timeout = d;
+        return *this;
+    }
+    child_spec& with_options(spawn_options o) {
+        options = std::move(o);
+        return *this;
+    }
+};
+
+/// A spec for a child of class `Impl` built from copies of `args`.
+template <class Impl, class... Args>
+child_spec make_child(std::string name, Args... args) {
+    child_spec s;
+    s.name = std::move(name);
+    s.start = [... captured = std::move(args)](actor_base& parent, const std::string& n,
+                                               const spawn_options& o) {
+        return parent.template spawn_named<Impl>(n, o, captured...).addr();
+    };
+    return s;
+}
+
+} // namespace troupe

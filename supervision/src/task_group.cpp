@@ -1,0 +1,202 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#include <troupe/supervision/task_group.hpp>
+
+#include <troupe/actors/actor.hpp>
+#include <troupe/actors/detail/cell.hpp>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <vector>
+
+namespace troupe {
+
+namespace detail {
+
+struct task_group_state : std::enable_shared_from_this<task_group_state> {
+    troupe::system* sys = nullptr;
+    task_group_options options;
+    mutable std::mutex mutex;
+    std::condition_variable done_cv;
+    std::deque<std::function<actor_addr()>> queued; // guarded by mutex
+    std::vector<actor_addr> running;                // guarded by mutex (started ones)
+    std::size_t active = 0;                         // started or starting; guarded
+    std::size_t peak = 0;                           // guarded
+    std::size_t cancelled_members = 0;              // guarded
+    bool cancelled = false;                         // guarded
+    error cancel_cause;                             // guarded
+    aggregate_error errors;                         // guarded
+    std::stop_source tokens;
+
+    // Starts queued members while under the limit (never holds the lock
+    // while spawning: an exit callback may run on this thread).
+    void pump() {
+        for (;;) {
+            std::function<actor_addr()> starter;
+            {
+                std::lock_guard lock(mutex);
+                if (cancelled || queued.empty() ||
+                    (options.limit != 0 && active >= options.limit)) {
+                    return;
+                }
+                starter = std::move(queued.front());
+                queued.pop_front();
+                ++active;
+                peak = std::max(peak, active);
+            }
+            actor_addr a;
+            try {
+                a = starter();
+            } catch (...) {
+                member_done({}, error{errc::exception, "task_group member failed to start"});
+                continue;
+            }
+            {
+                std::lock_guard lock(mutex);
+                running.push_back(a);
+            }
+            std::weak_ptr<task_group_state> weak = weak_from_this();
+            sys->on_exit(a, [weak, a](const error& cause) {
+                if (auto self = weak.lock()) {
+                    self->member_done(a, cause);
+                }
+            });
+        }
+    }
+
+    void member_done(const actor_addr& a, const error& cause) {
+        std::vector<actor_addr> to_stop;
+        error stop_cause;
+        {
+            std::lock_guard lock(mutex);
+            std::erase(running, a);
+            --active;
+            if (cause.code() == errc::cancelled && cancelled) {
+                ++cancelled_members;
+            } else if (cause) {
+                errors.add(child_failure{a ? a.path() : std::string("<task>"), cause,
+                                         sys->clock().now(), 0, nullptr});
+                if (options.mode == group_mode::cancel_on_first_error && !cancelled) {
+                    cancelled = true;
+                    cancel_cause = error{errc::cancelled, "a sibling failed", cause};
+                    cancelled_members += queued.size();
+                    queued.clear();
+                    to_stop = running;
+                    stop_cause = cancel_cause;
+                }
+            }
+        }
+        if (!to_stop.empty() || stop_cause) {
+            tokens.request_stop();
+        }
+        for (auto& m : to_stop) {
+            m.cell()->post(sys_kind::stop, stop_cause);
+        }
+        pump();
+        std::lock_guard lock(mutex);
+        if (active == 0 && queued.empty()) {
+            done_cv.notify_all();
+        }
+    }
+};
+
+namespace {
+struct run_task {};
+class task_member final : public actor<run_task> {
+public:
+    task_member(std::function<void(std::stop_token)> fn, std::stop_token group)
+        : fn_(std::move(fn)), group_(std::move(group)) {}
+    void on_start() override { (void)self().tell(run_task{}); }
+    void on(run_task&) {
+        if (!group_.stop_requested()) {
+            fn_(group_);
+        }
+        stop();
+    }
+
+private:
+    std::function<void(std::stop_token)> fn_;
+    std::stop_token group_;
+};
+} // namespace
+
+} // namespace detail
+
+task_group::task_group(troupe::system& sys, task_group_options options)
+    : sys_(sys), st_(std::make_shared<detail::task_group_state>()) {
+    st_->sys = &sys;
+    st_->options = options;
+}
+
+task_group::~task_group() {
+    std::size_t left = 0;
+    {
+        std::lock_guard lock(st_->mutex);
+        left = st_->active + st_->queued.size();
+    }
+    if (left != 0) {
+        cancel();
+        (void)join();
+    }
+}
+
+void task_group::add(std::function<actor_addr()> starter) {
+    {
+        std::lock_guard lock(st_->mutex);
+        if (st_->cancelled) {
+            ++st_->cancelled_members;
+            return;
+        }
+        st_->queued.push_back(std::move(starter));
+    }
+    st_->pump();
+}
+
+void task_group::spawn_task(std::function<void(std::stop_token)> fn) {
+    add([&sys = sys_, fn = std::move(fn), token = st_->tokens.get_token()] {
+        return sys.spawn<detail::task_member>(fn, token).addr();
+    });
+}
+
+void task_group::cancel(error cause) {
+    std::vector<actor_addr> to_stop;
+    {
+        std::lock_guard lock(st_->mutex);
+        if (st_->cancelled) {
+            return;
+        }
+        st_->cancelled = true;
+        st_->cancel_cause = cause;
+        st_->cancelled_members += st_->queued.size();
+        st_->queued.clear();
+        to_stop = st_->running;
+    }
+    st_->tokens.request_stop();
+    for (auto& m : to_stop) {
+        m.cell()->post(detail::sys_kind::stop, cause);
+    }
+    std::lock_guard lock(st_->mutex);
+    if (st_->active == 0) {
+        st_->done_cv.notify_all();
+    }
+}
+
+aggregate_error task_group::join() {
+    std::unique_lock lock(st_->mutex);
+    st_->done_cv.wait(lock, [&] { return st_->active == 0 && st_->queued.empty(); });
+    return st_->errors;
+}
+
+std::size_t task_group::cancelled() const {
+    std::lock_guard lock(st_->mutex);
+    return st_->cancelled_members;
+}
+
+std::size_t task_group::peak_running() const {
+    std::lock_guard lock(st_->mutex);
+    return st_->peak;
+}
+
+} // namespace troupe

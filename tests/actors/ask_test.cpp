@@ -1,0 +1,203 @@
+// Part of troupe. See LICENSE at the repository root.
+// ask: every error kind and the success path from a coroutine (deterministic).
+
+#include "test_support.hpp"
+
+namespace troupe {
+namespace {
+
+using namespace test_support;
+
+class AskTest : public ManualSystemTest {};
+
+template <class R>
+errc code_of(std::optional<expected<R>> r) {
+    if (!r) {
+        return errc::unsupported; // not ready: never a valid answer here
+    }
+    return *r ? errc::none : r->error().code();
+}
+
+TEST_F(AskTest, ReplyArrivesThroughTryGet) {
+    record& rec = new_record();
+    auto r = sys_->spawn<recorder>(&rec);
+    EXPECT_TRUE(r.tell(ping{5}));
+    auto h = r.ask(get_values{}, 1s);
+    EXPECT_FALSE(h.ready());
+    run();
+    ASSERT_TRUE(h.ready());
+    auto v = h.try_get();
+    ASSERT_TRUE(v && *v);
+    EXPECT_EQ(**v, (std::vector<int>{5}));
+}
+
+TEST_F(AskTest, TimeoutUnderTheManualClockAndLateReplyCounted) {
+    record& rec = new_record();
+    auto r = sys_->spawn<recorder>(&rec);
+    auto h = r.ask(get_values{}, 5s);
+    clk_.advance(4s);
+    EXPECT_FALSE(h.ready()) << "4 s of a 5 s timeout";
+    clk_.advance(1s);
+    ASSERT_TRUE(h.ready());
+    EXPECT_EQ(code_of(h.try_get()), errc::timeout);
+    EXPECT_EQ(sys_->late_replies(), 0u);
+    run(); // the actor now answers: too late
+    EXPECT_EQ(sys_->late_replies(), 1u);
+    EXPECT_EQ(sys_->dead_letters().count(dead_letter_reason::late_reply), 1u);
+    EXPECT_EQ(sys_->counters(r.addr()).processed, 1u);
+}
+
+TEST_F(AskTest, MailboxFullFailsAtOnce) {
+    record& rec = new_record();
+    auto r = sys_->spawn_with<recorder>(options(1, overflow_policy::reject), &rec);
+    EXPECT_TRUE(r.tell(ping{1}));
+    auto h = r.ask(get_values{}, 1s);
+    ASSERT_TRUE(h.ready());
+    EXPECT_EQ(code_of(h.try_get()), errc::mailbox_full);
+    EXPECT_EQ(sys_->counters(r.addr()).rejected, 1u);
+}
+
+TEST_F(AskTest, DroppedByDropNewest) {
+    record& rec = new_record();
+    auto r = sys_->spawn_with<recorder>(options(1, overflow_policy::drop_newest), &rec);
+    EXPECT_TRUE(r.tell(ping{1}));
+    auto h = r.ask(get_values{}, 1s);
+    ASSERT_TRUE(h.ready());
+    EXPECT_EQ(code_of(h.try_get()), errc::dropped);
+}
+
+TEST_F(AskTest, DroppedWhenEvictedByDropOldest) {
+    record& rec = new_record();
+    auto r = sys_->spawn_with<recorder>(options(1, overflow_policy::drop_oldest), &rec);
+    auto h = r.ask(get_values{}, 1s);
+    EXPECT_FALSE(h.ready());
+    EXPECT_TRUE(r.tell(ping{1})); // evicts the ask
+    ASSERT_TRUE(h.ready());
+    EXPECT_EQ(code_of(h.try_get()), errc::dropped);
+}
+
+TEST_F(AskTest, ReceiverDownForAStoppedActor) {
+    record& rec = new_record();
+    auto r = sys_->spawn<recorder>(&rec);
+    r.stop();
+    run();
+    ASSERT_TRUE(r.addr().is_terminated());
+    auto h = r.ask(get_values{}, 1s);
+    ASSERT_TRUE(h.ready());
+    EXPECT_EQ(code_of(h.try_get()), errc::receiver_down);
+}
+
+TEST_F(AskTest, ReceiverDownWhenStoppedWithTheAskQueued) {
+    record& rec = new_record();
+    auto r = sys_->spawn<recorder>(&rec);
+    auto h = r.ask(get_values{}, 1s);
+    r.stop(); // system lane first: the ask is still queued at termination
+    run();
+    ASSERT_TRUE(h.ready());
+    EXPECT_EQ(code_of(h.try_get()), errc::receiver_down);
+}
+
+struct explode {
+    using reply_type = int;
+};
+TEST_F(AskTest, HandlerFailedWhenTheHandlerThrows) {
+    auto r = sys_->spawn_fn<explode>([](explode&) -> int { throw std::runtime_error("boom"); });
+    auto h = r.ask(explode{}, 1s);
+    run();
+    EXPECT_EQ(code_of(h.try_get()), errc::handler_failed);
+}
+
+// An actor that asks another from a coroutine handler and reports the outcome.
+struct slow_query {
+    using reply_type = int;
+};
+/// Answers after `delay` (a coroutine sleeping on the manual clock).
+class slow_answerer : public actor<slow_query> {
+public:
+    explicit slow_answerer(duration delay) : delay_(delay) {}
+    task<int> on(slow_query&) {
+        (void)co_await sleep(delay_);
+        co_return 42;
+    }
+
+private:
+    duration delay_;
+};
+
+struct outcome {
+    errc code = errc::unsupported;
+    int value = -1;
+    bool stopped = false;
+};
+struct start_asking {
+    using reply_type = int;
+};
+class asker : public actor<start_asking> {
+public:
+    asker(actor_ref<slow_query> to, outcome* out, duration timeout)
+        : to_(std::move(to)), out_(out), timeout_(timeout) {}
+    task<int> on(start_asking&) {
+        auto r = co_await to_.ask(slow_query{}, timeout_);
+        out_->code = r ? errc::none : r.error().code();
+        out_->value = r ? *r : -1;
+        co_return out_->value;
+    }
+    void on_stop(const error&) override { out_->stopped = true; }
+
+private:
+    actor_ref<slow_query> to_;
+    outcome* out_;
+    duration timeout_;
+};
+
+TEST_F(AskTest, SuccessFromACoroutine) {
+    outcome out;
+    auto b = sys_->spawn<slow_answerer>(duration(2s));
+    auto a = sys_->spawn<asker>(b, &out, duration(10s));
+    auto h = a.ask(start_asking{}, 1h);
+    run();
+    EXPECT_EQ(out.code, errc::unsupported) << "still waiting for the sleeping answerer";
+    EXPECT_FALSE(h.ready());
+    advance(2s);
+    EXPECT_EQ(out.code, errc::none);
+    EXPECT_EQ(out.value, 42);
+    auto v = h.try_get();
+    ASSERT_TRUE(v && *v);
+    EXPECT_EQ(**v, 42);
+    a.stop();
+    run();
+}
+
+TEST_F(AskTest, TimeoutInsideACoroutine) {
+    outcome out;
+    auto b = sys_->spawn<slow_answerer>(duration(1h));
+    auto a = sys_->spawn<asker>(b, &out, duration(3s));
+    auto h = a.ask(start_asking{}, 1h);
+    run();
+    advance(3s);
+    EXPECT_EQ(out.code, errc::timeout);
+    auto v = h.try_get();
+    ASSERT_TRUE(v && *v);
+    EXPECT_EQ(**v, -1);
+    a.stop();
+    run();
+}
+
+TEST_F(AskTest, CancelledWhenTheAskingActorStops) {
+    outcome out;
+    auto b = sys_->spawn<slow_answerer>(duration(1h));
+    auto a = sys_->spawn<asker>(b, &out, duration(2h));
+    auto h = a.ask(start_asking{}, 3h);
+    run();
+    ASSERT_EQ(out.code, errc::unsupported);
+    a.stop();
+    run();
+    EXPECT_EQ(out.code, errc::cancelled);
+    EXPECT_TRUE(out.stopped);
+    EXPECT_TRUE(a.addr().is_terminated());
+    // The outer ask completed one way or another; it must not hang.
+    EXPECT_TRUE(h.ready());
+}
+
+} // namespace
+} // namespace troupe
