@@ -61,7 +61,8 @@ bool send_awaiter::await_ready() noexcept {
     if (self != nullptr && self->is_cancelled()) {
         envelope_->fail(error{errc::cancelled, "sender cancelled"});
         delete std::exchange(envelope_, nullptr);
-        result_ = troupe::unexpected(error{errc::cancelled, "sender cancelled", self->stop_cause()});
+        result_ =
+            troupe::unexpected(error{errc::cancelled, "sender cancelled", self->stop_cause()});
         return true;
     }
     return attempt(self);
@@ -94,8 +95,8 @@ bool sleep_awaiter::await_suspend(std::coroutine_handle<> h) {
     continuation_ = h;
     self_ = this_thread_context().current;
     if (self_->is_cancelled()) {
-        result_ = troupe::unexpected(
-            error{errc::cancelled, "sleep cancelled", self_->stop_cause()});
+        result_ =
+            troupe::unexpected(error{errc::cancelled, "sleep cancelled", self_->stop_cause()});
         return false;
     }
     std::uint64_t gen = self_->set_awaiter(this);

@@ -1,18 +1,17 @@
 // Part of troupe. See LICENSE at the repository root.
 
-#include <troupe/actors/detail/cell.hpp>
-
-#include "cell_extras.hpp"
-
 #include <troupe/actors/actor.hpp>
 #include <troupe/actors/actor_counters.hpp>
+#include <troupe/actors/detail/cell.hpp>
 #include <troupe/actors/detail/system_core.hpp>
+
+#include "cell_extras.hpp"
 
 #include <algorithm>
 #include <cassert>
 #include <exception>
-#include <stdexcept>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
@@ -64,7 +63,8 @@ cell::cell(system_core& sys, cell* parent, const spawn_options& opts, std::strin
       shutdown_timeout_(opts.shutdown_timeout), interceptor_(opts.interceptor), id_(sys.next_id()),
       parent_(parent),
       name_(name.empty() ? nullptr : std::make_unique<const std::string>(std::move(name))),
-      mailbox_(opts.capacity == 0 ? 1 : opts.capacity, opts.policy == overflow_policy::drop_oldest) {
+      mailbox_(opts.capacity == 0 ? 1 : opts.capacity,
+               opts.policy == overflow_policy::drop_oldest) {
     if (policy_ == overflow_policy::block || policy_ == overflow_policy::suspend ||
         policy_ == overflow_policy::redirect) {
         overflow_ = std::make_unique<overflow_state>();
@@ -168,8 +168,9 @@ send_result cell::overflow(envelope* e) noexcept {
             bump(rejected_);
             e->fail(error{errc::would_block});
             delete e;
-            return troupe::fail(errc::would_block,
-                        "a scheduler worker may not block; use co_await send(...) in a task");
+            return troupe::fail(
+                errc::would_block,
+                "a scheduler worker may not block; use co_await send(...) in a task");
         }
         return block_until_space(e);
     case overflow_policy::redirect: {
@@ -660,7 +661,8 @@ void cell::handle_system(system_envelope& e) {
         case child_decision::defer: break; // the parent acts later
         case child_decision::escalate:
             e.other->post(sys_kind::stop, e.cause);
-            fail_actor(error{errc::escalated, "child " + child.path() + " failed", e.cause}, nullptr);
+            fail_actor(error{errc::escalated, "child " + child.path() + " failed", e.cause},
+                       nullptr);
             break;
         }
         break;
@@ -683,8 +685,7 @@ void cell::handle_system(system_envelope& e) {
         break;
     case sys_kind::demonitor:
         if (extras_) {
-            std::erase_if(extras_->watchers,
-                          [&](const watcher& w) { return w.actor == e.other; });
+            std::erase_if(extras_->watchers, [&](const watcher& w) { return w.actor == e.other; });
         }
         break;
     case sys_kind::down:
@@ -710,15 +711,14 @@ void cell::handle_system(system_envelope& e) {
                 behaviour_->on_exit(exit_msg{actor_addr(e.other), e.cause});
             }
         } else {
-            begin_stop(error{errc::linked_exit, "linked actor " + e.other->path() + " exited",
-                             e.cause},
-                       state::terminated);
+            begin_stop(
+                error{errc::linked_exit, "linked actor " + e.other->path() + " exited", e.cause},
+                state::terminated);
         }
         break;
     }
     case sys_kind::wake:
-        if (extras_ && extras_->awaiter != nullptr &&
-            extras_->await_generation == e.generation) {
+        if (extras_ && extras_->awaiter != nullptr && extras_->await_generation == e.generation) {
             awaiter_base* a = std::exchange(extras_->awaiter, nullptr);
             a->on_wake();
             after_task_step();
@@ -831,8 +831,8 @@ void cell::stop_next_child() {
                     return; // it stopped in time
                 }
                 self->extras_->stopping_child_timer = 0;
-                c->post(sys_kind::kill,
-                        error{errc::timeout, "shutdown timeout overrun", self->extras_->stopping_cause});
+                c->post(sys_kind::kill, error{errc::timeout, "shutdown timeout overrun",
+                                              self->extras_->stopping_cause});
                 if (self->behaviour_ != nullptr) {
                     try {
                         self->behaviour_->on_child_shutdown_timeout(actor_addr(c));

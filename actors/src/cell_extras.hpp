@@ -55,9 +55,9 @@ struct overflow_state {
     duration block_timeout{};
     cell_ptr redirect;
     std::mutex mutex;
-    std::condition_variable space;                              // threads blocked on space
-    std::uint32_t blocked_threads = 0;                          // guarded by mutex
-    std::vector<std::pair<cell_ptr, std::uint64_t>> suspended;  // guarded by mutex
+    std::condition_variable space;                             // threads blocked on space
+    std::uint32_t blocked_threads = 0;                         // guarded by mutex
+    std::vector<std::pair<cell_ptr, std::uint64_t>> suspended; // guarded by mutex
 };
 
 } // namespace troupe::detail

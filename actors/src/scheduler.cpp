@@ -52,7 +52,7 @@ class work_stealing_scheduler;
 
 struct alignas(64) worker {
     boost::lockfree::queue<cell*, boost::lockfree::capacity<local_queue_capacity>> queue;
-    cell* lifo = nullptr;    // owner only
+    cell* lifo = nullptr;     // owner only
     unsigned lifo_streak = 0; // owner only
     unsigned ticks = 0;       // owner only
     std::thread thread;
@@ -159,8 +159,7 @@ private:
         // acquire: pairs with the release increments in notify_one/shutdown.
         std::uint32_t seq = wake_seq_.load(std::memory_order_acquire);
         sleepers_.fetch_add(1, std::memory_order_seq_cst); // see notify_one()
-        if (stopping_.load(std::memory_order_acquire) ||
-            (found = find_work(w, self)) != nullptr) {
+        if (stopping_.load(std::memory_order_acquire) || (found = find_work(w, self)) != nullptr) {
             sleepers_.fetch_sub(1, std::memory_order_seq_cst);
             return;
         }
@@ -203,7 +202,7 @@ private:
     std::vector<std::unique_ptr<worker>> workers_;
     boost::lockfree::queue<cell*> injection_{1024};
     alignas(64) std::atomic<std::uint32_t> sleepers_{0}; // parked or about to park
-    alignas(64) std::atomic<std::uint32_t> wake_seq_{0};  // futex word
+    alignas(64) std::atomic<std::uint32_t> wake_seq_{0}; // futex word
     std::atomic<bool> stopping_{false};
 };
 

@@ -1,7 +1,6 @@
 // Part of troupe. See LICENSE at the repository root.
 
 #include <troupe/actors/clock.hpp>
-
 #include <troupe/actors/detail/cell.hpp>
 
 #include <condition_variable>

@@ -1,8 +1,7 @@
 // Part of troupe. See LICENSE at the repository root.
 
-#include <troupe/actors/detail/system_core.hpp>
-
 #include <troupe/actors/detail/cell_impl.hpp>
+#include <troupe/actors/detail/system_core.hpp>
 #include <troupe/actors/system.hpp>
 
 #include <condition_variable>
@@ -10,8 +9,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <vector>
 #include <variant>
+#include <vector>
 
 namespace troupe::detail {
 
@@ -64,8 +63,8 @@ cell_ptr system_core::lookup(std::string_view path) const {
 void system_core::create_guardians() {
     spawn_options opts;
     opts.capacity = 1;
-    root_ = cell_ptr(new cell_impl<guardian, guardian_factory>(*this, nullptr, opts, "",
-                                                                guardian_factory{}));
+    root_ = cell_ptr(
+        new cell_impl<guardian, guardian_factory>(*this, nullptr, opts, "", guardian_factory{}));
     root_->start();
     // Created in this order so that the ordered stop (newest first) stops
     // user actors before system actors.

@@ -40,7 +40,8 @@ double per_iteration(double sum, const benchmark::State& state) {
     return sum / static_cast<double>(std::max<benchmark::IterationCount>(state.iterations(), 1));
 }
 
-// -- ping_pong --------------------------------------------------------------------------------------
+// -- ping_pong
+// --------------------------------------------------------------------------------------
 
 struct ball {
     std::int64_t remaining;
@@ -102,7 +103,8 @@ void BM_Troupe_PingPong(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations() * tb::ping_pong_round_trips);
 }
 
-// -- fan_in/N ---------------------------------------------------------------------------------------
+// -- fan_in/N
+// ---------------------------------------------------------------------------------------
 
 struct start {};
 
@@ -197,7 +199,8 @@ void BM_Troupe_FanIn(benchmark::State& state) {
     state.counters["peak_rss_mb"] = benchmark::Counter(per_iteration(peak_mib_sum, state));
 }
 
-// -- spawn/N ----------------------------------------------------------------------------------------
+// -- spawn/N
+// ----------------------------------------------------------------------------------------
 
 struct quit {};
 
@@ -247,10 +250,12 @@ void BM_Troupe_Spawn(benchmark::State& state) {
         }
     }
     state.SetItemsProcessed(state.iterations() * n);
-    state.counters["bytes_per_actor"] = benchmark::Counter(per_iteration(bytes_per_actor_sum, state));
+    state.counters["bytes_per_actor"] =
+        benchmark::Counter(per_iteration(bytes_per_actor_sum, state));
 }
 
-// -- ask ----------------------------------------------------------------------------------------------
+// -- ask
+// ----------------------------------------------------------------------------------------------
 
 struct request {
     using reply_type = std::int64_t;
@@ -269,7 +274,8 @@ public:
         : server_(std::move(server)), total_(total), failed_(failed), done_(done) {}
     troupe::task<> on(start& /*unused*/) {
         for (std::int64_t i = 0; i < total_; ++i) {
-            auto reply = co_await server_.ask(request{i}, std::chrono::seconds(tb::ask_timeout_seconds));
+            auto reply =
+                co_await server_.ask(request{i}, std::chrono::seconds(tb::ask_timeout_seconds));
             if (!reply || *reply != i + 1) {
                 *failed_ = true;
                 break;
@@ -314,7 +320,10 @@ void BM_Troupe_Ask(benchmark::State& state) {
 
 } // namespace
 
-BENCHMARK(BM_Troupe_PingPong)->Name("troupe/ping_pong")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Troupe_PingPong)
+    ->Name("troupe/ping_pong")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Troupe_FanIn)
     ->Name("troupe/fan_in")
     ->Arg(1)

@@ -164,6 +164,15 @@ void BM_Caf_MailboxMpsc(benchmark::State& state) {
 BENCHMARK(BM_Troupe_MailboxPushPop)->Name("troupe/mailbox/push_pop");
 BENCHMARK(BM_Boost_MailboxPushPop)->Name("boost/mailbox/push_pop");
 BENCHMARK(BM_Caf_MailboxPushPop)->Name("caf/mailbox/push_pop");
-BENCHMARK(BM_Troupe_MailboxMpsc)->Name("troupe/mailbox/mpsc/8")->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Boost_MailboxMpsc)->Name("boost/mailbox/mpsc/8")->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Caf_MailboxMpsc)->Name("caf/mailbox/mpsc/8")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Troupe_MailboxMpsc)
+    ->Name("troupe/mailbox/mpsc/8")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Boost_MailboxMpsc)
+    ->Name("boost/mailbox/mpsc/8")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Caf_MailboxMpsc)
+    ->Name("caf/mailbox/mpsc/8")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);

@@ -164,9 +164,8 @@ void caf_shutdown(benchmark::State& state) {
     for (auto _ : state) {
         state.PauseTiming();
         auto rt = std::make_unique<caf_runtime>();
-        auto root = rt->sys.spawn([](caf::event_based_actor*) -> caf::behavior {
-            return {[](int) {}};
-        });
+        auto root =
+            rt->sys.spawn([](caf::event_based_actor*) -> caf::behavior { return {[](int) {}}; });
         std::atomic<int> left{10'000};
         std::promise<void> all_down;
         std::atomic<int> linked{0};
@@ -201,5 +200,11 @@ void caf_shutdown(benchmark::State& state) {
 
 BENCHMARK(troupe_restart)->Name("troupe/supervision/restart")->UseRealTime();
 BENCHMARK(caf_restart)->Name("caf/supervision/restart")->UseRealTime();
-BENCHMARK(troupe_shutdown)->Name("troupe/supervision/shutdown/10000")->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(caf_shutdown)->Name("caf/supervision/shutdown/10000")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(troupe_shutdown)
+    ->Name("troupe/supervision/shutdown/10000")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(caf_shutdown)
+    ->Name("caf/supervision/shutdown/10000")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);

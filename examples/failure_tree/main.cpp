@@ -68,9 +68,9 @@ int main() {
     std::vector<troupe::child_spec> disks;
     for (int i = 0; i < 3; ++i) {
         auto spec = troupe::make_child<disk>("disk-" + std::to_string(i));
-        spec.options = troupe::with_faults(spec.options,
-                                           troupe::fault_plan{.seed = static_cast<std::uint64_t>(i),
-                                                              .crash_every_nth = 4});
+        spec.options = troupe::with_faults(
+            spec.options,
+            troupe::fault_plan{.seed = static_cast<std::uint64_t>(i), .crash_every_nth = 4});
         spec.with_shutdown(troupe::shutdown_policy::timeout(1s));
         disks.push_back(std::move(spec));
     }
@@ -78,10 +78,9 @@ int main() {
     front_opts.max_restarts = 0; // give up at the first escalation
     front_opts.on_event = pool_opts.on_event;
     auto front = sys.spawn<troupe::supervisor>(
-        front_opts,
-        std::vector<troupe::child_spec>{
-            troupe::make_child<troupe::supervisor>("storage", pool_opts, disks),
-            troupe::make_child<cache>("cache")});
+        front_opts, std::vector<troupe::child_spec>{
+                        troupe::make_child<troupe::supervisor>("storage", pool_opts, disks),
+                        troupe::make_child<cache>("cache")});
 
     // Wait until the tree is up, then show it.
     (void)front.ask(troupe::which_children{}, 5s).get();

@@ -61,7 +61,7 @@ int main() {
         std::cerr << "ask failed: " << (sa ? sb.error() : sa.error()) << "\n";
         return 1;
     }
-    std::cout << a.path() << " hit " << *sa << ", " << b.path() << " hit " << *sb
-              << ": a rally of " << *sa + *sb << "\n";
+    std::cout << a.path() << " hit " << *sa << ", " << b.path() << " hit " << *sb << ": a rally of "
+              << *sa + *sb << "\n";
     return sys.shutdown() ? 0 : 1;
 }

@@ -1,8 +1,7 @@
 // Part of troupe. See LICENSE at the repository root.
 
-#include <troupe/supervision/aggregate_error.hpp>
-
 #include <troupe/actors/detail/cell.hpp>
+#include <troupe/supervision/aggregate_error.hpp>
 
 #include <map>
 #include <mutex>

@@ -1,8 +1,7 @@
 // Part of troupe. See LICENSE at the repository root.
 
-#include <troupe/supervision/supervisor.hpp>
-
 #include <troupe/actors/detail/cell.hpp>
+#include <troupe/supervision/supervisor.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -84,14 +83,15 @@ child_decision supervisor::on_child_failed(const actor_addr& child, const error&
     }
     if (intensity_exceeded(now)) {
         giving_up_ = true;
-        auto agg = std::make_shared<aggregate_error>(path(), error{errc::escalated,
-                                             "restart intensity exceeded (" +
-                                                 std::to_string(options_.max_restarts) + " in " +
-                                                 std::to_string(std::chrono::duration_cast<
-                                                     std::chrono::milliseconds>(options_.within)
-                                                                    .count()) +
-                                                 "ms)",
-                                             cause});
+        auto agg = std::make_shared<aggregate_error>(
+            path(),
+            error{errc::escalated,
+                  "restart intensity exceeded (" + std::to_string(options_.max_restarts) + " in " +
+                      std::to_string(
+                          std::chrono::duration_cast<std::chrono::milliseconds>(options_.within)
+                              .count()) +
+                      "ms)",
+                  cause});
         for (const auto& f : history_.failures()) {
             agg->add(f);
         }
@@ -129,8 +129,8 @@ child_decision supervisor::on_child_failed(const actor_addr& child, const error&
         return child_decision::restart;
     }
     // Restart later; meanwhile the child stays failed and its mailbox fills.
-    backoff_timers_.push_back(system().clock().schedule_at(
-        now + delay, [target = detail::cell_ptr(child.cell()), cause] {
+    backoff_timers_.push_back(
+        system().clock().schedule_at(now + delay, [target = detail::cell_ptr(child.cell()), cause] {
             target->post(detail::sys_kind::restart, cause);
         }));
     return child_decision::defer;

@@ -1,9 +1,8 @@
 // Part of troupe. See LICENSE at the repository root.
 
-#include <troupe/supervision/task_group.hpp>
-
 #include <troupe/actors/actor.hpp>
 #include <troupe/actors/detail/cell.hpp>
+#include <troupe/supervision/task_group.hpp>
 
 #include <algorithm>
 #include <condition_variable>

@@ -422,9 +422,9 @@ TEST_F(LifecycleTest, ShutdownIsOrderedChildrenFirstNewestFirst) {
     run();
     EXPECT_EQ(sys_->live_actors(), 7);
     ASSERT_TRUE(shutdown());
-    EXPECT_EQ(rec.events, (std::vector<std::string>{"stop solo", "stop p2/1", "stop p2/0",
-                                                    "stop p2", "stop p1/1", "stop p1/0",
-                                                    "stop p1"}));
+    EXPECT_EQ(rec.events,
+              (std::vector<std::string>{"stop solo", "stop p2/1", "stop p2/0", "stop p2",
+                                        "stop p1/1", "stop p1/0", "stop p1"}));
     EXPECT_TRUE(p1.addr().is_terminated());
     EXPECT_TRUE(solo.addr().is_terminated());
 }

@@ -376,7 +376,8 @@ TEST_P(AccountingTest, IdentityHoldsAfterOverload) {
         EXPECT_GT(c.dropped, 0u) << "the run did overload the actor";
         break;
     case overflow_policy::redirect:
-        EXPECT_EQ(refused, s.rejected + s.dropped) << "a redirected send returns the target's result";
+        EXPECT_EQ(refused, s.rejected + s.dropped)
+            << "a redirected send returns the target's result";
         EXPECT_EQ(c.rejected, 0u);
         EXPECT_GT(c.redirected, 0u) << "the run did overload the actor";
         break;
@@ -389,7 +390,9 @@ INSTANTIATE_TEST_SUITE_P(EveryPolicy, AccountingTest,
                          ::testing::Values(overflow_policy::reject, overflow_policy::drop_newest,
                                            overflow_policy::drop_oldest, overflow_policy::block,
                                            overflow_policy::suspend, overflow_policy::redirect),
-                         [](const auto& param_info) { return std::string(to_string(param_info.param)); });
+                         [](const auto& param_info) {
+                             return std::string(to_string(param_info.param));
+                         });
 
 } // namespace
 } // namespace troupe

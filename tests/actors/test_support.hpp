@@ -68,8 +68,7 @@ inline spawn_options options(std::uint32_t capacity, overflow_policy policy) {
 template <class Impl, class... Args>
 actor_ref<typename Impl::protocol> spawn_child(actor_base& parent, std::string name,
                                                Args&&... args) {
-    return parent.spawn_named<Impl>(std::move(name), spawn_options{},
-                                    std::forward<Args>(args)...);
+    return parent.spawn_named<Impl>(std::move(name), spawn_options{}, std::forward<Args>(args)...);
 }
 
 /// A system on `testing::manual_executor` + `testing::manual_clock`: actors

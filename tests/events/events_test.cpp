@@ -296,8 +296,8 @@ TEST_F(EventsRegistry, SlowActorDropOldestGoesToDeadLetters) {
 TEST_F(EventsRegistry, FailuresArePublished) {
     std::vector<ev::failure_event> failures;
     std::vector<ev::decision_event> decisions;
-    auto f = *reg.subscribe(reg.failures(),
-                            [&](const event<ev::failure_event>& e) { failures.push_back(e.payload); });
+    auto f = *reg.subscribe(
+        reg.failures(), [&](const event<ev::failure_event>& e) { failures.push_back(e.payload); });
     auto d = *reg.subscribe(reg.decisions(), [&](const event<ev::decision_event>& e) {
         decisions.push_back(e.payload);
     });

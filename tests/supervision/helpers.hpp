@@ -7,11 +7,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <thread>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -35,9 +35,13 @@ struct event_log {
 };
 using log_ptr = std::shared_ptr<event_log>;
 
-struct add_msg { int n; };
+struct add_msg {
+    int n;
+};
 struct crash_msg {};
-struct get_msg { using reply_type = int; };
+struct get_msg {
+    using reply_type = int;
+};
 struct stop_msg {};
 using wproto = std::variant<add_msg, crash_msg, get_msg, stop_msg>;
 

@@ -17,9 +17,8 @@ TEST(SupervisionStress, RestartStormOnRealThreads) {
     troupe::system sys(system_config{.workers = 4});
     auto log = std::make_shared<event_log>();
     std::atomic<int> restarts{0};
-    supervisor_options o{.strategy = restart_strategy::one_for_one,
-                         .max_restarts = 1'000'000,
-                         .within = 1s};
+    supervisor_options o{
+        .strategy = restart_strategy::one_for_one, .max_restarts = 1'000'000, .within = 1s};
     o.on_event = [&](const supervision_event& e) {
         if (e.what == supervision_event::kind::restart) {
             restarts.fetch_add(1);

@@ -1,10 +1,10 @@
 // Part of troupe. See LICENSE at the repository root.
 
+#include <troupe/actors/detail/cell.hpp>
+
 #include "helpers.hpp"
 
 #include <gtest/gtest.h>
-
-#include <troupe/actors/detail/cell.hpp>
 
 #include <latch>
 
@@ -27,8 +27,8 @@ struct events {
     }
     int count(supervision_event::kind k) {
         std::lock_guard l(m);
-        return static_cast<int>(std::count_if(list.begin(), list.end(),
-                                              [&](const auto& e) { return e.what == k; }));
+        return static_cast<int>(
+            std::count_if(list.begin(), list.end(), [&](const auto& e) { return e.what == k; }));
     }
 };
 
@@ -128,8 +128,8 @@ TEST_F(SupervisionTest, IntensityExceededEscalatesTwoLevelsWithNestedAggregate) 
     mid_opts.on_event = ev.sink();
     supervisor_options top_opts{.max_restarts = 0, .within = 10s};
     top_opts.on_event = ev.sink();
-    child_spec mid = make_child<supervisor>("mid", mid_opts,
-                                            std::vector<child_spec>{worker_spec("w", log)});
+    child_spec mid =
+        make_child<supervisor>("mid", mid_opts, std::vector<child_spec>{worker_spec("w", log)});
     auto top = start(top_opts, {mid, worker_spec("sibling", log)});
     auto w = *sys.find<wproto>(top.addr().path() + "/mid/w");
     (void)w.tell(crash_msg{});
@@ -167,8 +167,8 @@ TEST_F(SupervisionTest, IntensityExceededEscalatesTwoLevelsWithNestedAggregate) 
 
 TEST_F(SupervisionTest, BackoffDelaysRestartsAndKeepsMessages) {
     supervisor_options o{.max_restarts = 10, .within = 100s};
-    o.backoff = backoff_policy{.min = 100ms, .max = 1s, .multiplier = 2.0, .jitter = 0.0,
-                               .reset_after = 60s};
+    o.backoff = backoff_policy{
+        .min = 100ms, .max = 1s, .multiplier = 2.0, .jitter = 0.0, .reset_after = 60s};
     auto s = start(o, {worker_spec("w", log)});
     auto w = child(s, "w");
     (void)w.tell(crash_msg{});
@@ -305,9 +305,9 @@ TEST_F(SupervisionTest, FaultInjectionCrashOnNthRestarts) {
 
 int processed_with_drops(std::uint64_t seed) {
     manual_fixture fx;
-    auto w = fx.sys.spawn_with<worker>(with_faults({}, fault_plan{.seed = seed,
-                                                                  .drop_probability = 0.5}),
-                                       std::string("d"), fx.log);
+    auto w = fx.sys.spawn_with<worker>(
+        with_faults({}, fault_plan{.seed = seed, .drop_probability = 0.5}), std::string("d"),
+        fx.log);
     for (int i = 0; i < 200; ++i) {
         (void)w.tell(add_msg{1});
     }
@@ -349,10 +349,9 @@ TEST(SupervisionThreads, ChildOverrunningShutdownTimeoutIsKilledAndRecorded) {
     supervisor_options o;
     o.on_event = ev.sink();
     auto s = sys.spawn<supervisor>(
-        o, std::vector<child_spec>{
-               worker_spec("first", log),
-               make_child<stuck>("stuck", &entered, &release)
-                   .with_shutdown(shutdown_policy::timeout(20ms))});
+        o, std::vector<child_spec>{worker_spec("first", log),
+                                   make_child<stuck>("stuck", &entered, &release)
+                                       .with_shutdown(shutdown_policy::timeout(20ms))});
     ASSERT_TRUE(s.ask(which_children{}, 30s).get()); // children started
     auto st = sys.find<block_msg>(s.addr().path() + "/stuck");
     ASSERT_TRUE(st);

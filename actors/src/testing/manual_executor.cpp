@@ -1,8 +1,7 @@
 // Part of troupe. See LICENSE at the repository root.
 
-#include <troupe/testing/manual_executor.hpp>
-
 #include <troupe/actors/detail/cell.hpp>
+#include <troupe/testing/manual_executor.hpp>
 
 namespace troupe::testing {
 

@@ -103,17 +103,16 @@ public:
 
     /// Sends `m` to `to` after `delay`. Cancelled when this actor stops.
     template <class P, class M>
-        requires protocol_accepts_v<P, M>
-    timer_handle delayed_tell(const actor_ref<P>& to, duration delay, M m) {
-        return track(detail::start_timer(cell_->sys().clk(), to, delay, duration::zero(),
-                                         std::move(m)));
+    requires protocol_accepts_v<P, M> timer_handle delayed_tell(const actor_ref<P>& to,
+                                                                duration delay, M m) {
+        return track(
+            detail::start_timer(cell_->sys().clk(), to, delay, duration::zero(), std::move(m)));
     }
     /// Sends `m` to `to` every `interval`. Cancelled when this actor stops.
     template <class P, class M>
-        requires protocol_accepts_v<P, M>
-    timer_handle periodic_tell(const actor_ref<P>& to, duration interval, M m) {
-        return track(
-            detail::start_timer(cell_->sys().clk(), to, interval, interval, std::move(m)));
+    requires protocol_accepts_v<P, M> timer_handle periodic_tell(const actor_ref<P>& to,
+                                                                 duration interval, M m) {
+        return track(detail::start_timer(cell_->sys().clk(), to, interval, interval, std::move(m)));
     }
 
     /// `co_await send(to, m)`: like `tell`, but when the receiver's policy is
@@ -121,8 +120,7 @@ public:
     /// suspends (its worker moves on) until there is room. Completes with the
     /// send result, or `cancelled` if this actor is cancelled meanwhile.
     template <class P, class M>
-        requires protocol_accepts_v<P, M>
-    detail::send_awaiter send(const actor_ref<P>& to, M&& m) {
+    requires protocol_accepts_v<P, M> detail::send_awaiter send(const actor_ref<P>& to, M&& m) {
         auto* e = new detail::user_envelope<P>(std::forward<M>(m));
         e->trace_id = trace_id();
         return detail::send_awaiter(detail::cell_ptr(to.cell()), e);

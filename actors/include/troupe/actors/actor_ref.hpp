@@ -49,8 +49,8 @@ public:
     /// `receiver_down`. Never blocks except under the receiver's `block`
     /// policy from a plain thread.
     template <class M>
-        requires protocol_accepts_v<Protocol, M>
-    send_result tell(M&& m) const {
+    requires protocol_accepts_v<Protocol, M> send_result tell(M&& m)
+    const {
         auto* e = new detail::user_envelope<Protocol>(std::forward<M>(m));
         e->trace_id = detail::outgoing_trace_id();
         return cell_->enqueue_user(e);
@@ -62,8 +62,9 @@ public:
     /// `cancelled` (the asking actor was cancelled). From a thread, `get()`
     /// blocks; inside an actor's task, `co_await` it.
     template <class M>
-        requires protocol_accepts_v<Protocol, M> && askable<std::remove_cvref_t<M>>
-    ask_handle<typename std::remove_cvref_t<M>::reply_type> ask(M&& m, duration timeout) const {
+    requires protocol_accepts_v<Protocol, M> && askable<std::remove_cvref_t<M>>
+        ask_handle<typename std::remove_cvref_t<M>::reply_type> ask(M&& m, duration timeout)
+    const {
         using reply = typename std::remove_cvref_t<M>::reply_type;
         auto& sys = cell_->sys();
         boost::intrusive_ptr<detail::ask_state<reply>> state(new detail::ask_state<reply>(sys),

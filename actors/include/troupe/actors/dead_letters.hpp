@@ -15,12 +15,12 @@ namespace troupe {
 
 /// Why a message was not handled.
 enum class dead_letter_reason : std::uint8_t {
-    receiver_down,  ///< sent to (or still queued in) an actor that stopped
-    dropped_newest, ///< the receiver's `drop_newest` policy refused it
-    dropped_oldest, ///< evicted by a newer message under `drop_oldest`
-    handler_failed, ///< its handler threw; it is not retried
-    late_reply,     ///< a reply that arrived after its ask completed
-    redirect_failed,///< `redirect` had no usable target
+    receiver_down,   ///< sent to (or still queued in) an actor that stopped
+    dropped_newest,  ///< the receiver's `drop_newest` policy refused it
+    dropped_oldest,  ///< evicted by a newer message under `drop_oldest`
+    handler_failed,  ///< its handler threw; it is not retried
+    late_reply,      ///< a reply that arrived after its ask completed
+    redirect_failed, ///< `redirect` had no usable target
 };
 inline constexpr std::size_t dead_letter_reason_count = 6;
 

@@ -12,24 +12,24 @@ namespace troupe {
 
 /// Error codes. Values are stable and only appended to: they cross the wire.
 enum class errc : std::uint8_t {
-    none = 0,           ///< no error (a normal stop carries this code)
-    mailbox_full,       ///< the receiver's user lane is at capacity (policy `reject`)
-    timeout,            ///< a deadline passed (ask, `block` policy, shutdown)
-    receiver_down,      ///< the receiver has stopped; the message became a dead letter
-    cancelled,          ///< the operation was cancelled; the cause chain says why
-    node_unreachable,   ///< reserved for the net module
-    dropped,            ///< the receiver's policy dropped the message (`drop_newest`)
-    would_block,        ///< `block` policy used from a scheduler worker, where waiting is refused
-    exception,          ///< a handler threw; the message holds `what()`
-    handler_failed,     ///< the message's handler failed (dead-letter reason)
-    invalid_argument,   ///< misuse of the API (bad name, bad option)
-    name_taken,         ///< a sibling already has that name
-    stopped,            ///< stopped by request (a non-normal stop cause)
-    linked_exit,        ///< a linked actor failed; the cause chain holds its error
-    killed,             ///< stopped without running `on_stop` (shutdown timeout, kill)
-    type_mismatch,      ///< a dynamic lookup found another protocol / payload type
-    unsupported,        ///< not available in this build or context
-    escalated,          ///< a supervisor gave up on a child failure; the cause holds it
+    none = 0,         ///< no error (a normal stop carries this code)
+    mailbox_full,     ///< the receiver's user lane is at capacity (policy `reject`)
+    timeout,          ///< a deadline passed (ask, `block` policy, shutdown)
+    receiver_down,    ///< the receiver has stopped; the message became a dead letter
+    cancelled,        ///< the operation was cancelled; the cause chain says why
+    node_unreachable, ///< reserved for the net module
+    dropped,          ///< the receiver's policy dropped the message (`drop_newest`)
+    would_block,      ///< `block` policy used from a scheduler worker, where waiting is refused
+    exception,        ///< a handler threw; the message holds `what()`
+    handler_failed,   ///< the message's handler failed (dead-letter reason)
+    invalid_argument, ///< misuse of the API (bad name, bad option)
+    name_taken,       ///< a sibling already has that name
+    stopped,          ///< stopped by request (a non-normal stop cause)
+    linked_exit,      ///< a linked actor failed; the cause chain holds its error
+    killed,           ///< stopped without running `on_stop` (shutdown timeout, kill)
+    type_mismatch,    ///< a dynamic lookup found another protocol / payload type
+    unsupported,      ///< not available in this build or context
+    escalated,        ///< a supervisor gave up on a child failure; the cause holds it
 };
 
 /// Returns the enumerator's name, e.g. `"mailbox_full"`.

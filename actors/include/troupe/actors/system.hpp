@@ -87,9 +87,8 @@ public:
     /// Spawns a named top-level actor at `/user/<name>`. Fails with
     /// `invalid_argument` (empty, '/', or starts with '$') or `name_taken`.
     template <class Impl, class... Args>
-    expected<actor_ref<typename Impl::protocol>> spawn_named(std::string name,
-                                                             const spawn_options& opts,
-                                                             Args&&... args) {
+    expected<actor_ref<typename Impl::protocol>>
+    spawn_named(std::string name, const spawn_options& opts, Args&&... args) {
         if (auto ok = check_name(name); !ok) {
             return troupe::unexpected(ok.error());
         }
@@ -162,9 +161,8 @@ actor_ref<typename Impl::protocol> actor_base::spawn(Args&&... args) {
 }
 
 template <class Impl, class... Args>
-actor_ref<typename Impl::protocol> actor_base::spawn_named(std::string name,
-                                                           const spawn_options& opts,
-                                                           Args&&... args) {
+actor_ref<typename Impl::protocol>
+actor_base::spawn_named(std::string name, const spawn_options& opts, Args&&... args) {
     return actor_ref<typename Impl::protocol>(
         detail::spawn_cell<Impl>(cell().sys(), &cell(), opts, std::move(name),
                                  detail::make_factory<Impl>(std::forward<Args>(args)...)));

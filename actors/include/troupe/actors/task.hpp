@@ -39,10 +39,8 @@ struct task_promise_base {
     // Only troupe awaitables may be awaited inside handlers: the actor must
     // know how to resume (on its own turn) and cancel what it waits for.
     template <class A>
-        requires troupe_awaitable<std::remove_cvref_t<A>>
-    A&& await_transform(A&& a) noexcept {
-        return std::forward<A>(a);
-    }
+    requires troupe_awaitable<std::remove_cvref_t<A>> A && await_transform(A&& a)
+    noexcept { return std::forward<A>(a); }
 };
 
 template <class T>

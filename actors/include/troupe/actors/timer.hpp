@@ -30,10 +30,10 @@ struct timer_control {
         return !cancelled && id != 0;
     }
 
-    clock& clk;                 // the system's clock; outlives every timer
+    clock& clk; // the system's clock; outlives every timer
     mutable std::mutex mutex;
-    timer_id id = 0;            // guarded by mutex; 0 once fired (one-shot) or cancelled
-    bool cancelled = false;     // guarded by mutex
+    timer_id id = 0;        // guarded by mutex; 0 once fired (one-shot) or cancelled
+    bool cancelled = false; // guarded by mutex
 };
 
 } // namespace detail
@@ -93,7 +93,8 @@ timer_handle start_timer(clock& clk, Ref to, duration delay, duration period, M 
         }
     };
     std::lock_guard lock(control->mutex);
-    control->id = clk.schedule_at(clk.now() + delay, fire{control, std::move(to), std::move(m), period});
+    control->id =
+        clk.schedule_at(clk.now() + delay, fire{control, std::move(to), std::move(m), period});
     return timer_handle(control);
 }
 

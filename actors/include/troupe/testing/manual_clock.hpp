@@ -6,8 +6,8 @@
 
 #include <functional>
 #include <map>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <utility>
 
 namespace troupe::testing {
@@ -37,7 +37,7 @@ public:
 private:
     using key = std::pair<time_point, timer_id>;
     mutable std::mutex mutex_;
-    time_point now_{std::chrono::hours(1)};        // guarded by mutex_
+    time_point now_{std::chrono::hours(1)};       // guarded by mutex_
     std::map<key, std::function<void()>> timers_; // guarded by mutex_
     std::map<timer_id, time_point> index_;        // guarded by mutex_
     timer_id last_id_ = 0;                        // guarded by mutex_

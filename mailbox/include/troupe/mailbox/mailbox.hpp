@@ -137,13 +137,13 @@ private:
     // acq_rel: a waiter registered before a failed reservation is seen by the
     // consumer whose later release of a slot follows it in this atomic's order.
     std::atomic<std::uint32_t> count_{0};
-    std::uint32_t capacity_;                   // immutable
-    bool evictable_;                           // immutable
-    std::atomic<bool> locked_{false};          // only used when evictable_
-    mailbox_node* user_head_ = nullptr;        // consumer (or lock holder) only
-    mailbox_node* user_tail_ = nullptr;        // consumer (or lock holder) only
-    mailbox_node* sys_head_ = nullptr;         // consumer (or lock holder) only
-    mailbox_node* sys_tail_ = nullptr;         // consumer (or lock holder) only
+    std::uint32_t capacity_;            // immutable
+    bool evictable_;                    // immutable
+    std::atomic<bool> locked_{false};   // only used when evictable_
+    mailbox_node* user_head_ = nullptr; // consumer (or lock holder) only
+    mailbox_node* user_tail_ = nullptr; // consumer (or lock holder) only
+    mailbox_node* sys_head_ = nullptr;  // consumer (or lock holder) only
+    mailbox_node* sys_tail_ = nullptr;  // consumer (or lock holder) only
 };
 
 } // namespace troupe

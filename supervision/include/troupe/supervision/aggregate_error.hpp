@@ -18,9 +18,9 @@ class aggregate_error;
 
 /// One recorded child failure.
 struct child_failure {
-    std::string path;               ///< the child's full path
-    error cause;                    ///< its error, with the cause chain
-    time_point when{};              ///< on the system's clock
+    std::string path;                ///< the child's full path
+    error cause;                     ///< its error, with the cause chain
+    time_point when{};               ///< on the system's clock
     std::uint32_t restart_count = 0; ///< restarts of that child before this failure
     /// The child's own aggregate, when the child is a supervisor that gave up.
     std::shared_ptr<const aggregate_error> nested;

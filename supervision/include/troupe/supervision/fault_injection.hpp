@@ -17,8 +17,8 @@ namespace troupe {
 /// The counters survive restarts (the plan belongs to the actor's cell), so
 /// "crash on the 3rd message" means the 3rd message ever received.
 struct fault_plan {
-    std::uint64_t seed = 1;        ///< RNG seed: same seed, same faults
-    double drop_probability = 0.0; ///< each user message dropped (dead letter) with p
+    std::uint64_t seed = 1;            ///< RNG seed: same seed, same faults
+    double drop_probability = 0.0;     ///< each user message dropped (dead letter) with p
     std::uint64_t crash_on_nth = 0;    ///< fail the actor on that message (1-based); 0: off
     std::uint64_t crash_every_nth = 0; ///< fail on every n-th message; 0: off
 };

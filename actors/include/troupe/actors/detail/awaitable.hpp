@@ -10,10 +10,8 @@ namespace troupe::detail {
 struct awaitable_tag {};
 
 template <class A>
-concept troupe_awaitable =
-    std::derived_from<A, awaitable_tag> ||
-    requires(A&& a) {
-        { static_cast<A&&>(a).operator co_await() } -> std::derived_from<awaitable_tag>;
-    };
+concept troupe_awaitable = std::derived_from<A, awaitable_tag> || requires(A&& a) {
+    { static_cast<A&&>(a).operator co_await() } -> std::derived_from<awaitable_tag>;
+};
 
 } // namespace troupe::detail

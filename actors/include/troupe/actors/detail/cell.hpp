@@ -177,22 +177,22 @@ private:
     std::uint32_t throughput() const noexcept { return throughput_; }
     [[nodiscard]] bool user_paused() const noexcept;
 
-    system_core& sys_;                   // owns the tree; outlives every cell
-    std::atomic<std::uint32_t> refs_{1}; // the initial reference is the "alive" one
-    state state_ = state::fresh;         // own turn only
-    bool cancelled_ = false;             // own turn only
-    bool trap_exits_;                    // immutable
-    overflow_policy policy_;             // immutable
-    std::uint32_t throughput_;           // immutable
-    duration shutdown_timeout_;          // immutable; see spawn_options
+    system_core& sys_;                                 // owns the tree; outlives every cell
+    std::atomic<std::uint32_t> refs_{1};               // the initial reference is the "alive" one
+    state state_ = state::fresh;                       // own turn only
+    bool cancelled_ = false;                           // own turn only
+    bool trap_exits_;                                  // immutable
+    overflow_policy policy_;                           // immutable
+    std::uint32_t throughput_;                         // immutable
+    duration shutdown_timeout_;                        // immutable; see spawn_options
     std::shared_ptr<message_interceptor> interceptor_; // immutable pointer; own turn
     std::atomic<bool> terminated_{false};
-    std::uint64_t id_;                      // immutable
-    std::uint64_t current_trace_ = 0;      // own turn only
-    cell_ptr parent_;                       // immutable; keeps the parent's shell alive
+    std::uint64_t id_;                        // immutable
+    std::uint64_t current_trace_ = 0;         // own turn only
+    cell_ptr parent_;                         // immutable; keeps the parent's shell alive
     std::unique_ptr<const std::string> name_; // immutable; null for unnamed actors
     mailbox mailbox_;
-    actor_base* behaviour_ = nullptr; // own turn only (lives in cell_impl storage)
+    actor_base* behaviour_ = nullptr;     // own turn only (lives in cell_impl storage)
     std::unique_ptr<cell_extras> extras_; // own turn only, lazily created
 
     // Children: an intrusive list, newest last; guarded by the system's

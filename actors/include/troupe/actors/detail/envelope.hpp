@@ -67,8 +67,8 @@ struct system_envelope final : envelope {
     error cause;
     cell_ptr other;
     std::uint64_t generation = 0;
-    std::function<void()> fn;                      // sys_kind::call only
-    std::function<void(const error&)> observer;    // sys_kind::monitor by a non-actor
+    std::function<void()> fn;                   // sys_kind::call only
+    std::function<void(const error&)> observer; // sys_kind::monitor by a non-actor
 };
 
 } // namespace troupe::detail

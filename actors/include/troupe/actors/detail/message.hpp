@@ -23,11 +23,14 @@ struct protocol_accepts : std::is_same<Protocol, M> {};
 template <class... Ms, class M>
 struct protocol_accepts<std::variant<Ms...>, M> : std::disjunction<std::is_same<Ms, M>...> {};
 template <class Protocol, class M>
-inline constexpr bool protocol_accepts_v = protocol_accepts<Protocol, std::remove_cvref_t<M>>::value;
+inline constexpr bool protocol_accepts_v =
+    protocol_accepts<Protocol, std::remove_cvref_t<M>>::value;
 
 /// The reply type of an ask-able message: `M::reply_type`.
 template <class M>
-concept askable = requires { typename M::reply_type; };
+concept askable = requires {
+    typename M::reply_type;
+};
 
 namespace detail {
 

@@ -8,8 +8,8 @@
 #include <troupe/actors/executor.hpp>
 
 #include <array>
-#include <condition_variable>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -87,7 +87,7 @@ public:
 
 private:
     troupe::system& owner_;
-    executor* exec_;      // owned by troupe::system
+    executor* exec_;       // owned by troupe::system
     troupe::clock* clock_; // owned by troupe::system or the test
     dead_letter_sink dead_letters_;
     std::atomic<std::uint64_t> next_id_{1};

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <troupe/actors/expected.hpp>
+#include <troupe/events/detail/snapshot.hpp>
 #include <troupe/events/event.hpp>
 #include <troupe/events/pattern.hpp>
 
@@ -73,8 +74,8 @@ struct topic_entry {
     std::string_view type_name;
     std::atomic<bool> retain{false};
     std::atomic<std::uint64_t> sequence{0};
-    std::atomic<std::shared_ptr<const sub_list>> subs{std::make_shared<const sub_list>()};
-    std::atomic<std::shared_ptr<const void>> retained; // an event<T>
+    snapshot<const sub_list> subs{std::make_shared<const sub_list>()};
+    snapshot<const void> retained; // an event<T>
 };
 using entry_ptr = std::shared_ptr<topic_entry>;
 
@@ -153,10 +154,9 @@ private:
     std::unordered_map<std::uint64_t, sub_ptr> by_id_;            // guarded by mu_
     std::uint64_t next_id_ = 1;                                   // guarded by mu_
     // Copy-on-write lookup shards for lock-free find(); written under mu_.
-    std::array<std::atomic<std::shared_ptr<const topic_map>>, shard_count> lookup_{};
-    std::atomic<std::shared_ptr<const std::function<void(const subscription_change&)>>>
-        change_hook_;
-    std::atomic<std::shared_ptr<const std::function<void(const callback_failure&)>>> failure_hook_;
+    std::array<snapshot<const topic_map>, shard_count> lookup_{};
+    snapshot<const std::function<void(const subscription_change&)>> change_hook_;
+    snapshot<const std::function<void(const callback_failure&)>> failure_hook_;
     std::atomic<std::uint64_t> callback_failures_{0}; // statistic
     std::atomic<std::uint64_t> undelivered_{0};       // statistic
 };
