@@ -616,8 +616,8 @@ void cell::fail_actor(error cause, envelope* failed_message) {
         return;
     }
     drop_task(cause);
-    if (sys_.hooks.on_failure) {
-        sys_.hooks.on_failure(actor_addr(cell_ptr(this)), cause);
+    if (!sys_.hooks.failures.empty()) {
+        sys_.hooks.failures(actor_addr(cell_ptr(this)), cause);
     }
     if (state_ == state::stopping || state_ == state::failed) {
         return; // already on its way out, or already reported
@@ -651,8 +651,8 @@ void cell::handle_system(system_envelope& e) {
         if (behaviour_ != nullptr && state_ == state::running) {
             d = behaviour_->on_child_failed(child, e.cause);
         }
-        if (sys_.hooks.on_decision) {
-            sys_.hooks.on_decision(child, e.cause, d);
+        if (!sys_.hooks.decisions.empty()) {
+            sys_.hooks.decisions(child, e.cause, d);
         }
         switch (d) {
         case child_decision::stop: e.other->post(sys_kind::stop, e.cause); break;

@@ -18,14 +18,7 @@ std::string_view to_string(dead_letter_reason r) noexcept {
 
 void dead_letter_sink::record(const dead_letter& letter) noexcept {
     counts_[static_cast<std::size_t>(letter.reason)].fetch_add(1, std::memory_order_relaxed);
-    // acquire: pairs with the release store in set_hook().
-    if (auto h = hook_.load(std::memory_order_acquire)) {
-        try {
-            (*h)(letter);
-        } catch (...) {
-            // A hook must not take the sender down; the letter is counted.
-        }
-    }
+    hooks_(letter);
 }
 
 std::uint64_t dead_letter_sink::total() const noexcept {
@@ -34,14 +27,6 @@ std::uint64_t dead_letter_sink::total() const noexcept {
         sum += c.load(std::memory_order_relaxed);
     }
     return sum;
-}
-
-void dead_letter_sink::set_hook(hook h) {
-    std::shared_ptr<const hook> p;
-    if (h) {
-        p = std::make_shared<const hook>(std::move(h));
-    }
-    hook_.store(std::move(p), std::memory_order_release);
 }
 
 } // namespace troupe

@@ -273,7 +273,7 @@ registry::registry(troupe::system& sys) : core_(std::make_shared<detail::core>(s
 
     std::weak_ptr<detail::core> weak = core_;
     auto dl_entry = dead_letters_.entry_;
-    sys.dead_letters().set_hook([weak, dl_entry](const dead_letter& d) {
+    dead_letter_hook_ = sys.dead_letters().hooks().add([weak, dl_entry](const dead_letter& d) {
         if (detail::tl_dead_letter_depth > 0) {
             return; // a dead letter of a dead-letter event: not republished
         }
@@ -295,43 +295,36 @@ registry::registry(troupe::system& sys) : core_(std::make_shared<detail::core>(s
         --detail::tl_dead_letter_depth;
     });
 
-    // Chained, so an earlier hook (e.g. supervision's) keeps working. Must run
-    // before actors can fail (the core reads the hooks without synchronisation).
+    // Hold the core weakly: a call in flight may outlive the registry.
     auto& hooks = sys.core().hooks;
-    auto prev_failure = hooks.on_failure;
     auto f_entry = failures_.entry_;
-    hooks.on_failure = [weak, f_entry, prev_failure](const actor_addr& a, const error& e) {
-        if (prev_failure) {
-            prev_failure(a, e);
-        }
+    failure_hook_ = hooks.failures.add([weak, f_entry](const actor_addr& a, const error& e) {
         if (auto c = weak.lock()) {
             event<failure_event> ev{failure_event{a, e}, {}};
             detail::fill_meta(ev.meta, *f_entry);
             c->dispatch(*f_entry, &ev);
         }
-    };
-    auto prev_decision = hooks.on_decision;
+    });
     auto d_entry = decisions_.entry_;
-    hooks.on_decision = [weak, d_entry, prev_decision](const actor_addr& a, const error& e,
-                                                       child_decision d) {
-        if (prev_decision) {
-            prev_decision(a, e, d);
-        }
-        if (auto c = weak.lock()) {
-            event<decision_event> ev{decision_event{a, e, d}, {}};
-            detail::fill_meta(ev.meta, *d_entry);
-            c->dispatch(*d_entry, &ev);
-        }
-    };
+    decision_hook_ =
+        hooks.decisions.add([weak, d_entry](const actor_addr& a, const error& e, child_decision d) {
+            if (auto c = weak.lock()) {
+                event<decision_event> ev{decision_event{a, e, d}, {}};
+                detail::fill_meta(ev.meta, *d_entry);
+                c->dispatch(*d_entry, &ev);
+            }
+        });
 }
 
 registry::~registry() {
-    core_->sys().dead_letters().set_hook({});
+    auto& sys = core_->sys();
+    sys.dead_letters().hooks().remove(dead_letter_hook_);
+    sys.core().hooks.failures.remove(failure_hook_);
+    sys.core().hooks.decisions.remove(decision_hook_);
     {
         std::lock_guard lock(g_mu);
         g_registries.erase(&core_->sys());
     }
-    // The supervision hooks stay installed but hold the core weakly: no-ops from now on.
 }
 
 tl::unexpected<error> registry::mismatch(const detail::topic_entry& e, std::string_view other) {

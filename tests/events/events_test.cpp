@@ -229,11 +229,15 @@ struct go {};
 using proto = std::variant<go, event<order>>;
 struct sink_state {
     std::vector<event<order>> got;
+    std::uint64_t handler_trace = 0;
 };
 class pubsub : public troupe::actor<proto> {
 public:
     pubsub(ev::registry* r, sink_state* s) : reg_(r), st_(s) {}
-    void on(go&) { reg_->publish<order>("orders/eu/created", order{7, 1}).value(); }
+    void on(go&) {
+        st_->handler_trace = trace_id();
+        reg_->publish<order>("orders/eu/created", order{7, 1}).value();
+    }
     void on(event<order>& e) { st_->got.push_back(e); }
 
 private:
@@ -252,6 +256,9 @@ TEST_F(EventsRegistry, ActorSubscriberMetadataAndAutoUnsubscribe) {
     EXPECT_EQ(st.got[0].meta.source, a.addr());
     EXPECT_EQ(st.got[0].payload.id, 7);
     EXPECT_NE(st.got[0].meta.trace_id, 0u);
+    EXPECT_EQ(st.got[0].meta.trace_id, st.handler_trace);
+    EXPECT_EQ(st.got[0].meta.sequence, 1u);
+    EXPECT_EQ(st.got[0].meta.topic_name(), "orders/eu/created");
     EXPECT_EQ(reg.subscription_count(), 1u);
     a.stop();
     ex.run_until_idle();

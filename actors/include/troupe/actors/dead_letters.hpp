@@ -3,12 +3,11 @@
 #pragma once
 
 #include <troupe/actors/actor_addr.hpp>
+#include <troupe/actors/hook_list.hpp>
 
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <functional>
-#include <memory>
 #include <string_view>
 
 namespace troupe {
@@ -34,28 +33,27 @@ struct dead_letter {
     std::uint64_t trace_id = 0;
 };
 
-/// The system's dead-letter sink: counts by reason and an optional hook.
+/// The system's dead-letter sink: counts by reason and observer hooks.
 ///
 /// **Threading:** `record` runs on whichever thread the letter died on; the
-/// hook is called there too, so it must be short and must not block (the
-/// events module publishes from it). `set_hook` may be called at any time.
+/// hooks are called there too (see `hook_list`), so they must be short and
+/// must not block (the events module publishes from one).
 /// **Memory ordering:** counters are relaxed statistics; read them at a
 /// quiescent point for exact accounting.
 class dead_letter_sink {
 public:
-    using hook = std::function<void(const dead_letter&)>;
-
     void record(const dead_letter& letter) noexcept;
     [[nodiscard]] std::uint64_t count(dead_letter_reason r) const noexcept {
         return counts_[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);
     }
     [[nodiscard]] std::uint64_t total() const noexcept;
-    /// Installs (or with an empty function, removes) the hook.
-    void set_hook(hook h);
+
+    /// Observers of every dead letter: `hooks().add(fn)` / `hooks().remove(id)`.
+    [[nodiscard]] hook_list<const dead_letter&>& hooks() noexcept { return hooks_; }
 
 private:
     std::array<std::atomic<std::uint64_t>, dead_letter_reason_count> counts_{}; // statistics
-    std::atomic<std::shared_ptr<const hook>> hook_;
+    hook_list<const dead_letter&> hooks_;
 };
 
 } // namespace troupe

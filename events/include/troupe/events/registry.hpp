@@ -71,10 +71,10 @@ struct callback_failure {
 
 /// The event registry of one `troupe::system`.
 ///
-/// Ownership: the user constructs it, once per system, after the system and
-/// before spawning actors that may fail (it installs the system's dead-letter
-/// hook and chains the supervision hooks), and destroys it before the
-/// system (declare it after the system). While it lives, `events(sys)` finds
+/// Ownership: the user constructs it, once per system, after the system (it
+/// adds hooks to the system's dead-letter and supervision hook lists, which
+/// it removes again), and destroys it before the system (declare it after
+/// the system). While it lives, `events(sys)` finds
 /// it. Topics are declared with one payload type; they are never removed.
 ///
 /// **Threading:** every member may be called from any thread, including
@@ -322,6 +322,9 @@ private:
                        const std::stop_token& st);
 
     std::shared_ptr<detail::core> core_;
+    std::uint64_t dead_letter_hook_ = 0; // ids in the system's hook lists, removed by ~registry
+    std::uint64_t failure_hook_ = 0;
+    std::uint64_t decision_hook_ = 0;
     topic<dead_letter_event> dead_letters_;
     topic<failure_event> failures_;
     topic<decision_event> decisions_;

@@ -6,6 +6,7 @@
 #include <troupe/actors/dead_letters.hpp>
 #include <troupe/actors/detail/cell.hpp>
 #include <troupe/actors/executor.hpp>
+#include <troupe/actors/hook_list.hpp>
 
 #include <array>
 #include <atomic>
@@ -23,12 +24,12 @@ class system;
 
 namespace troupe::detail {
 
-/// Hooks that higher layers (supervision, events) install into the core.
+/// Observers that higher layers (supervision, events) add to the core.
 struct lifecycle_hooks {
     /// An actor failed (before its parent decides).
-    std::function<void(const actor_addr&, const error&)> on_failure;
+    hook_list<const actor_addr&, const error&> failures;
     /// A parent decided about a failed child.
-    std::function<void(const actor_addr&, const error&, child_decision)> on_decision;
+    hook_list<const actor_addr&, const error&, child_decision> decisions;
 };
 
 /// The system's shared internals, reachable from every cell.
@@ -76,7 +77,7 @@ public:
     /// The live tree as indented text (path, mailbox depth/capacity).
     [[nodiscard]] std::string dump_tree() const;
 
-    lifecycle_hooks hooks; // set before actors fail; read on actors' turns
+    lifecycle_hooks hooks; // thread-safe observer lists
 
     /// Builds the guardians; called once by troupe::system after construction.
     void create_guardians();
