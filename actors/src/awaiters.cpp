@@ -65,12 +65,18 @@ bool send_awaiter::await_ready() noexcept {
             troupe::unexpected(error{errc::cancelled, "sender cancelled", self->stop_cause()});
         return true;
     }
+    // Fast path: room in the mailbox, no registration needed.
+    if (to_->try_send(envelope_, result_)) {
+        envelope_ = nullptr;
+        return true;
+    }
     return attempt(self);
 }
 
 bool send_awaiter::await_suspend(std::coroutine_handle<> h) noexcept {
     // await_ready registered us with the receiver and kept the message.
     continuation_ = h;
+    hold_ = cell_ptr(to_);
     return true;
 }
 

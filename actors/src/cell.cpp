@@ -230,6 +230,22 @@ send_result cell::block_until_space(envelope* e) noexcept {
     return result;
 }
 
+bool cell::try_send(envelope* e, send_result& result) noexcept {
+    switch (mailbox_.push(e)) {
+    case push_result::accepted: result = {}; return true;
+    case push_result::accepted_unblocked:
+        sys_.exec().schedule(this);
+        result = {};
+        return true;
+    case push_result::closed:
+        dead_letter(e, dead_letter_reason::receiver_down);
+        result = troupe::fail(errc::receiver_down);
+        return true;
+    case push_result::full: return false;
+    }
+    return false;
+}
+
 send_result cell::send_or_wait(envelope*& e, cell* waiter, std::uint64_t gen,
                                bool& waiting) noexcept {
     waiting = false;

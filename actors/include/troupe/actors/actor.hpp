@@ -123,7 +123,7 @@ public:
     requires protocol_accepts_v<P, M> detail::send_awaiter send(const actor_ref<P>& to, M&& m) {
         auto* e = new detail::user_envelope<P>(std::forward<M>(m));
         e->trace_id = trace_id();
-        return detail::send_awaiter(detail::cell_ptr(to.cell()), e);
+        return detail::send_awaiter(to.cell(), e);
     }
     /// `co_await sleep(d)`: suspends this actor's task for `d` (cancellable).
     [[nodiscard]] detail::sleep_awaiter sleep(duration d) { return detail::sleep_awaiter(d); }

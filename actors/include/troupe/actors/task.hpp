@@ -3,6 +3,7 @@
 #pragma once
 
 #include <troupe/actors/detail/awaitable.hpp>
+#include <troupe/actors/detail/pool.hpp>
 
 #include <coroutine>
 #include <exception>
@@ -18,6 +19,11 @@ class task;
 namespace detail {
 
 struct task_promise_base {
+    // Coroutine frames come from the runtime's pool: one per coroutine
+    // handler call, often freed on another worker than allocated them.
+    static void* operator new(std::size_t size) { return pool_allocate(size); }
+    static void operator delete(void* p, std::size_t size) noexcept { pool_deallocate(p, size); }
+
     std::coroutine_handle<> continuation; // resumed when this task finishes
     std::exception_ptr failure;
 

@@ -4,6 +4,7 @@
 
 #include <troupe/actors/clock.hpp>
 #include <troupe/actors/detail/cell.hpp>
+#include <troupe/actors/detail/pool.hpp>
 #include <troupe/actors/error.hpp>
 #include <troupe/actors/expected.hpp>
 
@@ -21,7 +22,7 @@ namespace troupe::detail {
 /// **Threading:** completion and waiting from any thread; serialised by
 /// `mutex_` (a reply, a timeout and a cancel can race). A completion that
 /// finds the state already completed is a late reply: counted, dead-lettered.
-class ask_state_base {
+class ask_state_base : public pooled {
 public:
     explicit ask_state_base(system_core& sys) noexcept : sys_(sys) {}
     ask_state_base(const ask_state_base&) = delete;

@@ -120,6 +120,10 @@ public:
     std::uint64_t set_awaiter(awaiter_base* a) noexcept;
     /// Posts a wake for generation `gen` (any thread).
     void wake(std::uint64_t gen);
+    /// Pushes `e` without applying the overflow policy: returns false (and
+    /// keeps `e` with the caller) if the user lane is full; otherwise takes
+    /// `e` and sets `result` (accepted, or `receiver_down`).
+    bool try_send(envelope* e, send_result& result) noexcept;
     /// For `co_await send`: sends `e`, or (policies suspend/block, full)
     /// registers `waiter`/`gen` for a wake and leaves `e` with the caller,
     /// setting `waiting`. Takes `e` (sets it null) in every other case.

@@ -2,6 +2,7 @@
 
 #pragma once
 
+#include <troupe/actors/detail/pool.hpp>
 #include <troupe/actors/error.hpp>
 #include <troupe/mailbox/mailbox.hpp>
 
@@ -21,7 +22,7 @@ void intrusive_ptr_release(cell* c) noexcept;
 /// Base of every message in a mailbox. Owned by exactly one party from send
 /// until its handler returns (a `std::unique_ptr`-like hand-over by raw pointer
 /// through the intrusive mailbox).
-struct envelope : mailbox_node {
+struct envelope : mailbox_node, pooled {
     envelope() = default;
     envelope(const envelope&) = delete;
     envelope& operator=(const envelope&) = delete;

@@ -13,11 +13,15 @@ namespace troupe::detail {
 
 /// `co_await self.send(ref, msg)`: a send that suspends the sending actor's
 /// task while the receiver (policy `suspend`/`block`) is full.
+///
+/// Must be awaited in the full-expression that created it (as
+/// `co_await send(...)` is): it refers to the receiver through the caller's
+/// ref and takes its own reference only when it suspends.
 class send_awaiter final : public awaitable_tag, public awaiter_base {
 public:
-    send_awaiter(cell_ptr to, envelope* e) noexcept : to_(std::move(to)), envelope_(e) {}
+    send_awaiter(cell* to, envelope* e) noexcept : to_(to), envelope_(e) {}
     send_awaiter(send_awaiter&& o) noexcept
-        : to_(std::move(o.to_)), envelope_(std::exchange(o.envelope_, nullptr)),
+        : to_(o.to_), envelope_(std::exchange(o.envelope_, nullptr)),
           result_(std::move(o.result_)) {}
     send_awaiter(const send_awaiter&) = delete;
     send_awaiter& operator=(const send_awaiter&) = delete;
@@ -33,7 +37,8 @@ public:
 private:
     bool attempt(cell* self) noexcept; // true when done (sent or failed)
 
-    cell_ptr to_;
+    cell* to_;           // kept alive by the caller's ref until suspension
+    cell_ptr hold_;      // the receiver, while suspended
     envelope* envelope_; // owned until handed to the receiver
     send_result result_;
     std::coroutine_handle<> continuation_;
