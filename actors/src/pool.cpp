@@ -2,11 +2,11 @@
 
 #include <troupe/actors/detail/pool.hpp>
 
-#include <boost/lockfree/stack.hpp>
-
 #include <array>
 #include <cstdint>
+#include <mutex>
 #include <new>
+#include <vector>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define TROUPE_POOL_BYPASS 1
@@ -38,24 +38,28 @@ struct block {
 };
 
 /// Full batches of one size class, shared by all threads. A batch is a chain
-/// of `batch_size` blocks (or fewer, from an exiting thread).
+/// of `batch_size` blocks (or fewer, from an exiting thread). A thread comes
+/// here once per `batch_size` allocations or frees at most, so a mutex costs
+/// nothing measurable and keeps the hand-over simple to reason about.
 class shared_class {
 public:
-    shared_class() : batches_(256) {}
-    void put(block* chain) noexcept {
-        // push may allocate a stack node; on failure keep the blocks local
-        // to the caller's next use by retrying (allocation failure is fatal
-        // elsewhere anyway).
-        while (!batches_.push(chain)) {
-        }
+    void put(block* chain) {
+        std::lock_guard lock(mutex_);
+        batches_.push_back(chain);
     }
     block* take() noexcept {
-        block* chain = nullptr;
-        return batches_.pop(chain) ? chain : nullptr;
+        std::lock_guard lock(mutex_);
+        if (batches_.empty()) {
+            return nullptr;
+        }
+        block* chain = batches_.back();
+        batches_.pop_back();
+        return chain;
     }
 
 private:
-    boost::lockfree::stack<block*> batches_;
+    std::mutex mutex_;
+    std::vector<block*> batches_; // guarded by mutex_
 };
 
 std::array<shared_class, class_count>& shared_classes() {

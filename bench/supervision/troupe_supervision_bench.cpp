@@ -172,8 +172,11 @@ void caf_shutdown(benchmark::State& state) {
         std::promise<void> all_down;
         std::atomic<int> linked{0};
         std::promise<void> all_linked;
+        // Handles are kept: CAF terminates actors nobody references.
+        std::vector<caf::actor> kids;
+        kids.reserve(10'000);
         for (int i = 0; i < 10'000; ++i) {
-            rt->sys.spawn([&, root](caf::event_based_actor* self) -> caf::behavior {
+            kids.push_back(rt->sys.spawn([&, root](caf::event_based_actor* self) -> caf::behavior {
                 self->link_to(root);
                 self->attach_functor([&] {
                     if (left.fetch_sub(1) == 1) {
@@ -184,7 +187,7 @@ void caf_shutdown(benchmark::State& state) {
                     all_linked.set_value();
                 }
                 return {[](int) {}};
-            });
+            }));
         }
         all_linked.get_future().wait();
         state.ResumeTiming();
@@ -192,6 +195,7 @@ void caf_shutdown(benchmark::State& state) {
         all_down.get_future().wait();
         state.PauseTiming();
         root = nullptr;
+        kids.clear();
         rt.reset();
         state.ResumeTiming();
     }

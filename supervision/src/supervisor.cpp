@@ -121,6 +121,9 @@ child_decision supervisor::on_child_failed(const actor_addr& child, const error&
             }
             auto& s = children_[i];
             ++s.restarts;
+            if (s.backoff_timer != 0) { // it restarts now, not later
+                system().clock().cancel(std::exchange(s.backoff_timer, 0));
+            }
             s.addr.cell()->post(detail::sys_kind::restart,
                                 error{errc::stopped, "sibling " + child.path() + " failed", cause});
         }
@@ -129,10 +132,11 @@ child_decision supervisor::on_child_failed(const actor_addr& child, const error&
         return child_decision::restart;
     }
     // Restart later; meanwhile the child stays failed and its mailbox fills.
-    backoff_timers_.push_back(
+    // One pending timer per child (a failed child cannot fail again).
+    c->backoff_timer =
         system().clock().schedule_at(now + delay, [target = detail::cell_ptr(child.cell()), cause] {
             target->post(detail::sys_kind::restart, cause);
-        }));
+        });
     return child_decision::defer;
 }
 
@@ -179,10 +183,11 @@ void supervisor::on_child_shutdown_timeout(const actor_addr& child) {
 }
 
 void supervisor::on_stop(const error& /*cause*/) {
-    for (timer_id t : backoff_timers_) {
-        system().clock().cancel(t);
+    for (auto& c : children_) {
+        if (c.backoff_timer != 0) {
+            system().clock().cancel(std::exchange(c.backoff_timer, 0));
+        }
     }
-    backoff_timers_.clear();
 }
 
 actor_addr supervisor::on(add_child& m) {

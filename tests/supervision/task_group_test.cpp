@@ -71,7 +71,10 @@ TEST(TaskGroup, CancelOnFirstErrorStopsSiblingsAndDropsQueued) {
     auto errors = g.join();
     ASSERT_EQ(errors.size(), 1u);
     EXPECT_EQ(errors.failures()[0].cause.code(), errc::exception);
-    EXPECT_EQ(started.load(), 5);
+    // Only the first `limit` members were started; one that had not run its
+    // function yet when the group cancelled skips it.
+    EXPECT_GE(started.load(), 1);
+    EXPECT_LE(started.load(), 5);
     // The 95 queued never ran; the 4 running ones end either cancelled or
     // normally (they return once the token fires), never as errors.
     EXPECT_GE(g.cancelled(), 95u);

@@ -120,6 +120,7 @@ private:
         std::uint32_t restarts = 0;
         std::uint32_t consecutive = 0; // for backoff
         time_point last_failure{};
+        timer_id backoff_timer = 0; // pending delayed restart, if any
     };
     actor_addr start_child(child_state& c);
     child_state* find(const actor_addr& a);
@@ -131,7 +132,6 @@ private:
     std::vector<child_state> children_; // start order
     std::deque<time_point> restarts_;   // within the intensity window
     aggregate_error history_;
-    std::vector<timer_id> backoff_timers_;
     std::mt19937_64 rng_;
     bool giving_up_ = false;
 };

@@ -8,8 +8,8 @@ namespace troupe::detail {
 
 /// Allocation for the runtime's short-lived, cross-thread objects (message
 /// envelopes, actor cells): size classes of 64 bytes up to `pool_max_size`,
-/// per-thread free lists, and whole batches moved between threads through a
-/// lock-free stack (Boost.Lockfree). A message allocated by a sender's thread
+/// per-thread free lists, and batches of 64 blocks moved between threads
+/// through a shared list (one mutex round trip per batch). A message allocated by a sender's thread
 /// and freed by the receiver's thread thus costs a few pointer moves, not a
 /// trip through the C library's arena locks.
 ///
@@ -18,8 +18,8 @@ namespace troupe::detail {
 /// AddressSanitizer the pool is bypassed so use-after-free stays detectable.
 ///
 /// **Threading:** any thread. **Memory ordering:** a block freed on one thread
-/// and reused on another is handed over through the batch stack's
-/// release/acquire. **Failure:** throws `std::bad_alloc` like `operator new`.
+/// and reused on another is handed over through the shared list's mutex. **Failure:** throws
+/// `std::bad_alloc` like `operator new`.
 void* pool_allocate(std::size_t size);
 /// Returns a block from `pool_allocate(size)` (same `size`).
 void pool_deallocate(void* p, std::size_t size) noexcept;
