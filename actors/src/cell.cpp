@@ -792,10 +792,14 @@ const error& cell::stop_cause() const noexcept {
 void cell::cancel_tree(const error& cause) {
     if (!cancelled_) {
         cancelled_ = true;
-        auto& x = extras();
-        x.stop_cause = cause;
-        if (x.stop_source) {
-            x.stop_source->request_stop();
+        // A normal cause needs no record (stop_cause() reads as none) unless
+        // the extras exist anyway: most actors stop without allocating them.
+        if (cause || extras_) {
+            auto& x = extras();
+            x.stop_cause = cause;
+            if (x.stop_source) {
+                x.stop_source->request_stop();
+            }
         }
     }
     cancel_awaiter(cause);
@@ -818,8 +822,20 @@ void cell::begin_stop(error cause, state next) {
         cancel_awaiter(cause);
     }
     state_ = next == state::terminated ? state::stopping : state::restarting;
-    auto& x = extras();
-    x.stopping_cause = std::move(cause);
+    bool has_children = false;
+    {
+        std::lock_guard lock(sys_.tree_lock(this));
+        has_children = last_child_ != nullptr;
+    }
+    if (!has_children) { // the common case: no bookkeeping needed
+        if (state_ == state::restarting) {
+            restart_behaviour(std::move(cause));
+        } else {
+            finish(std::move(cause), true);
+        }
+        return;
+    }
+    extras().stopping_cause = std::move(cause);
     stop_next_child();
 }
 
@@ -869,14 +885,13 @@ void cell::stop_next_child() {
         return;
     }
     if (state_ == state::restarting) {
-        restart_behaviour();
+        restart_behaviour(x.stopping_cause);
     } else if (state_ == state::stopping) {
         finish(x.stopping_cause, true);
     }
 }
 
-void cell::restart_behaviour() {
-    error cause = extras_->stopping_cause;
+void cell::restart_behaviour(error cause) {
     drop_task(cause);
     if (behaviour_ != nullptr) {
         try {
@@ -884,16 +899,20 @@ void cell::restart_behaviour() {
         } catch (...) {
             // The old instance is discarded either way.
         }
-        for (auto& t : extras_->timers) {
-            t->cancel();
+        if (extras_) {
+            for (auto& t : extras_->timers) {
+                t->cancel();
+            }
+            extras_->timers.clear();
         }
-        extras_->timers.clear();
         destroy_behaviour();
         behaviour_ = nullptr;
     }
     cancelled_ = false;
-    extras_->stop_cause = {};
-    extras_->stop_source.reset();
+    if (extras_) {
+        extras_->stop_cause = {};
+        extras_->stop_source.reset();
+    }
     state_ = state::fresh;
     run_start();
 }
@@ -935,7 +954,9 @@ void cell::finish(error cause, bool run_on_stop) {
         first_child_ = last_child_ = nullptr;
     }
     state_ = state::terminated;
-    exit_cause_ = std::make_unique<const error>(cause);
+    if (cause) { // a normal exit is recorded as no cause
+        exit_cause_ = std::make_unique<const error>(cause);
+    }
     // terminated_ is published below, once the leftovers are accounted.
     if (parent_ && parent_->parent_ != nullptr) { // guardians are not counted
         sys_.actor_exited(); // before any exit observer runs (live_actors() agrees with it)

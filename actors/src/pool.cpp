@@ -27,7 +27,7 @@ void pool_deallocate(void* p, std::size_t size) noexcept { ::operator delete(p, 
 
 namespace {
 
-constexpr std::size_t granule = 64;
+constexpr std::size_t granule = 16;
 constexpr std::size_t class_count = pool_max_size / granule;
 constexpr std::uint32_t batch_size = 64; // blocks moved between threads at once
 constexpr std::size_t slab_blocks = 64;  // blocks carved from one fresh allocation

@@ -173,7 +173,7 @@ private:
     send_result overflow(envelope* e) noexcept;
     send_result block_until_space(envelope* e) noexcept;
     void dead_letter(envelope* e, dead_letter_reason reason) noexcept;
-    void restart_behaviour();
+    void restart_behaviour(error cause);
     void abandon(error cause) noexcept;
     void arm_idle(time_point at);
     void notify_exit(const error& cause);

@@ -7,7 +7,7 @@
 namespace troupe::detail {
 
 /// Allocation for the runtime's short-lived, cross-thread objects (message
-/// envelopes, actor cells): size classes of 64 bytes up to `pool_max_size`,
+/// envelopes, ask states, coroutine frames): size classes of 16 bytes up to `pool_max_size`,
 /// per-thread free lists, and batches of 64 blocks moved between threads
 /// through a shared list (one mutex round trip per batch). A message allocated by a sender's thread
 /// and freed by the receiver's thread thus costs a few pointer moves, not a
