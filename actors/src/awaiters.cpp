@@ -26,10 +26,9 @@ cell*& constructing_cell() noexcept {
 }
 
 std::uint64_t outgoing_trace_id() noexcept {
-    if (cell* c = this_thread_context().current) {
-        if (std::uint64_t id = c->current_trace_id(); id != 0) {
-            return id;
-        }
+    auto& ctx = this_thread_context();
+    if (ctx.current != nullptr && ctx.trace != 0) {
+        return ctx.trace;
     }
     // A new trace: 24 random bits per thread, then a per-thread counter.
     thread_local std::uint64_t prefix = (std::random_device{}() & 0xffffffULL) << 40;

@@ -58,22 +58,47 @@ thread_context& this_thread_context() noexcept {
 }
 
 cell::cell(system_core& sys, cell* parent, const spawn_options& opts, std::string name)
-    : sys_(sys), trap_exits_(opts.trap_exits), policy_(opts.policy),
-      throughput_(opts.throughput == 0 ? 1 : opts.throughput),
-      shutdown_timeout_(opts.shutdown_timeout), interceptor_(opts.interceptor), id_(sys.next_id()),
-      parent_(parent),
-      name_(name.empty() ? nullptr : std::make_unique<const std::string>(std::move(name))),
-      mailbox_(opts.capacity == 0 ? 1 : opts.capacity,
-               opts.policy == overflow_policy::drop_oldest) {
-    if (policy_ == overflow_policy::block || policy_ == overflow_policy::suspend ||
-        policy_ == overflow_policy::redirect) {
-        overflow_ = std::make_unique<overflow_state>();
-        overflow_->block_timeout = opts.block_timeout;
-        overflow_->redirect = cell_ptr(opts.redirect_to.cell());
+    : sys_(sys), parent_(parent), policy_(opts.policy),
+      throughput_(
+          static_cast<std::uint16_t>(std::clamp<std::uint32_t>(opts.throughput, 1, 0xffff))),
+      id_(sys.next_id()), mailbox_(opts.capacity == 0 ? 1 : opts.capacity,
+                                   opts.policy == overflow_policy::drop_oldest) {
+    const bool waits = policy_ == overflow_policy::block || policy_ == overflow_policy::suspend ||
+                       policy_ == overflow_policy::redirect;
+    if (waits || !name.empty() || opts.trap_exits || opts.interceptor ||
+        opts.shutdown_timeout != duration::max()) {
+        options_ = std::make_unique<cell_options>();
+        options_->name = std::move(name);
+        options_->trap_exits = opts.trap_exits;
+        options_->shutdown_timeout = opts.shutdown_timeout;
+        options_->interceptor = opts.interceptor;
+        options_->block_timeout = opts.block_timeout;
+        options_->redirect = cell_ptr(opts.redirect_to.cell());
     }
 }
 
-cell::~cell() = default;
+cell::~cell() {
+    // acquire: pairs with the install in stats(); we are the last owner.
+    delete stats_.load(std::memory_order_acquire);
+}
+
+cell_stats& cell::stats() noexcept {
+    // acquire: pairs with the release CAS below (another thread's install).
+    cell_stats* s = stats_.load(std::memory_order_acquire);
+    if (s != nullptr) {
+        return *s;
+    }
+    auto* fresh = new cell_stats();
+    // acq_rel: publishes *fresh; on failure acquires the winner's install.
+    if (stats_.compare_exchange_strong(s, fresh, std::memory_order_acq_rel,
+                                       std::memory_order_acquire)) {
+        return *fresh;
+    }
+    delete fresh;
+    return *s;
+}
+
+bool cell::traps_exits() const noexcept { return options_ && options_->trap_exits; }
 
 void cell::release() noexcept {
     // acq_rel: the thread that frees the cell must see every write made by
@@ -91,8 +116,8 @@ cell_extras& cell::extras() {
 }
 
 std::string cell::name() const {
-    if (name_) {
-        return *name_;
+    if (options_ && !options_->name.empty()) {
+        return options_->name;
     }
     return "$" + std::to_string(id_);
 }
@@ -105,18 +130,23 @@ std::string cell::path() const {
 }
 
 error cell::exit_cause() const {
-    if (!is_terminated() || !exit_cause_) {
+    if (!is_terminated()) {
         return {};
     }
-    return *exit_cause_;
+    // acquire: pairs with the install in stats(), before terminated_.
+    const cell_stats* s = stats_.load(std::memory_order_acquire);
+    return s != nullptr && s->exit_cause ? *s->exit_cause : error{};
 }
 
 void cell::counters(actor_counters& out) const noexcept {
     out.processed = processed_.load(std::memory_order_relaxed);
-    out.rejected = rejected_.load(std::memory_order_relaxed);
-    out.dropped = dropped_.load(std::memory_order_relaxed);
-    out.redirected = redirected_.load(std::memory_order_relaxed);
-    out.dead_lettered = dead_lettered_.load(std::memory_order_relaxed);
+    // acquire: pairs with the install in stats().
+    if (const cell_stats* s = stats_.load(std::memory_order_acquire)) {
+        out.rejected = s->rejected.load(std::memory_order_relaxed);
+        out.dropped = s->dropped.load(std::memory_order_relaxed);
+        out.redirected = s->redirected.load(std::memory_order_relaxed);
+        out.dead_lettered = s->dead_lettered.load(std::memory_order_relaxed);
+    }
     out.queued = mailbox_.size();
 }
 
@@ -137,7 +167,7 @@ send_result cell::enqueue_user(envelope* e) noexcept {
 send_result cell::overflow(envelope* e) noexcept {
     switch (policy_) {
     case overflow_policy::reject:
-        bump(rejected_);
+        bump(stats().rejected);
         e->fail(error{errc::mailbox_full});
         delete e;
         return troupe::fail(errc::mailbox_full);
@@ -165,7 +195,7 @@ send_result cell::overflow(envelope* e) noexcept {
     case overflow_policy::block:
     case overflow_policy::suspend:
         if (this_thread_context().worker != nullptr) {
-            bump(rejected_);
+            bump(stats().rejected);
             e->fail(error{errc::would_block});
             delete e;
             return troupe::fail(
@@ -174,12 +204,12 @@ send_result cell::overflow(envelope* e) noexcept {
         }
         return block_until_space(e);
     case overflow_policy::redirect: {
-        cell* target = overflow_->redirect.get();
+        cell* target = options_->redirect.get();
         if (target == nullptr || target == this || target->protocol() != protocol()) {
             dead_letter(e, dead_letter_reason::redirect_failed);
             return troupe::fail(errc::dropped, "redirect target missing or of another protocol");
         }
-        bump(redirected_);
+        bump(stats().redirected);
         return target->enqueue_user(e);
     }
     }
@@ -187,13 +217,13 @@ send_result cell::overflow(envelope* e) noexcept {
 }
 
 send_result cell::block_until_space(envelope* e) noexcept {
-    auto& ov = *overflow_;
+    auto& ov = *options_;
     auto deadline = std::chrono::steady_clock::now() + ov.block_timeout;
     std::unique_lock lock(ov.mutex);
     ++ov.blocked_threads;
     // acq_rel: see on_space_freed(); registering before the retry below means
     // a consumer that frees space after our failed attempt sees us.
-    space_waiters_.fetch_add(1, std::memory_order_acq_rel);
+    ov.space_waiters.fetch_add(1, std::memory_order_acq_rel);
     send_result result;
     for (;;) {
         push_result r = mailbox_.push(e);
@@ -218,7 +248,7 @@ send_result cell::block_until_space(envelope* e) noexcept {
             if (r == push_result::accepted || r == push_result::accepted_unblocked) {
                 break;
             }
-            bump(rejected_);
+            bump(stats().rejected);
             e->fail(error{errc::timeout});
             delete e;
             result = troupe::fail(errc::timeout, "no room in the mailbox before the block timeout");
@@ -226,7 +256,7 @@ send_result cell::block_until_space(envelope* e) noexcept {
         }
     }
     --ov.blocked_threads;
-    space_waiters_.fetch_sub(1, std::memory_order_acq_rel);
+    ov.space_waiters.fetch_sub(1, std::memory_order_acq_rel);
     return result;
 }
 
@@ -253,12 +283,12 @@ send_result cell::send_or_wait(envelope*& e, cell* waiter, std::uint64_t gen,
     if (r == push_result::full &&
         (policy_ == overflow_policy::suspend || policy_ == overflow_policy::block)) {
         {
-            std::lock_guard lock(overflow_->mutex);
-            overflow_->suspended.emplace_back(cell_ptr(waiter), gen);
+            std::lock_guard lock(options_->mutex);
+            options_->suspended.emplace_back(cell_ptr(waiter), gen);
         }
         // acq_rel: pairs with the consumer's slot release in pop_user(); see
         // on_space_freed().
-        space_waiters_.fetch_add(1, std::memory_order_acq_rel);
+        options_->space_waiters.fetch_add(1, std::memory_order_acq_rel);
         r = mailbox_.push(e);
         if (r == push_result::full) {
             waiting = true;
@@ -278,7 +308,7 @@ send_result cell::send_or_wait(envelope*& e, cell* waiter, std::uint64_t gen,
 }
 
 void cell::on_space_freed(bool all) noexcept {
-    auto& ov = *overflow_;
+    auto& ov = *options_;
     if (!all && mailbox_.size() > mailbox_.capacity() / 2) {
         return; // hysteresis: wake senders in batches, not one per message
     }
@@ -291,8 +321,8 @@ void cell::on_space_freed(bool all) noexcept {
         }
     }
     if (!wake_list.empty()) {
-        space_waiters_.fetch_sub(static_cast<std::uint32_t>(wake_list.size()),
-                                 std::memory_order_acq_rel);
+        ov.space_waiters.fetch_sub(static_cast<std::uint32_t>(wake_list.size()),
+                                   std::memory_order_acq_rel);
         for (auto& [c, gen] : wake_list) {
             c->wake(gen);
         }
@@ -320,7 +350,7 @@ void cell::wake(std::uint64_t gen) {
 
 void cell::reply_dead(system_envelope* e) noexcept {
     std::unique_ptr<system_envelope> owned(e);
-    // acquire: pairs with the close() exchange, after exit_cause_ was written.
+    // acquire: pairs with the close() exchange, after the exit cause was written.
     (void)mailbox_.is_closed();
     // finish() closes the mailbox, dead-letters the leftovers, then publishes
     // terminated_: wait for that short window so the exit cause and the final
@@ -358,9 +388,9 @@ void cell::dead_letter(envelope* e, dead_letter_reason reason) noexcept {
     if (reason == dead_letter_reason::dropped_newest ||
         reason == dead_letter_reason::dropped_oldest ||
         reason == dead_letter_reason::redirect_failed) {
-        bump(dropped_);
+        bump(stats().dropped);
     } else {
-        bump(dead_lettered_);
+        bump(stats().dead_lettered);
     }
     sys_.dead_letters().record(
         troupe::dead_letter{reason, actor_addr(cell_ptr(this)), e->type_name(), e->trace_id});
@@ -375,7 +405,7 @@ bool cell::adopt(cell* child) noexcept {
         child->abandon(error{errc::receiver_down, "parent " + path() + " is stopping"});
         return false;
     }
-    if (child->name_) {
+    if (child->options_ && !child->options_->name.empty()) {
         if (auto ok = sys_.register_path(child, child->path()); !ok) {
             child->abandon(ok.error());
             return false;
@@ -384,19 +414,17 @@ bool cell::adopt(cell* child) noexcept {
     if (parent_ != nullptr) { // children of the root are guardians: not counted
         sys_.actor_started();
     }
-    child->add_ref(); // the children list's reference
-    child->prev_sibling_ = last_child_;
-    if (last_child_ != nullptr) {
-        last_child_->next_sibling_ = child;
-    } else {
-        first_child_ = child;
+    child->add_ref();                    // the children list's reference
+    child->next_sibling_ = first_child_; // newest first
+    if (first_child_ != nullptr) {
+        first_child_->prev_sibling_ = child;
     }
-    last_child_ = child;
+    first_child_ = child;
     return true;
 }
 
 void cell::abandon(error cause) noexcept {
-    exit_cause_ = std::make_unique<const error>(std::move(cause));
+    stats().exit_cause = std::make_unique<const error>(std::move(cause));
     state_ = state::terminated;
     terminated_.store(true, std::memory_order_release); // pairs with is_terminated()
     mailbox_node* left = mailbox_.close();
@@ -424,8 +452,6 @@ void cell::child_gone(cell* child, const error& cause) {
             }
             if (child->next_sibling_ != nullptr) {
                 child->next_sibling_->prev_sibling_ = child->prev_sibling_;
-            } else {
-                last_child_ = child->prev_sibling_;
             }
             child->prev_sibling_ = child->next_sibling_ = nullptr;
         } else {
@@ -448,12 +474,15 @@ void cell::child_gone(cell* child, const error& cause) {
 
 resume_result cell::resume(std::uint32_t budget) noexcept {
     auto& ctx = this_thread_context();
-    cell* previous = std::exchange(ctx.current, this);
     struct restore_context {
         thread_context& ctx;
         cell* previous;
-        ~restore_context() { ctx.current = previous; }
-    } restore{ctx, previous};
+        std::uint64_t trace;
+        ~restore_context() {
+            ctx.current = previous;
+            ctx.trace = trace;
+        }
+    } restore{ctx, std::exchange(ctx.current, this), std::exchange(ctx.trace, 0)};
 
     if (budget == 0) {
         budget = throughput_;
@@ -495,7 +524,7 @@ resume_result cell::resume(std::uint32_t budget) noexcept {
         --budget;
         // acquire: pairs with the waiters' acq_rel registration (see
         // block_until_space / send_or_wait) through the slot counter.
-        if (space_waiters_.load(std::memory_order_acquire) != 0) {
+        if (options_ && options_->space_waiters.load(std::memory_order_acquire) != 0) {
             on_space_freed(false);
         }
         handle_user(static_cast<envelope*>(u));
@@ -517,13 +546,13 @@ void cell::run_start() {
 }
 
 void cell::handle_user(envelope* e) {
-    current_trace_ = e->trace_id;
+    this_thread_context().trace = e->trace_id;
     if (extras_ && extras_->idle > duration::zero()) {
         extras_->last_activity = sys_.clk().now();
     }
     try {
-        if (interceptor_) [[unlikely]] {
-            switch (interceptor_->on_user_message(e->type_name())) {
+        if (options_ && options_->interceptor) [[unlikely]] {
+            switch (options_->interceptor->on_user_message(e->type_name())) {
             case message_interceptor::action::deliver: break;
             case message_interceptor::action::drop:
                 dead_letter(e, dead_letter_reason::dropped_newest);
@@ -722,7 +751,7 @@ void cell::handle_system(system_envelope& e) {
         if (!is_abnormal(e.cause) || state_ == state::terminated) {
             break;
         }
-        if (trap_exits_) {
+        if (traps_exits()) {
             if (behaviour_ != nullptr) {
                 behaviour_->on_exit(exit_msg{actor_addr(e.other), e.cause});
             }
@@ -736,6 +765,9 @@ void cell::handle_system(system_envelope& e) {
     case sys_kind::wake:
         if (extras_ && extras_->awaiter != nullptr && extras_->await_generation == e.generation) {
             awaiter_base* a = std::exchange(extras_->awaiter, nullptr);
+            if (extras_->task_envelope != nullptr) { // the task goes on under its message's trace
+                this_thread_context().trace = extras_->task_envelope->trace_id;
+            }
             a->on_wake();
             after_task_step();
         }
@@ -790,6 +822,14 @@ const error& cell::stop_cause() const noexcept {
 }
 
 void cell::cancel_tree(const error& cause) {
+    signal_cancel(cause);
+    std::lock_guard lock(sys_.tree_lock(this));
+    for (cell* c = first_child_; c != nullptr; c = c->next_sibling_) {
+        c->post(sys_kind::cancel, cause);
+    }
+}
+
+void cell::signal_cancel(const error& cause) {
     if (!cancelled_) {
         cancelled_ = true;
         // A normal cause needs no record (stop_cause() reads as none) unless
@@ -803,10 +843,6 @@ void cell::cancel_tree(const error& cause) {
         }
     }
     cancel_awaiter(cause);
-    std::lock_guard lock(sys_.tree_lock(this));
-    for (cell* c = first_child_; c != nullptr; c = c->next_sibling_) {
-        c->post(sys_kind::cancel, cause);
-    }
 }
 
 void cell::begin_stop(error cause, state next) {
@@ -814,19 +850,22 @@ void cell::begin_stop(error cause, state next) {
         (state_ == state::restarting && next == state::restarting)) {
         return;
     }
+    bool has_children = false;
     if (next == state::terminated) {
-        cancel_tree(cause);
+        signal_cancel(cause);
+        // One lock: refuse new children, pass the cancel on, see who is left.
         std::lock_guard lock(sys_.tree_lock(this));
         accepting_children_ = false;
+        for (cell* c = first_child_; c != nullptr; c = c->next_sibling_) {
+            c->post(sys_kind::cancel, cause);
+        }
+        has_children = first_child_ != nullptr;
     } else {
         cancel_awaiter(cause);
+        std::lock_guard lock(sys_.tree_lock(this));
+        has_children = first_child_ != nullptr;
     }
     state_ = next == state::terminated ? state::stopping : state::restarting;
-    bool has_children = false;
-    {
-        std::lock_guard lock(sys_.tree_lock(this));
-        has_children = last_child_ != nullptr;
-    }
     if (!has_children) { // the common case: no bookkeeping needed
         if (state_ == state::restarting) {
             restart_behaviour(std::move(cause));
@@ -843,12 +882,12 @@ void cell::stop_next_child() {
     cell* next = nullptr;
     {
         std::lock_guard lock(sys_.tree_lock(this));
-        next = last_child_;
+        next = first_child_; // the newest
     }
     auto& x = extras();
     if (next != nullptr) {
         x.stopping_child = next;
-        duration limit = next->shutdown_timeout_;
+        duration limit = next->options_ ? next->options_->shutdown_timeout : duration::max();
         if (limit <= duration::zero()) { // brutal kill
             next->post(sys_kind::kill, x.stopping_cause);
             return;
@@ -941,8 +980,10 @@ void cell::finish(error cause, bool run_on_stop) {
         destroy_behaviour();
         behaviour_ = nullptr;
     }
-    {
-        // Children left behind (kill does not wait for them) are released.
+    // Children left behind (kill does not wait for them) are released. Once
+    // accepting_children_ is false only this turn changes the list, so an
+    // empty list needs no lock.
+    if (accepting_children_ || first_child_ != nullptr) {
         std::lock_guard lock(sys_.tree_lock(this));
         accepting_children_ = false;
         for (cell* c = first_child_; c != nullptr;) {
@@ -951,17 +992,17 @@ void cell::finish(error cause, bool run_on_stop) {
             c->release();
             c = next;
         }
-        first_child_ = last_child_ = nullptr;
+        first_child_ = nullptr;
     }
     state_ = state::terminated;
     if (cause) { // a normal exit is recorded as no cause
-        exit_cause_ = std::make_unique<const error>(cause);
+        stats().exit_cause = std::make_unique<const error>(cause);
     }
     // terminated_ is published below, once the leftovers are accounted.
     if (parent_ && parent_->parent_ != nullptr) { // guardians are not counted
         sys_.actor_exited(); // before any exit observer runs (live_actors() agrees with it)
     }
-    if (name_) {
+    if (options_ && !options_->name.empty()) {
         sys_.unregister_path(path());
     }
     // User messages first: a queued monitor's observer (e.g. wait_for_exit)
@@ -988,7 +1029,7 @@ void cell::finish(error cause, bool run_on_stop) {
         reply_dead(static_cast<system_envelope*>(n));
         n = next;
     }
-    if (overflow_) {
+    if (options_) {
         on_space_freed(true);
     }
     cell_ptr self(this);

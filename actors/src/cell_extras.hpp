@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <stop_token>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -50,14 +51,31 @@ struct cell_extras {
     timer_id idle_timer = 0;
 };
 
-/// Settings and waiters of the policies `block`, `suspend` and `redirect`.
-struct overflow_state {
+/// The name and non-default spawn options of an actor. Immutable after
+/// construction except the waiters of the policies `block`/`suspend`.
+struct cell_options {
+    std::string name; // empty for unnamed actors
+    bool trap_exits = false;
+    duration shutdown_timeout = duration::max();
+    std::shared_ptr<message_interceptor> interceptor;
+    // Policies block / suspend / redirect.
     duration block_timeout{};
     cell_ptr redirect;
+    std::atomic<std::uint32_t> space_waiters{0}; // registered waiters; see on_space_freed
     std::mutex mutex;
     std::condition_variable space;                             // threads blocked on space
     std::uint32_t blocked_threads = 0;                         // guarded by mutex
     std::vector<std::pair<cell_ptr, std::uint64_t>> suspended; // guarded by mutex
+};
+
+/// Counters of outcomes a healthy actor rarely sees, and its exit cause.
+/// Installed by the first thread that needs it; statistics are relaxed.
+struct cell_stats {
+    std::atomic<std::uint64_t> rejected{0};
+    std::atomic<std::uint64_t> dropped{0};
+    std::atomic<std::uint64_t> redirected{0};
+    std::atomic<std::uint64_t> dead_lettered{0};
+    std::unique_ptr<const error> exit_cause; // written before terminated_ (release)
 };
 
 } // namespace troupe::detail

@@ -99,7 +99,9 @@ public:
     /// Calls `on_idle` after `d` without user messages; zero disables.
     void set_idle_timeout(duration d) { cell_->set_idle_timeout(d); }
     /// Trace id of the message being handled (propagated to sends).
-    [[nodiscard]] std::uint64_t trace_id() const noexcept { return cell_->current_trace_id(); }
+    [[nodiscard]] std::uint64_t trace_id() const noexcept {
+        return detail::this_thread_context().trace;
+    }
 
     /// Sends `m` to `to` after `delay`. Cancelled when this actor stops.
     template <class P, class M>

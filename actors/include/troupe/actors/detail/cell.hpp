@@ -29,7 +29,8 @@ namespace troupe::detail {
 
 class system_core;
 struct cell_extras;
-struct overflow_state;
+struct cell_options;
+struct cell_stats;
 struct timer_control;
 
 /// What a worker should do with a cell after `resume`.
@@ -84,7 +85,8 @@ public:
         return terminated_.load(std::memory_order_acquire); // pairs with finish()
     }
     [[nodiscard]] const mailbox& box() const noexcept { return mailbox_; }
-    [[nodiscard]] const std::type_info& protocol() const noexcept { return *protocol_; }
+    /// The protocol (message type) this actor speaks.
+    [[nodiscard]] virtual const std::type_info& protocol() const noexcept = 0;
     /// The exit cause; meaningful once `is_terminated()`.
     [[nodiscard]] error exit_cause() const;
     void counters(actor_counters& out) const noexcept;
@@ -114,7 +116,7 @@ public:
     void unlink(cell* peer);
     void track_timer(const std::shared_ptr<timer_control>& t);
     void set_idle_timeout(duration d);
-    [[nodiscard]] std::uint64_t current_trace_id() const noexcept { return current_trace_; }
+
     /// Registers the awaitable the current coroutine is suspended on; returns
     /// the generation a later `wake` must carry.
     std::uint64_t set_awaiter(awaiter_base* a) noexcept;
@@ -130,7 +132,7 @@ public:
     send_result send_or_wait(envelope*& e, cell* waiter, std::uint64_t gen, bool& waiting) noexcept;
     [[nodiscard]] bool is_cancelled() const noexcept { return cancelled_; }
     [[nodiscard]] actor_base* behaviour() const noexcept { return behaviour_; }
-    [[nodiscard]] bool traps_exits() const noexcept { return trap_exits_; }
+    [[nodiscard]] bool traps_exits() const noexcept;
 
     /// A coroutine handler is running: `h` is its top frame; `finish` is
     /// called on the actor's turn once it completed (to reply and destroy).
@@ -149,8 +151,6 @@ protected:
     /// Destroys the behaviour (its state, refs it holds, etc.).
     virtual void destroy_behaviour() noexcept = 0;
 
-    const std::type_info* protocol_ = nullptr; // set by cell_impl, immutable
-
 private:
     friend class system_core;
     enum class state : std::uint8_t { fresh, running, failed, stopping, restarting, terminated };
@@ -161,6 +161,7 @@ private:
     void run_start();
     void fail_actor(error cause, envelope* failed_message);
     void cancel_tree(const error& cause);
+    void signal_cancel(const error& cause);
     void begin_stop(error cause, state next);
     void stop_next_child();
     void child_gone(cell* child, const error& cause);
@@ -179,52 +180,45 @@ private:
     void notify_exit(const error& cause);
     void reply_dead(system_envelope* e) noexcept;
     std::uint32_t throughput() const noexcept { return throughput_; }
+    cell_stats& stats() noexcept;
     [[nodiscard]] bool user_paused() const noexcept;
 
-    system_core& sys_;                                 // owns the tree; outlives every cell
-    std::atomic<std::uint32_t> refs_{1};               // the initial reference is the "alive" one
-    state state_ = state::fresh;                       // own turn only
-    bool cancelled_ = false;                           // own turn only
-    bool trap_exits_;                                  // immutable
-    overflow_policy policy_;                           // immutable
-    std::uint32_t throughput_;                         // immutable
-    duration shutdown_timeout_;                        // immutable; see spawn_options
-    std::shared_ptr<message_interceptor> interceptor_; // immutable pointer; own turn
+    // Layout note: an idle actor's whole cost is this object plus its
+    // behaviour (bench: spawn/100000, bytes_per_actor), so rare state lives
+    // behind `options_`, `extras_` and `stats_`.
+    system_core& sys_;                   // owns the tree; outlives every cell
+    cell_ptr parent_;                    // immutable; keeps the parent's shell alive
+    std::atomic<std::uint32_t> refs_{1}; // the initial reference is the "alive" one
+    state state_ = state::fresh;         // own turn only
+    bool cancelled_ = false;             // own turn only
+    overflow_policy policy_;             // immutable
+    bool accepting_children_ = true;     // guarded like the children list
+    std::uint16_t throughput_;           // immutable
     std::atomic<bool> terminated_{false};
-    std::uint64_t id_;                        // immutable
-    std::uint64_t current_trace_ = 0;         // own turn only
-    cell_ptr parent_;                         // immutable; keeps the parent's shell alive
-    std::unique_ptr<const std::string> name_; // immutable; null for unnamed actors
+    std::uint64_t id_; // immutable
     mailbox mailbox_;
     actor_base* behaviour_ = nullptr;     // own turn only (lives in cell_impl storage)
     std::unique_ptr<cell_extras> extras_; // own turn only, lazily created
 
-    // Children: an intrusive list, newest last; guarded by the system's
+    // Children: an intrusive list, newest first; guarded by the system's
     // striped lock for this cell (spawns may come from any thread).
     cell* first_child_ = nullptr;
-    cell* last_child_ = nullptr;
     cell* prev_sibling_ = nullptr;
     cell* next_sibling_ = nullptr;
-    bool accepting_children_ = true; // guarded like the children list
 
-    // Senders waiting for space (policies block/suspend); see on_space_freed.
-    std::atomic<std::uint32_t> space_waiters_{0};
-    // Settings and waiters of policies block/suspend/redirect; null otherwise.
-    std::unique_ptr<overflow_state> overflow_;
-    std::unique_ptr<const error> exit_cause_; // written before terminated_ (release)
-
-    // Statistics (relaxed): see actor_counters.
-    std::atomic<std::uint64_t> processed_{0};
-    std::atomic<std::uint64_t> rejected_{0};
-    std::atomic<std::uint64_t> dropped_{0};
-    std::atomic<std::uint64_t> redirected_{0};
-    std::atomic<std::uint64_t> dead_lettered_{0};
+    // Name and non-default spawn options (overflow settings and waiters,
+    // shutdown timeout, interceptor, trap_exits); null when all are default.
+    std::unique_ptr<cell_options> options_;
+    // Counters of rare outcomes and the exit cause; installed on first use.
+    std::atomic<cell_stats*> stats_{nullptr};
+    std::atomic<std::uint64_t> processed_{0}; // statistic; single writer: this actor
 };
 
 /// Thread-local context of the running actor (null outside handlers).
 struct thread_context {
     cell* current = nullptr;
-    void* worker = nullptr; // non-null on scheduler worker threads
+    std::uint64_t trace = 0; // trace id of the message the current actor handles
+    void* worker = nullptr;  // non-null on scheduler worker threads
     const void* scheduler = nullptr;
 };
 thread_context& this_thread_context() noexcept;

@@ -71,18 +71,20 @@ void invoke_handler(Impl& impl, cell& c, M& m, ask_state_base*& reply) {
 template <class Impl, class Factory>
 class cell_impl final : public cell {
 public:
-    using protocol = typename Impl::protocol;
+    using protocol_type = typename Impl::protocol;
 
     cell_impl(system_core& sys, cell* parent, const spawn_options& opts, std::string name,
               Factory f)
-        : cell(sys, parent, opts, std::move(name)), factory_(std::move(f)) {
-        protocol_ = &typeid(protocol);
-    }
+        : cell(sys, parent, opts, std::move(name)), factory_(std::move(f)) {}
     ~cell_impl() override { destroy_behaviour(); }
+
+    [[nodiscard]] const std::type_info& protocol() const noexcept override {
+        return typeid(protocol_type);
+    }
 
 protected:
     void dispatch(envelope& e) override {
-        auto& ue = static_cast<user_envelope<protocol>&>(e);
+        auto& ue = static_cast<user_envelope<protocol_type>&>(e);
         Impl& impl = *std::launder(reinterpret_cast<Impl*>(&storage_));
         if constexpr (requires { std::visit([](auto&) {}, ue.msg); }) {
             std::visit([&](auto& m) { invoke_handler(impl, *this, m, ue.reply); }, ue.msg);
