@@ -6,8 +6,10 @@
 //   boost/mailbox/*  : boost::lockfree::queue<T*> with a fixed pool (bounded_push)
 //   caf/mailbox/*    : CAF 0.17's caf::intrusive::lifo_inbox (unbounded)
 // Nodes are preallocated for every variant, so only the queues are measured.
-// push_pop: one thread pushes and pops one node. mpsc/8: 8 producer threads,
-// one consumer thread, capacity 1024 (CAF: unbounded); items = messages.
+// push_pop: one thread pushes and pops one node (capacity 1024). mpsc/8: 8
+// producer threads, one consumer thread, capacity 65,534 (Boost's largest
+// fixed pool) so that the queues are measured rather than producers yielding
+// on a full lane (CAF: unbounded); items = messages.
 
 #include <troupe/mailbox/mailbox.hpp>
 
@@ -25,6 +27,7 @@
 namespace {
 
 constexpr std::uint32_t capacity = 1024;
+constexpr std::uint32_t mpsc_capacity = 65'534;
 constexpr std::int64_t per_producer = 100'000;
 constexpr int producers = 8;
 
@@ -108,7 +111,7 @@ void run_mpsc(benchmark::State& state, Push push, Pop pop) {
 }
 
 void BM_Troupe_MailboxMpsc(benchmark::State& state) {
-    troupe::mailbox box(capacity, false);
+    troupe::mailbox box(mpsc_capacity, false);
     run_mpsc<troupe_node>(
         state,
         [&](troupe_node* n) {
@@ -127,7 +130,7 @@ void BM_Troupe_MailboxMpsc(benchmark::State& state) {
 }
 
 void BM_Boost_MailboxMpsc(benchmark::State& state) {
-    boost::lockfree::queue<troupe_node*> q(capacity);
+    boost::lockfree::queue<troupe_node*> q(mpsc_capacity);
     run_mpsc<troupe_node>(
         state,
         [&](troupe_node* n) {

@@ -87,16 +87,51 @@ push_result mailbox::push(mailbox_node* n) noexcept {
     if (n->lane_kind == lane::system) {
         return push_node(n);
     }
-    if (count_.fetch_add(1, std::memory_order_acq_rel) >= capacity_) {
-        count_.fetch_sub(1, std::memory_order_acq_rel);
+    if (!reserve()) {
         // A closed mailbox reports closed even when it looked full.
         return is_closed() ? push_result::closed : push_result::full;
     }
     push_result r = push_node(n);
     if (r == push_result::closed) {
-        count_.fetch_sub(1, std::memory_order_acq_rel);
+        reserved_.fetch_sub(1, std::memory_order_seq_cst);
     }
     return r;
+}
+
+bool mailbox::reserve() noexcept {
+    // seq_cst on reserved_, released_ and the owner's waiter count: a sender
+    // that registers as a waiter and then finds the lane full, and a consumer
+    // that releases a slot and then looks for waiters, cannot both miss each
+    // other (store-load ordering across two variables needs seq_cst).
+    // A lane that is full stays full without a write to the shared line:
+    // producers that keep finding it full (and retry) do not slow the others.
+    // relaxed: a value of reserved_ that was current at some point; with
+    // released_ read after it, "full" was true at that point.
+    if (const std::uint32_t seen = reserved_.load(std::memory_order_relaxed);
+        seen - released_hint_.load(std::memory_order_relaxed) >= capacity_) {
+        const std::uint32_t released = released_.load(std::memory_order_seq_cst);
+        released_hint_.store(released, std::memory_order_relaxed);
+        if (seen - released >= capacity_) {
+            return false;
+        }
+    }
+    const std::uint32_t r = reserved_.fetch_add(1, std::memory_order_seq_cst);
+    // relaxed: any value once read from released_ is a lower bound of it.
+    if (r - released_hint_.load(std::memory_order_relaxed) < capacity_) {
+        return true;
+    }
+    const std::uint32_t released = released_.load(std::memory_order_seq_cst);
+    released_hint_.store(released, std::memory_order_relaxed);
+    if (r - released < capacity_) {
+        return true;
+    }
+    reserved_.fetch_sub(1, std::memory_order_seq_cst);
+    return false;
+}
+
+void mailbox::release(std::uint32_t n) noexcept {
+    // Single writer (the consumer, or the lock holder when evictable).
+    released_.store(released_.load(std::memory_order_relaxed) + n, std::memory_order_seq_cst);
 }
 
 void mailbox::take_inbox(std::uintptr_t h) noexcept {
@@ -144,7 +179,7 @@ mailbox_node* mailbox::pop_user() noexcept {
     consumer_guard guard(evictable_, locked_);
     mailbox_node* n = pop_front(user_head_, user_tail_);
     if (n != nullptr) {
-        count_.fetch_sub(1, std::memory_order_acq_rel);
+        release(1);
     }
     return n;
 }
@@ -189,7 +224,7 @@ mailbox_node* mailbox::close() noexcept {
         ++users;
     }
     if (users != 0) {
-        count_.fetch_sub(users, std::memory_order_acq_rel);
+        release(users);
     }
     mailbox_node* all = sys_head_;
     if (sys_tail_ != nullptr) {
@@ -219,7 +254,7 @@ mailbox_node* mailbox::evict_oldest() noexcept {
     }
     mailbox_node* n = pop_front(user_head_, user_tail_);
     if (n != nullptr) {
-        count_.fetch_sub(1, std::memory_order_acq_rel);
+        release(1);
     }
     return n;
 }

@@ -14,6 +14,7 @@ enum class lane : std::uint8_t { user, system };
 struct mailbox_node {
     mailbox_node* next = nullptr; // written by the producer before publication
     lane lane_kind = lane::user;  // immutable once pushed
+    std::uint8_t owner_flags = 0; // free for the node's owner (fits the padding after lane_kind)
 };
 
 /// Outcome of `mailbox::push`.
@@ -36,15 +37,14 @@ enum class push_result : std::uint8_t {
 /// Why not Boost.Lockfree here: `queue(n)` preallocates n nodes (capacity
 /// would cost memory per idle actor), while this inbox allocates nothing and
 /// lets an idle mailbox cost the same at capacity 16 or 1,000,000. It is also
-/// faster for this role. bench/mailbox, medians of 3, this 2-core VM (loaded):
+/// faster for this role. bench/mailbox, medians of 3, this 2-core VM:
 ///
-/// | case (capacity 1024)         | troupe::mailbox | boost::lockfree::queue | CAF lifo_inbox (unbounded) |
-/// |------------------------------|-----------------|------------------------|----------------------------|
-/// | push+pop, one thread         | 18 ns           | 25 ns                  | 10 ns                      |
-/// | 8 producers -> 1 consumer    | 1.5 M msg/s     | 0.22 M msg/s           | 32 M msg/s (never full)    |
+/// | case                                | troupe::mailbox | boost::lockfree::queue | CAF lifo_inbox (unbounded) |
+/// |-------------------------------------|-----------------|------------------------|----------------------------|
+/// | push+pop, one thread                | 10.0 ns         | 15.6 ns                | 6.1 ns                     |
+/// | 8 producers -> 1 consumer (65,534)  | 14.6 M msg/s    | 5.6 M msg/s            | 23.3 M msg/s               |
 ///
-/// The bound costs the 8->1 case: producers that find the lane full yield;
-/// CAF's inbox has no bound and so never makes them wait.
+/// The remaining gap to CAF's inbox is the bound (one reservation per push).
 ///
 /// **Threading:** `push`, `evict_oldest`, `size`, `is_closed` from any thread;
 /// `fetch`, `pop_system`, `pop_user`, `try_block`, `close` only from the
@@ -110,7 +110,10 @@ public:
 
     /// User messages queued or being pushed (a snapshot).
     [[nodiscard]] std::uint32_t size() const noexcept {
-        return count_.load(std::memory_order_relaxed); // statistic
+        // Released first: every released slot was reserved before, so the
+        // difference never goes below zero. Relaxed: a statistic.
+        const std::uint32_t released = released_.load(std::memory_order_relaxed);
+        return reserved_.load(std::memory_order_relaxed) - released;
     }
     [[nodiscard]] std::uint32_t capacity() const noexcept { return capacity_; }
     [[nodiscard]] bool is_closed() const noexcept {
@@ -118,32 +121,37 @@ public:
         return head_.load(std::memory_order_acquire) == closed_tag;
     }
 
-    /// Releases a capacity unit taken by `push` for a node that was later
-    /// refused; used by the owner when a pushed node is handed back.
-    void release_slot() noexcept { count_.fetch_sub(1, std::memory_order_acq_rel); }
-
 private:
     static constexpr std::uintptr_t active_tag = 0;  // empty, consumer scheduled/running
     static constexpr std::uintptr_t blocked_tag = 1; // empty, consumer idle
     static constexpr std::uintptr_t closed_tag = 2;  // closed for good
 
     push_result push_node(mailbox_node* n) noexcept;
+    bool reserve() noexcept;                    // takes a user-lane slot if one is free
+    void release(std::uint32_t n) noexcept;     // consumer (or lock holder) frees slots
     void take_inbox(std::uintptr_t h) noexcept; // appends a LIFO chain to the lists
     void lock() noexcept;
     void unlock() noexcept;
 
+    // Producers' side. The user-lane bound is kept by two counters on
+    // different cache lines, so a message does not move one counter between
+    // the producer's and the consumer's core twice (the old single counter's
+    // cost in fan-in): slots reserved by producers, and slots released by the
+    // consumer. A producer compares against `released_hint_`, a lower bound
+    // of `released_` cached on its own line, and reads `released_` only when
+    // the hint says full, so the bound stays exact.
     std::atomic<std::uintptr_t> head_{blocked_tag}; // producers CAS; consumer exchanges
-    // User-lane slots reserved by producers and not yet popped. RMWs use
-    // acq_rel: a waiter registered before a failed reservation is seen by the
-    // consumer whose later release of a slot follows it in this atomic's order.
-    std::atomic<std::uint32_t> count_{0};
-    std::uint32_t capacity_;            // immutable
-    bool evictable_;                    // immutable
-    std::atomic<bool> locked_{false};   // only used when evictable_
-    mailbox_node* user_head_ = nullptr; // consumer (or lock holder) only
-    mailbox_node* user_tail_ = nullptr; // consumer (or lock holder) only
-    mailbox_node* sys_head_ = nullptr;  // consumer (or lock holder) only
-    mailbox_node* sys_tail_ = nullptr;  // consumer (or lock holder) only
+    std::atomic<std::uint32_t> reserved_{0};        // producers: seq_cst RMW (see reserve())
+    std::atomic<std::uint32_t> released_hint_{0};   // producers: relaxed, a lower bound
+    std::uint32_t capacity_;                        // immutable
+    bool evictable_;                                // immutable
+    std::atomic<bool> locked_{false};               // only used when evictable_
+    // Consumer's side (or the lock holder's, when evictable).
+    std::atomic<std::uint32_t> released_{0}; // single writer; seq_cst store (see reserve())
+    mailbox_node* user_head_ = nullptr;      // consumer (or lock holder) only
+    mailbox_node* user_tail_ = nullptr;      // consumer (or lock holder) only
+    mailbox_node* sys_head_ = nullptr;       // consumer (or lock holder) only
+    mailbox_node* sys_tail_ = nullptr;       // consumer (or lock holder) only
 };
 
 } // namespace troupe
