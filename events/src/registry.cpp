@@ -3,8 +3,10 @@
 #include <troupe/events/registry.hpp>
 
 #include <algorithm>
+#include <mutex>
 #include <stdexcept>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace troupe::events {
 namespace detail {
@@ -25,13 +27,20 @@ const std::string* current_publish_topic() noexcept { return tl_topic; }
 publish_scope::publish_scope(const std::string* t) noexcept : prev(tl_topic) { tl_topic = t; }
 publish_scope::~publish_scope() { tl_topic = prev; }
 
+const std::string* intern_topic_name(std::string_view name) {
+    static std::mutex mutex;
+    static auto* names = new std::unordered_set<std::string>(); // process lifetime
+    std::lock_guard lock(mutex);
+    return &*names->emplace(name).first; // node-based: addresses are stable
+}
+
 void fill_meta(event_meta& m, topic_entry& e) {
     m.topic = e.name;
     // relaxed: only uniqueness and per-topic order of the counter matter.
     m.sequence = e.sequence.fetch_add(1, std::memory_order_relaxed) + 1;
     m.timestamp = std::chrono::system_clock::now();
     if (auto* c = troupe::detail::this_thread_context().current) {
-        m.source = actor_addr(troupe::detail::cell_ptr(c));
+        m.source_id = c->id();
     }
     m.trace_id = troupe::detail::outgoing_trace_id();
 }
@@ -234,7 +243,7 @@ std::size_t core::dispatch(topic_entry& e, const void* ev) {
     if (list->subs.empty()) {
         return 0;
     }
-    publish_scope scope(e.name.get());
+    publish_scope scope(e.name);
     std::size_t handed = 0;
     for (const auto& s : list->subs) {
         if (!s->active.load(std::memory_order_acquire) || !s->accepts(ev)) {

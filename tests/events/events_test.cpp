@@ -208,7 +208,7 @@ TEST_F(EventsRegistry, MetadataAndRetained) {
     EXPECT_EQ(metas[0].sequence, 1u);
     EXPECT_EQ(metas[1].sequence, 2u);
     EXPECT_GE(metas[0].timestamp, before);
-    EXPECT_FALSE(metas[0].source); // plain thread
+    EXPECT_EQ(metas[0].source_id, 0u); // plain thread
     EXPECT_NE(metas[0].trace_id, 0u);
 
     auto last = reg.last(t);
@@ -253,7 +253,7 @@ TEST_F(EventsRegistry, ActorSubscriberMetadataAndAutoUnsubscribe) {
     (void)a.tell(go{});
     ex.run_until_idle();
     ASSERT_EQ(st.got.size(), 1u);
-    EXPECT_EQ(st.got[0].meta.source, a.addr());
+    EXPECT_EQ(st.got[0].meta.source_id, a.addr().id());
     EXPECT_EQ(st.got[0].payload.id, 7);
     EXPECT_NE(st.got[0].meta.trace_id, 0u);
     EXPECT_EQ(st.got[0].meta.trace_id, st.handler_trace);

@@ -2,8 +2,6 @@
 
 #pragma once
 
-#include <troupe/actors/actor_addr.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -11,22 +9,26 @@
 
 namespace troupe::events {
 
-/// Metadata carried by every event.
+/// Metadata carried by every event. Cheap to copy: no field shares
+/// ownership, so delivering one event to many actors moves no shared
+/// reference count between cores.
 struct event_meta {
-    /// The concrete topic the event was published on (shared, immutable).
-    std::shared_ptr<const std::string> topic;
+    /// The concrete topic the event was published on (interned for the
+    /// process; never dangles).
+    const std::string* topic = nullptr;
     /// Per-topic sequence number, starting at 1, in publish order.
     std::uint64_t sequence = 0;
     /// Wall-clock time of the publish.
     std::chrono::system_clock::time_point timestamp;
-    /// The actor whose handler published it; empty if published from a plain thread.
-    actor_addr source;
+    /// `actor_addr::id()` of the actor whose handler published it; 0 if
+    /// published from a plain thread.
+    std::uint64_t source_id = 0;
     /// Trace id of the publishing handler's message (fresh outside actors).
     std::uint64_t trace_id = 0;
 
     [[nodiscard]] const std::string& topic_name() const noexcept {
         static const std::string empty;
-        return topic ? *topic : empty;
+        return topic != nullptr ? *topic : empty;
     }
 };
 

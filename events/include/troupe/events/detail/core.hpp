@@ -66,10 +66,16 @@ struct sub_list {
     std::vector<sub_ptr> subs;
 };
 
+/// The process-wide copy of a topic name: stable for the life of the process,
+/// so events can point at it without sharing ownership (copying an event then
+/// touches no shared cache line). Topic names are few; they are never freed.
+/// Thread-safe.
+const std::string* intern_topic_name(std::string_view name);
+
 struct topic_entry {
-    topic_entry(std::string n, std::type_index t, std::string_view tn)
-        : name(std::make_shared<const std::string>(std::move(n))), type(t), type_name(tn) {}
-    std::shared_ptr<const std::string> name;
+    topic_entry(std::string_view n, std::type_index t, std::string_view tn)
+        : name(intern_topic_name(n)), type(t), type_name(tn) {}
+    const std::string* name; // interned, never null
     std::type_index type;
     std::string_view type_name;
     std::atomic<bool> retain{false};
