@@ -16,7 +16,7 @@ jobs="${TROUPE_JOBS:-2}"
 
 bash tools/install-deps.sh
 cmake --preset release
-cmake --build --preset release --parallel "$jobs"
+cmake --build --preset release --parallel "$jobs" --target pipeline
 
 if [[ ! -x "$EXAMPLE" ]]; then
     echo "run-example: $EXAMPLE was not built (is examples/pipeline in the build?)" >&2
