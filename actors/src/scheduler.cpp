@@ -47,6 +47,7 @@ constexpr std::size_t local_queue_capacity = 4096;
 constexpr unsigned lifo_streak_limit = 32;
 constexpr unsigned injection_poll_interval = 61;
 constexpr unsigned spin_rounds = 64;
+constexpr unsigned steal_batch = 32;
 
 class work_stealing_scheduler;
 
@@ -124,13 +125,27 @@ private:
         wake_seq_.notify_one();
     }
 
-    cell* steal(unsigned self) noexcept {
+    /// Takes one actor to run now and moves up to `steal_batch - 1` more of
+    /// the victim's queue into our own: stealing one at a time makes the
+    /// thief come back for every actor the busy worker wakes, and each trip
+    /// moves that actor's cache lines across cores.
+    cell* steal(worker& w, unsigned self) noexcept {
         const auto n = static_cast<unsigned>(workers_.size());
         for (unsigned k = 1; k < n; ++k) {
-            cell* c = nullptr;
-            if (workers_[(self + k) % n]->queue.pop(c)) {
-                return c;
+            auto& victim = workers_[(self + k) % n]->queue;
+            cell* first = nullptr;
+            if (!victim.pop(first)) {
+                continue;
             }
+            cell* extra = nullptr;
+            for (unsigned i = 1; i < steal_batch && victim.pop(extra); ++i) {
+                if (!w.queue.bounded_push(extra)) {
+                    while (!injection_.push(extra)) {
+                        std::this_thread::yield();
+                    }
+                }
+            }
+            return first;
         }
         return nullptr;
     }
@@ -152,7 +167,7 @@ private:
         if (w.queue.pop(c) || injection_.pop(c)) {
             return c;
         }
-        return steal(self);
+        return steal(w, self);
     }
 
     void park(worker& w, unsigned self, cell*& found) noexcept {
