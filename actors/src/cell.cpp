@@ -48,6 +48,10 @@ void bump(std::atomic<std::uint64_t>& counter) noexcept {
     counter.fetch_add(1, std::memory_order_relaxed); // statistic
 }
 
+// `mailbox_node::owner_flags` of a user message re-delivered after an
+// injected delay: it is not intercepted again.
+constexpr std::uint8_t redelivered_flag = 1;
+
 } // namespace
 
 std::string_view system_envelope::type_name() const noexcept { return "troupe::system_message"; }
@@ -221,9 +225,9 @@ send_result cell::block_until_space(envelope* e) noexcept {
     auto deadline = std::chrono::steady_clock::now() + ov.block_timeout;
     std::unique_lock lock(ov.mutex);
     ++ov.blocked_threads;
-    // acq_rel: see on_space_freed(); registering before the retry below means
-    // a consumer that frees space after our failed attempt sees us.
-    ov.space_waiters.fetch_add(1, std::memory_order_acq_rel);
+    // seq_cst: registering before the retry below means a consumer that frees
+    // space after our failed attempt sees us (mailbox::reserve() explains).
+    ov.space_waiters.fetch_add(1, std::memory_order_seq_cst);
     send_result result;
     for (;;) {
         push_result r = mailbox_.push(e);
@@ -286,9 +290,9 @@ send_result cell::send_or_wait(envelope*& e, cell* waiter, std::uint64_t gen,
             std::lock_guard lock(options_->mutex);
             options_->suspended.emplace_back(cell_ptr(waiter), gen);
         }
-        // acq_rel: pairs with the consumer's slot release in pop_user(); see
-        // on_space_freed().
-        options_->space_waiters.fetch_add(1, std::memory_order_acq_rel);
+        // seq_cst: pairs with the consumer's slot release in pop_user() and
+        // its waiter check (mailbox::reserve() explains).
+        options_->space_waiters.fetch_add(1, std::memory_order_seq_cst);
         r = mailbox_.push(e);
         if (r == push_result::full) {
             waiting = true;
@@ -522,9 +526,9 @@ resume_result cell::resume(std::uint32_t budget) noexcept {
             continue;
         }
         --budget;
-        // acquire: pairs with the waiters' acq_rel registration (see
-        // block_until_space / send_or_wait) through the slot counter.
-        if (options_ && options_->space_waiters.load(std::memory_order_acquire) != 0) {
+        // seq_cst: after the slot release in pop_user(); pairs with the
+        // waiters' registration (block_until_space / send_or_wait).
+        if (options_ && options_->space_waiters.load(std::memory_order_seq_cst) != 0) {
             on_space_freed(false);
         }
         handle_user(static_cast<envelope*>(u));
@@ -550,18 +554,82 @@ void cell::handle_user(envelope* e) {
     if (extras_ && extras_->idle > duration::zero()) {
         extras_->last_activity = sys_.clk().now();
     }
-    try {
-        if (options_ && options_->interceptor) [[unlikely]] {
-            switch (options_->interceptor->on_user_message(e->type_name())) {
-            case message_interceptor::action::deliver: break;
-            case message_interceptor::action::drop:
-                dead_letter(e, dead_letter_reason::dropped_newest);
-                return;
-            case message_interceptor::action::crash:
+    if (options_ && options_->interceptor) [[unlikely]] {
+        intercept_user(e);
+        return;
+    }
+    deliver_user(e, false);
+}
+
+void cell::intercept_user(envelope* e) {
+    bool twice = false;
+    if ((e->owner_flags & redelivered_flag) != 0) {
+        e->owner_flags = 0;
+    } else {
+        message_interceptor& icpt = *options_->interceptor;
+        message_interceptor::action a = message_interceptor::action::deliver;
+        try {
+            a = icpt.on_user_message(e->type_name());
+            if (a == message_interceptor::action::crash) {
                 throw std::runtime_error("injected fault: crash");
             }
+        } catch (...) {
+            fail_actor(error_from_current_exception(), e);
+            return;
         }
+        switch (a) {
+        case message_interceptor::action::deliver:
+        case message_interceptor::action::crash: break;
+        case message_interceptor::action::drop:
+            dead_letter(e, dead_letter_reason::dropped_newest);
+            return;
+        case message_interceptor::action::duplicate: twice = true; break;
+        case message_interceptor::action::hold:
+            if (extras().held == nullptr) {
+                extras_->held = e;
+                return;
+            }
+            break;
+        case message_interceptor::action::delay: {
+            // Owns the message while the clock holds it; a timer destroyed
+            // unfired fails it without touching the (maybe gone) system.
+            struct delayed {
+                cell_ptr target;
+                envelope* e;
+                delayed(cell_ptr t, envelope* m) : target(std::move(t)), e(m) {}
+                delayed(const delayed&) = delete;
+                delayed& operator=(const delayed&) = delete;
+                ~delayed() {
+                    if (e != nullptr) {
+                        e->fail(error{errc::receiver_down, "delayed message never re-delivered"});
+                        delete e;
+                    }
+                }
+            };
+            duration d = icpt.delay_for();
+            e->owner_flags = redelivered_flag;
+            auto p = std::make_shared<delayed>(cell_ptr(this), e);
+            sys_.clk().schedule_at(sys_.clk().now() + d, [p] {
+                (void)p->target->enqueue_user(std::exchange(p->e, nullptr));
+            });
+            return;
+        }
+        }
+    }
+    deliver_user(e, twice);
+    // The held message goes right after the one that followed it.
+    if (extras_ && extras_->held != nullptr && !user_paused()) {
+        deliver_user(std::exchange(extras_->held, nullptr), false);
+    }
+}
+
+void cell::deliver_user(envelope* e, bool twice) {
+    try {
         dispatch(*e);
+        // Not when a task started (it owns the message) or the user lane paused.
+        if (twice && !user_paused()) {
+            dispatch(*e);
+        }
     } catch (...) {
         fail_actor(error_from_current_exception(), e);
         return;
@@ -1020,6 +1088,9 @@ void cell::finish(error cause, bool run_on_stop) {
             dead_letter(static_cast<envelope*>(n), dead_letter_reason::receiver_down);
         }
         n = next;
+    }
+    if (extras_ && extras_->held != nullptr) { // held back by fault injection
+        dead_letter(std::exchange(extras_->held, nullptr), dead_letter_reason::receiver_down);
     }
     // Published only now: a sender that found the mailbox closed waits for it
     // in reply_dead(), so its exit observer sees final counters.

@@ -44,6 +44,10 @@ struct cell_extras {
     timer_id stopping_child_timer = 0; // kills it on shutdown timeout
     error stopping_cause;
 
+    // Fault injection (`message_interceptor::action::hold`): the message held
+    // back until the next user message has been handled. Owned.
+    envelope* held = nullptr;
+
     // Idle timeout.
     duration idle{0};
     time_point last_activity{};

@@ -2,6 +2,7 @@
 
 #include <troupe/supervision/fault_injection.hpp>
 
+#include <atomic>
 #include <random>
 
 namespace troupe {
@@ -10,25 +11,72 @@ namespace {
 class fault_injector final : public message_interceptor {
 public:
     explicit fault_injector(const fault_plan& p) : plan_(p), rng_(p.seed) {}
+
     action on_user_message(std::string_view /*type*/) override {
-        ++seen_;
-        if (plan_.crash_on_nth != 0 && seen_ == plan_.crash_on_nth) {
+        const std::uint64_t n = bump(seen_);
+        if ((plan_.crash_on_nth != 0 && n == plan_.crash_on_nth) ||
+            every(plan_.crash_every_nth, n)) {
+            bump(crashed_);
             return action::crash;
         }
-        if (plan_.crash_every_nth != 0 && seen_ % plan_.crash_every_nth == 0) {
-            return action::crash;
-        }
-        if (plan_.drop_probability > 0.0 &&
-            std::uniform_real_distribution<double>(0.0, 1.0)(rng_) < plan_.drop_probability) {
+        // Draw for every probability that is set, whatever the outcome, so a
+        // fault on one message does not shift the faults of the next ones.
+        const bool drop = draw(plan_.drop_probability);
+        const bool delay = draw(plan_.delay_probability) || every(plan_.delay_every_nth, n);
+        const bool dup = draw(plan_.duplicate_probability) || every(plan_.duplicate_every_nth, n);
+        const bool reorder = draw(plan_.reorder_probability) || every(plan_.reorder_every_nth, n);
+        if (drop) {
+            bump(dropped_);
             return action::drop;
+        }
+        if (delay) {
+            bump(delayed_);
+            return action::delay;
+        }
+        if (dup) {
+            bump(duplicated_);
+            return action::duplicate;
+        }
+        if (reorder) {
+            bump(reordered_);
+            return action::hold;
         }
         return action::deliver;
     }
 
+    duration delay_for() override { return plan_.delay; }
+
+    [[nodiscard]] fault_counters counters() const noexcept {
+        return {load(seen_),    load(crashed_),    load(dropped_),
+                load(delayed_), load(duplicated_), load(reordered_)};
+    }
+
 private:
+    using counter = std::atomic<std::uint64_t>;
+    // Single writer (the actor's turn); relaxed: statistics only.
+    static std::uint64_t bump(counter& c) noexcept {
+        const std::uint64_t v = c.load(std::memory_order_relaxed) + 1;
+        c.store(v, std::memory_order_relaxed);
+        return v;
+    }
+    static std::uint64_t load(const counter& c) noexcept {
+        return c.load(std::memory_order_relaxed);
+    }
+    static bool every(std::uint64_t nth, std::uint64_t n) noexcept {
+        return nth != 0 && n % nth == 0;
+    }
+    bool draw(double p) {
+        return p > 0.0 && std::uniform_real_distribution<double>(0.0, 1.0)(rng_) < p;
+    }
+
     fault_plan plan_;
     std::mt19937_64 rng_;
-    std::uint64_t seen_ = 0;
+    counter seen_{0};
+    counter crashed_{0};
+    counter dropped_{0};
+    counter delayed_{0};
+    counter duplicated_{0};
+    counter reordered_{0};
 };
 } // namespace
 
@@ -39,6 +87,13 @@ std::shared_ptr<message_interceptor> make_fault_injector(const fault_plan& plan)
 spawn_options with_faults(spawn_options opts, const fault_plan& plan) {
     opts.interceptor = make_fault_injector(plan);
     return opts;
+}
+
+fault_counters injected_faults(const message_interceptor* interceptor) noexcept {
+    if (const auto* f = dynamic_cast<const fault_injector*>(interceptor)) {
+        return f->counters();
+    }
+    return {};
 }
 
 } // namespace troupe

@@ -28,6 +28,22 @@ struct task_group_state : std::enable_shared_from_this<task_group_state> {
     error cancel_cause;                             // guarded
     aggregate_error errors;                         // guarded
     std::stop_source tokens;
+    // Actors awaiting join_async(): woken (by generation) once all are done.
+    std::vector<std::pair<cell_ptr, std::uint64_t>> async_waiters; // guarded
+
+    [[nodiscard]] bool done_locked() const { return active == 0 && queued.empty(); }
+
+    // Call with the lock held, when done: hands back the waiters to wake
+    // outside the lock.
+    std::vector<std::pair<cell_ptr, std::uint64_t>> take_waiters_locked() {
+        done_cv.notify_all();
+        return std::exchange(async_waiters, {});
+    }
+    static void wake(std::vector<std::pair<cell_ptr, std::uint64_t>>& waiters) {
+        for (auto& [c, gen] : waiters) {
+            c->wake(gen);
+        }
+    }
 
     // Starts queued members while under the limit (never holds the lock
     // while spawning: an exit callback may run on this thread).
@@ -94,10 +110,14 @@ struct task_group_state : std::enable_shared_from_this<task_group_state> {
             m.cell()->post(sys_kind::stop, stop_cause);
         }
         pump();
-        std::lock_guard lock(mutex);
-        if (active == 0 && queued.empty()) {
-            done_cv.notify_all();
+        std::vector<std::pair<cell_ptr, std::uint64_t>> waiters;
+        {
+            std::lock_guard lock(mutex);
+            if (done_locked()) {
+                waiters = take_waiters_locked();
+            }
         }
+        wake(waiters);
     }
 };
 
@@ -176,16 +196,86 @@ void task_group::cancel(error cause) {
     for (auto& m : to_stop) {
         m.cell()->post(detail::sys_kind::stop, cause);
     }
-    std::lock_guard lock(st_->mutex);
-    if (st_->active == 0) {
-        st_->done_cv.notify_all();
+    std::vector<std::pair<detail::cell_ptr, std::uint64_t>> waiters;
+    {
+        std::lock_guard lock(st_->mutex);
+        if (st_->active == 0) {
+            waiters = st_->take_waiters_locked();
+        }
     }
+    detail::task_group_state::wake(waiters);
 }
 
 aggregate_error task_group::join() {
+    if (detail::this_thread_context().worker != nullptr) {
+        // Waiting here would hold a worker the members may need (deadlock
+        // with one worker, starvation with more).
+        aggregate_error refused;
+        refused.add(child_failure{
+            "<join>",
+            error{errc::would_block,
+                  "task_group::join would block a scheduler worker; use co_await join_async()"},
+            sys_.clock().now(), 0, nullptr});
+        return refused;
+    }
     std::unique_lock lock(st_->mutex);
     st_->done_cv.wait(lock, [&] { return st_->active == 0 && st_->queued.empty(); });
     return st_->errors;
+}
+
+task_group::join_awaiter task_group::join_async() { return join_awaiter(st_); }
+
+bool task_group::join_awaiter::await_ready() {
+    std::lock_guard lock(st_->mutex);
+    if (st_->done_locked()) {
+        result_ = st_->errors;
+        return true;
+    }
+    return false;
+}
+
+bool task_group::join_awaiter::await_suspend(std::coroutine_handle<> h) {
+    continuation_ = h;
+    detail::cell* self = detail::this_thread_context().current;
+    if (self->is_cancelled()) {
+        complete_cancelled(self->stop_cause());
+        return false;
+    }
+    std::uint64_t gen = self->set_awaiter(this);
+    bool done = false;
+    {
+        std::lock_guard lock(st_->mutex);
+        done = st_->done_locked();
+        if (!done) {
+            st_->async_waiters.emplace_back(detail::cell_ptr(self), gen);
+        }
+    }
+    if (done) { // finished in between: complete through the usual wake
+        self->wake(gen);
+    }
+    return true;
+}
+
+void task_group::join_awaiter::on_wake() {
+    {
+        std::lock_guard lock(st_->mutex);
+        result_ = st_->errors;
+    }
+    continuation_.resume();
+}
+
+void task_group::join_awaiter::on_cancel(const error& cause) {
+    complete_cancelled(cause);
+    continuation_.resume();
+}
+
+void task_group::join_awaiter::complete_cancelled(const error& cause) {
+    {
+        std::lock_guard lock(st_->mutex);
+        result_ = st_->errors;
+    }
+    result_.add(child_failure{"<join>", error{errc::cancelled, "join_async cancelled", cause},
+                              st_->sys->clock().now(), 0, nullptr});
 }
 
 std::size_t task_group::cancelled() const {

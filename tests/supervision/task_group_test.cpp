@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <condition_variable>
 
 using namespace std::chrono_literals;
@@ -79,6 +80,130 @@ TEST(TaskGroup, CancelOnFirstErrorStopsSiblingsAndDropsQueued) {
     // normally (they return once the token fires), never as errors.
     EXPECT_GE(g.cancelled(), 95u);
     EXPECT_LE(g.cancelled(), 99u);
+}
+
+} // namespace
+
+// ---- join from inside an actor ------------------------------------------------
+
+namespace {
+
+struct join_now {};
+using jproto = std::variant<join_now>;
+
+// Awaits the group's join in a task handler and logs the outcome.
+class joiner : public actor<jproto> {
+public:
+    joiner(task_group* g, log_ptr log) : g_(g), log_(std::move(log)) {}
+    task<> on(join_now&) {
+        log_->add("waiting");
+        aggregate_error errors = co_await g_->join_async();
+        std::string s = "joined:" + std::to_string(errors.size());
+        for (const auto& f : errors.failures()) {
+            s += ":" + std::string(to_string(f.cause.code()));
+        }
+        log_->add(s);
+    }
+
+private:
+    task_group* g_;
+    log_ptr log_;
+};
+
+// A member the test can reach: records its ref on start.
+class member : public actor<wproto> {
+public:
+    member(std::string name, std::vector<actor_ref<wproto>>* reg, log_ptr log)
+        : name_(std::move(name)), reg_(reg), log_(std::move(log)) {}
+    void on_start() override { reg_->push_back(self()); }
+    void on_stop(const error&) override { log_->add("stop:" + name_); }
+    void on(add_msg&) {}
+    void on(crash_msg&) { throw std::runtime_error("boom " + name_); }
+    int on(get_msg&) { return 0; }
+    void on(stop_msg&) { stop(); }
+
+private:
+    std::string name_;
+    std::vector<actor_ref<wproto>>* reg_;
+    log_ptr log_;
+};
+
+struct TaskGroupAsyncTest : ::testing::Test, manual_fixture {
+    std::vector<actor_ref<wproto>> reg;
+};
+
+TEST_F(TaskGroupAsyncTest, JoinAsyncSuspendsTheTaskUntilMembersAreDone) {
+    task_group g(sys, {.mode = group_mode::collect_all});
+    g.spawn<member>(std::string("m1"), &reg, log);
+    g.spawn<member>(std::string("m2"), &reg, log);
+    ex.run_until_idle();
+    ASSERT_EQ(reg.size(), 2U);
+    auto j = sys.spawn<joiner>(&g, log);
+    (void)j.tell(join_now{});
+    ex.run_until_idle();
+    EXPECT_EQ(log->count("waiting"), 1);
+    auto members = log->get();
+    EXPECT_TRUE(std::none_of(members.begin(), members.end(),
+                             [](const std::string& s) { return s.starts_with("joined"); }));
+    (void)reg[0].tell(crash_msg{});
+    ex.run_until_idle();
+    EXPECT_EQ(log->count("joined:1:exception"), 0); // m2 still running
+    (void)reg[1].tell(stop_msg{});
+    ex.run_until_idle();
+    EXPECT_EQ(log->count("joined:1:exception"), 1) << ::testing::PrintToString(log->get());
+}
+
+TEST_F(TaskGroupAsyncTest, JoinAsyncOnAFinishedGroupCompletesAtOnce) {
+    task_group g(sys, {.mode = group_mode::collect_all});
+    auto j = sys.spawn<joiner>(&g, log);
+    (void)j.tell(join_now{});
+    ex.run_until_idle();
+    EXPECT_EQ(log->count("joined:0"), 1);
+}
+
+TEST_F(TaskGroupAsyncTest, CancellingTheAwaitingActorCompletesWithACancelledEntry) {
+    task_group g(sys, {.mode = group_mode::collect_all});
+    g.spawn<member>(std::string("m1"), &reg, log);
+    auto j = sys.spawn<joiner>(&g, log);
+    (void)j.tell(join_now{});
+    ex.run_until_idle();
+    j.addr().cell()->request_stop({});
+    ex.run_until_idle();
+    EXPECT_EQ(log->count("joined:1:cancelled"), 1) << ::testing::PrintToString(log->get());
+    EXPECT_TRUE(j.addr().cell()->is_terminated());
+    // The member kept running; the group is still joinable.
+    EXPECT_EQ(log->count("stop:m1"), 0);
+    g.cancel();
+    ex.run_until_idle();
+    EXPECT_EQ(log->count("stop:m1"), 1);
+}
+
+struct join_blocking {
+    using reply_type = int;
+};
+class blocking_joiner : public actor<std::variant<join_blocking>> {
+public:
+    explicit blocking_joiner(task_group* g) : g_(g) {}
+    int on(join_blocking&) {
+        aggregate_error e = g_->join();
+        return e.size() == 1 ? static_cast<int>(e.failures()[0].cause.code()) : -1;
+    }
+
+private:
+    task_group* g_;
+};
+
+TEST(TaskGroup, BlockingJoinOnAWorkerFailsFast) {
+    troupe::system sys(system_config{.workers = 1});
+    auto log = std::make_shared<event_log>();
+    task_group g(sys, {.mode = group_mode::collect_all});
+    g.spawn<worker>(std::string("m1"), log); // never stops by itself
+    auto b = sys.spawn<blocking_joiner>(&g);
+    auto r = b.ask(join_blocking{}, 5s).get();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(*r, static_cast<int>(errc::would_block));
+    g.cancel();
+    EXPECT_TRUE(g.join().empty());
 }
 
 } // namespace

@@ -22,9 +22,30 @@ public:
         deliver, ///< handle the message normally
         drop,    ///< discard it silently (counted as dropped)
         crash,   ///< fail the actor as if the handler had thrown
+        /// Handle it twice, back to back, on the same message object (a
+        /// handler that moves out of its message sees the moved-from value the
+        /// second time). Not done when the first handling fails, stops the
+        /// actor's user lane or starts a coroutine task (the task owns the
+        /// message). A duplicated ask replies once; the second reply is late.
+        /// The extra handling is not counted in `actor_counters::processed`.
+        duplicate,
+        /// Keep it back and handle it right after the next user message (a
+        /// swap with its successor). At most one message is held; while one
+        /// is, `hold` acts as `deliver`. A held message left when the actor
+        /// terminates is dead-lettered (`receiver_down`).
+        hold,
+        /// Take it out and re-deliver it to the back of the mailbox after
+        /// `delay_for()` (through the system clock). The re-delivered message
+        /// is not intercepted again. If the actor has terminated by then it is
+        /// dead-lettered (`receiver_down`); if the clock is torn down first it
+        /// fails with `receiver_down` without a dead-letter record.
+        delay,
     };
     virtual ~message_interceptor() = default;
     virtual action on_user_message(std::string_view type_name) = 0;
+    /// How long a message answered with `action::delay` is held back; asked
+    /// right after that answer, on the same turn.
+    virtual duration delay_for() { return duration::zero(); }
 };
 
 /// How an actor's mailbox behaves; chosen at spawn, fixed for its lifetime.

@@ -2,10 +2,14 @@
 
 #pragma once
 
+#include <troupe/actors/detail/awaitable.hpp>
+#include <troupe/actors/detail/cell.hpp>
 #include <troupe/actors/system.hpp>
 #include <troupe/supervision/aggregate_error.hpp>
 
+#include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <stop_token>
@@ -37,8 +41,11 @@ struct task_group_state;
 /// is normal. A task member runs `fn(token)` once on a worker; the token is
 /// the group's, signalled on cancellation (cooperative).
 ///
-/// **Threading:** `spawn`/`cancel` from any thread; `join` blocks and must
-/// not be called on a scheduler worker. The destructor cancels and joins.
+/// **Threading:** `spawn`/`cancel` from any thread. `join` blocks the calling
+/// thread; on a scheduler worker it does not wait but fails fast (see `join`).
+/// Inside an actor, `co_await group.join_async()` in a `troupe::task<>`
+/// handler waits without blocking a worker. The destructor cancels and joins
+/// (so destroy a group with live members off the scheduler's workers).
 /// **Failure:** members' exceptions become their failures, never the caller's.
 class task_group {
 public:
@@ -60,16 +67,50 @@ public:
     /// ones never start.
     void cancel(error cause = error{errc::cancelled, "task_group cancelled"});
     /// Waits for every member (queued ones included) and returns all failures.
+    /// On a scheduler worker (inside a handler) it would deadlock the pool, so
+    /// it returns at once an aggregate holding one `errc::would_block` entry
+    /// (path "<join>") and does not wait; use `join_async()` there.
     aggregate_error join();
+
+    class join_awaiter;
+    /// `co_await group.join_async()` inside an actor's task handler: suspends
+    /// the task (not the worker) until every member is done, then yields the
+    /// same aggregate as `join`. If the awaiting actor is cancelled (stopped,
+    /// restarted, or cancelled by its parent) first, the await completes at
+    /// once with the failures so far plus one entry (path "<join>") whose
+    /// cause is `errc::cancelled` (the actor's stop cause chained); the
+    /// members keep running. The group must outlive the await.
+    [[nodiscard]] join_awaiter join_async();
 
     [[nodiscard]] std::size_t cancelled() const;
     /// Most members that ran at the same time (for checking `limit`).
     [[nodiscard]] std::size_t peak_running() const;
 
 private:
+    friend class join_awaiter;
     void add(std::function<actor_addr()> starter);
     troupe::system& sys_;
     std::shared_ptr<detail::task_group_state> st_;
+};
+
+/// The awaitable of `task_group::join_async()`. Awaited on the actor's own
+/// turn only; completes on it too (woken through the actor's system lane by
+/// the thread that finishes the last member).
+class task_group::join_awaiter final : public detail::awaitable_tag, public detail::awaiter_base {
+public:
+    explicit join_awaiter(std::shared_ptr<detail::task_group_state> st) noexcept
+        : st_(std::move(st)) {}
+    bool await_ready();
+    bool await_suspend(std::coroutine_handle<> h);
+    aggregate_error await_resume() noexcept { return std::move(result_); }
+    void on_wake() override;
+    void on_cancel(const error& cause) override;
+
+private:
+    void complete_cancelled(const error& cause);
+    std::shared_ptr<detail::task_group_state> st_;
+    aggregate_error result_;
+    std::coroutine_handle<> continuation_;
 };
 
 } // namespace troupe

@@ -158,6 +158,8 @@ private:
     cell_extras& extras();
     void handle_system(system_envelope& e);
     void handle_user(envelope* e);
+    void intercept_user(envelope* e);
+    void deliver_user(envelope* e, bool twice);
     void run_start();
     void fail_actor(error cause, envelope* failed_message);
     void cancel_tree(const error& cause);
@@ -177,9 +179,7 @@ private:
     void restart_behaviour(error cause);
     void abandon(error cause) noexcept;
     void arm_idle(time_point at);
-    void notify_exit(const error& cause);
     void reply_dead(system_envelope* e) noexcept;
-    std::uint32_t throughput() const noexcept { return throughput_; }
     cell_stats& stats() noexcept;
     [[nodiscard]] bool user_paused() const noexcept;
 
