@@ -156,8 +156,10 @@ void cell::counters(actor_counters& out) const noexcept {
 
 // ---- sending -----------------------------------------------------------------
 
-send_result cell::enqueue_user(envelope* e) noexcept {
-    switch (mailbox_.push(e)) {
+send_result cell::enqueue_user(envelope* e) noexcept { return settle(mailbox_.push(e), e); }
+
+send_result cell::settle(push_result r, envelope* e) noexcept {
+    switch (r) {
     case push_result::accepted: return {};
     case push_result::accepted_unblocked: sys_.exec().schedule(this); return {};
     case push_result::closed:
@@ -183,13 +185,8 @@ send_result cell::overflow(envelope* e) noexcept {
             if (mailbox_node* old = mailbox_.evict_oldest()) {
                 dead_letter(static_cast<envelope*>(old), dead_letter_reason::dropped_oldest);
             }
-            switch (mailbox_.push(e)) {
-            case push_result::accepted: return {};
-            case push_result::accepted_unblocked: sys_.exec().schedule(this); return {};
-            case push_result::closed:
-                dead_letter(e, dead_letter_reason::receiver_down);
-                return troupe::fail(errc::receiver_down);
-            case push_result::full: break;
+            if (push_result r = mailbox_.push(e); r != push_result::full) {
+                return settle(r, e);
             }
         }
         // Every queued message is still in flight from other producers: the
@@ -265,19 +262,12 @@ send_result cell::block_until_space(envelope* e) noexcept {
 }
 
 bool cell::try_send(envelope* e, send_result& result) noexcept {
-    switch (mailbox_.push(e)) {
-    case push_result::accepted: result = {}; return true;
-    case push_result::accepted_unblocked:
-        sys_.exec().schedule(this);
-        result = {};
-        return true;
-    case push_result::closed:
-        dead_letter(e, dead_letter_reason::receiver_down);
-        result = troupe::fail(errc::receiver_down);
-        return true;
-    case push_result::full: return false;
+    push_result r = mailbox_.push(e);
+    if (r == push_result::full) {
+        return false;
     }
-    return false;
+    result = settle(r, e);
+    return true;
 }
 
 send_result cell::send_or_wait(envelope*& e, cell* waiter, std::uint64_t gen,
@@ -299,16 +289,7 @@ send_result cell::send_or_wait(envelope*& e, cell* waiter, std::uint64_t gen,
             return {};
         }
     }
-    envelope* owned = std::exchange(e, nullptr);
-    switch (r) {
-    case push_result::accepted: return {};
-    case push_result::accepted_unblocked: sys_.exec().schedule(this); return {};
-    case push_result::closed:
-        dead_letter(owned, dead_letter_reason::receiver_down);
-        return troupe::fail(errc::receiver_down);
-    case push_result::full: return overflow(owned);
-    }
-    return {};
+    return settle(r, std::exchange(e, nullptr));
 }
 
 void cell::on_space_freed(bool all) noexcept {

@@ -2,6 +2,7 @@
 
 #include <troupe/actors/clock.hpp>
 #include <troupe/actors/detail/cell.hpp>
+#include <troupe/actors/detail/timer_queue.hpp>
 
 #include <condition_variable>
 #include <map>
@@ -24,12 +25,10 @@ public:
 
     timer_id schedule_at(time_point when, std::function<void()> fn) override {
         std::unique_lock lock(mutex_);
-        timer_id id = ++last_id_;
+        timer_id id = timers_.add(when, std::move(fn));
         // Wake the timer thread only if it sleeps past the new deadline: a
         // stream of later deadlines (ask timeouts) costs no wake-ups.
         bool earliest = when < wake_at_;
-        timers_.emplace(key{when, id}, std::move(fn));
-        index_.emplace(id, when);
         lock.unlock();
         if (earliest) {
             wakeup_.notify_one();
@@ -38,17 +37,10 @@ public:
     }
 
     bool cancel(timer_id id) noexcept override {
-        std::function<void()> doomed; // destroyed after the lock is released
+        std::optional<std::function<void()>> doomed; // destroyed after the lock is released
         std::lock_guard lock(mutex_);
-        auto it = index_.find(id);
-        if (it == index_.end()) {
-            return false;
-        }
-        auto t = timers_.find(key{it->second, id});
-        doomed = std::move(t->second);
-        timers_.erase(t);
-        index_.erase(it);
-        return true;
+        doomed = timers_.remove(id);
+        return doomed.has_value();
     }
 
     void shutdown() noexcept override {
@@ -61,50 +53,42 @@ public:
         }
         wakeup_.notify_one();
         thread_.join();
-        std::map<key, std::function<void()>> doomed;
-        std::lock_guard lock(mutex_);
-        doomed.swap(timers_);
-        index_.clear();
+        std::unique_lock lock(mutex_);
+        auto doomed = timers_.clear();
+        lock.unlock(); // callbacks are destroyed without the lock
     }
 
 private:
-    using key = std::pair<time_point, timer_id>;
-
     void run() {
         // Timer callbacks must never wait for mailbox space (policy `block`):
         // marking this thread like a worker makes such sends fail fast.
         detail::this_thread_context().worker = this;
         std::unique_lock lock(mutex_);
         while (!stopping_) {
-            if (timers_.empty()) {
-                wake_at_ = time_point::max();
-                wakeup_.wait(lock);
-                continue;
-            }
-            auto first = timers_.begin();
-            if (first->first.first > now()) {
-                wake_at_ = first->first.first;
-                wakeup_.wait_until(lock, wake_at_);
+            auto due = timers_.pop_due(now());
+            if (!due) {
+                wake_at_ = timers_.next().value_or(time_point::max());
+                if (wake_at_ == time_point::max()) {
+                    wakeup_.wait(lock);
+                } else {
+                    wakeup_.wait_until(lock, wake_at_);
+                }
                 continue;
             }
             wake_at_ = time_point::min(); // running callbacks: no wake-up needed
-            std::function<void()> fn = std::move(first->second);
-            index_.erase(first->first.second);
-            timers_.erase(first);
             lock.unlock();
-            fn();
+            due->second();
+            due.reset(); // the callback is destroyed without the lock
             lock.lock();
         }
     }
 
     std::mutex mutex_;
     std::condition_variable wakeup_;
-    std::map<key, std::function<void()>> timers_; // guarded by mutex_
-    std::map<timer_id, time_point> index_;        // guarded by mutex_
-    timer_id last_id_ = 0;                        // guarded by mutex_
-    time_point wake_at_ = time_point::min();      // guarded by mutex_; when run() wakes
-    bool stopping_ = false;                       // guarded by mutex_
-    std::thread thread_;                          // joined by shutdown()
+    detail::timer_queue timers_;             // guarded by mutex_
+    time_point wake_at_ = time_point::min(); // guarded by mutex_; when run() wakes
+    bool stopping_ = false;                  // guarded by mutex_
+    std::thread thread_;                     // joined by shutdown()
 };
 
 } // namespace

@@ -11,45 +11,31 @@ time_point manual_clock::now() const noexcept {
 
 timer_id manual_clock::schedule_at(time_point when, std::function<void()> fn) {
     std::lock_guard lock(mutex_);
-    timer_id id = ++last_id_;
-    timers_.emplace(key{when, id}, std::move(fn));
-    index_.emplace(id, when);
-    return id;
+    return timers_.add(when, std::move(fn));
 }
 
 bool manual_clock::cancel(timer_id id) noexcept {
-    std::function<void()> doomed; // destroyed after the lock is released
+    std::optional<std::function<void()>> doomed; // destroyed after the lock is released
     std::lock_guard lock(mutex_);
-    auto it = index_.find(id);
-    if (it == index_.end()) {
-        return false;
-    }
-    auto t = timers_.find(key{it->second, id});
-    doomed = std::move(t->second);
-    timers_.erase(t);
-    index_.erase(it);
-    return true;
+    doomed = timers_.remove(id);
+    return doomed.has_value();
 }
 
 void manual_clock::shutdown() noexcept {
-    std::map<key, std::function<void()>> doomed;
-    std::lock_guard lock(mutex_);
-    doomed.swap(timers_);
-    index_.clear();
+    std::unique_lock lock(mutex_);
+    auto doomed = timers_.clear();
+    lock.unlock(); // callbacks are destroyed without the lock
 }
 
 std::size_t manual_clock::advance(duration d) {
     std::size_t fired = 0;
     std::unique_lock lock(mutex_);
     const time_point target = now_ + d;
-    while (!timers_.empty() && timers_.begin()->first.first <= target) {
-        auto first = timers_.begin();
-        now_ = std::max(now_, first->first.first);
-        std::function<void()> fn = std::move(first->second);
-        index_.erase(first->first.second);
-        timers_.erase(first);
+    while (auto due = timers_.pop_due(target)) {
+        now_ = std::max(now_, due->first);
         lock.unlock();
-        fn();
+        due->second();
+        due.reset(); // the callback is destroyed without the lock
         ++fired;
         lock.lock();
     }
@@ -64,10 +50,7 @@ std::size_t manual_clock::pending() const {
 
 std::optional<time_point> manual_clock::next_deadline() const {
     std::lock_guard lock(mutex_);
-    if (timers_.empty()) {
-        return std::nullopt;
-    }
-    return timers_.begin()->first.first;
+    return timers_.next();
 }
 
 } // namespace troupe::testing

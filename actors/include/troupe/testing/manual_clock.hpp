@@ -3,6 +3,7 @@
 #pragma once
 
 #include <troupe/actors/clock.hpp>
+#include <troupe/actors/detail/timer_queue.hpp>
 
 #include <functional>
 #include <map>
@@ -35,12 +36,9 @@ public:
     [[nodiscard]] std::optional<time_point> next_deadline() const;
 
 private:
-    using key = std::pair<time_point, timer_id>;
     mutable std::mutex mutex_;
-    time_point now_{std::chrono::hours(1)};       // guarded by mutex_
-    std::map<key, std::function<void()>> timers_; // guarded by mutex_
-    std::map<timer_id, time_point> index_;        // guarded by mutex_
-    timer_id last_id_ = 0;                        // guarded by mutex_
+    time_point now_{std::chrono::hours(1)}; // guarded by mutex_
+    detail::timer_queue timers_;            // guarded by mutex_
 };
 
 } // namespace troupe::testing

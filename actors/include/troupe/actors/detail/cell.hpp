@@ -174,6 +174,9 @@ private:
     void after_task_step();
     void on_space_freed(bool all) noexcept;
     send_result overflow(envelope* e) noexcept;
+    /// Finishes a push: schedules on an idle->busy transition, dead-letters
+    /// on `closed`, applies the policy on `full`. Takes `e`.
+    send_result settle(push_result r, envelope* e) noexcept;
     send_result block_until_space(envelope* e) noexcept;
     void dead_letter(envelope* e, dead_letter_reason reason) noexcept;
     void restart_behaviour(error cause);
