@@ -8,9 +8,11 @@
 // on the 2-core benchmark machines would oversubscribe the cores and handicap CAF.
 //
 // Actors are spawned and torn down per iteration with timing paused (except in spawn/N, where
-// that is the measured work); actors report completion through a countdown (atomic + promise),
+// that is the measured work); actors report completion through a std::latch (atomic + promise),
 // never through sleeps or polling.
 
+#include "common/caf_runtime.hpp"
+#include "common/harness.hpp"
 #include "common/rss.hpp"
 #include "common/workloads.hpp"
 
@@ -23,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <future>
+#include <latch>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -39,60 +42,6 @@ using ask_atom = caf::atom_constant<caf::atom("ask")>;
 
 // -- shared helpers -------------------------------------------------------------------------------
 
-/// One actor system per benchmark run, configured as described in the file comment.
-class caf_runtime {
-public:
-    caf_runtime() : system_(configure(config_)) {}
-
-    caf::actor_system& system() noexcept { return system_; }
-
-private:
-    static caf::actor_system_config& configure(caf::actor_system_config& cfg) {
-        const auto hw = static_cast<std::size_t>(std::thread::hardware_concurrency());
-        cfg.set("scheduler.policy", caf::atom("stealing"));
-        cfg.set("scheduler.max-threads", hw > 0 ? hw : std::size_t{1});
-        return cfg;
-    }
-
-    caf::actor_system_config config_;
-    caf::actor_system system_;
-};
-
-/// Counts down from n; the benchmark thread blocks in wait() until the n-th count_down().
-/// Must outlive every actor that may call count_down() (iterations end with
-/// await_all_actors_done() before it goes out of scope).
-class countdown {
-public:
-    explicit countdown(std::int64_t n) : remaining_(n) {}
-
-    void count_down() {
-        // acq_rel: every earlier count_down() happens-before the last one, whose set_value()
-        // releases it all to the thread returning from wait().
-        if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-            done_.set_value();
-        }
-    }
-
-    void wait() { ready_.wait(); }
-
-private:
-    std::atomic<std::int64_t> remaining_;          // actors decrement it from any worker thread
-    std::promise<void> done_;                      // set once, by the last count_down()
-    std::future<void> ready_ = done_.get_future(); // waited on by the benchmark thread
-};
-
-/// Pauses benchmark timing for the lifetime of the object.
-class paused_timing {
-public:
-    explicit paused_timing(benchmark::State& state) : state_(state) { state_.PauseTiming(); }
-    paused_timing(const paused_timing&) = delete;
-    paused_timing& operator=(const paused_timing&) = delete;
-    ~paused_timing() { state_.ResumeTiming(); }
-
-private:
-    benchmark::State& state_;
-};
-
 // -- ping_pong ------------------------------------------------------------------------------------
 
 caf::behavior pong_actor(caf::event_based_actor* self) {
@@ -107,7 +56,7 @@ caf::behavior pong_actor(caf::event_based_actor* self) {
 /// Sends the first ping on `start` and answers each pong with the next ping until `round_trips`
 /// round trips are done; then stops the ponger, signals `done` and quits.
 caf::behavior ping_actor(caf::event_based_actor* self, const caf::actor& pong,
-                         std::int64_t round_trips, countdown* done) {
+                         std::int64_t round_trips, std::latch* done) {
     return {
         [self, pong, round_trips](start_atom) { self->send(pong, ping_atom::value, round_trips); },
         [self, pong, done](pong_atom, std::int64_t remaining) {
@@ -123,20 +72,20 @@ caf::behavior ping_actor(caf::event_based_actor* self, const caf::actor& pong,
 }
 
 void BM_Caf_PingPong(benchmark::State& state) {
-    caf_runtime rt;
+    tb::caf_runtime rt;
     auto& sys = rt.system();
     const std::int64_t round_trips = tb::ping_pong_round_trips;
     for (auto _ : state) {
-        countdown done(1);
+        std::latch done(1);
         caf::actor ping;
         {
-            paused_timing pause(state);
+            tb::paused_timing pause(state);
             auto pong = sys.spawn(pong_actor);
             ping = sys.spawn(ping_actor, pong, round_trips, &done);
         }
         caf::anon_send(ping, start_atom::value);
         done.wait();
-        paused_timing pause(state);
+        tb::paused_timing pause(state);
         ping = nullptr;
         sys.await_all_actors_done();
     }
@@ -153,7 +102,7 @@ struct receiver_state {
 /// Counts `expected` messages, publishes the sum of their payloads to `checksum`, signals `done`
 /// and quits.
 caf::behavior fan_in_receiver(caf::stateful_actor<receiver_state>* self, std::int64_t expected,
-                              std::int64_t* checksum, countdown* done) {
+                              std::int64_t* checksum, std::latch* done) {
     return {
         [self, expected, checksum, done](std::int64_t value) {
             auto& st = self->state;
@@ -181,7 +130,7 @@ caf::behavior fan_in_sender(caf::event_based_actor* self, const caf::actor& rece
 }
 
 void BM_Caf_FanIn(benchmark::State& state) {
-    caf_runtime rt;
+    tb::caf_runtime rt;
     auto& sys = rt.system();
     const std::int64_t senders = state.range(0);
     const std::int64_t per_sender = tb::fan_in_messages_per_sender(senders);
@@ -191,12 +140,12 @@ void BM_Caf_FanIn(benchmark::State& state) {
     sender_handles.reserve(static_cast<std::size_t>(senders));
     double peak_mib_sum = 0;
     for (auto _ : state) {
-        countdown done(1);
+        std::latch done(1);
         std::int64_t checksum = 0;
         std::size_t before = 0;
         std::optional<tb::peak_rss_sampler> peak;
         {
-            paused_timing pause(state);
+            tb::paused_timing pause(state);
             auto receiver = sys.spawn(fan_in_receiver, total, &checksum, &done);
             for (std::int64_t i = 0; i < senders; ++i) {
                 sender_handles.push_back(sys.spawn(fan_in_sender, receiver, per_sender));
@@ -209,7 +158,7 @@ void BM_Caf_FanIn(benchmark::State& state) {
             caf::anon_send(sender, start_atom::value);
         }
         done.wait();
-        paused_timing pause(state);
+        tb::paused_timing pause(state);
         const std::size_t peak_bytes = peak->stop();
         peak_mib_sum +=
             static_cast<double>(peak_bytes > before ? peak_bytes - before : 0) / tb::bytes_per_mib;
@@ -230,7 +179,7 @@ void BM_Caf_FanIn(benchmark::State& state) {
 
 /// Counts down `initialised` from its initialisation (this body runs in the actor's init on a
 /// scheduler thread), then idles until `stop`, upon which it quits.
-caf::behavior idle_actor(caf::event_based_actor* self, countdown* initialised) {
+caf::behavior idle_actor(caf::event_based_actor* self, std::latch* initialised) {
     initialised->count_down();
     return {
         [self](stop_atom) { self->quit(); },
@@ -238,17 +187,17 @@ caf::behavior idle_actor(caf::event_based_actor* self, countdown* initialised) {
 }
 
 void BM_Caf_Spawn(benchmark::State& state) {
-    caf_runtime rt;
+    tb::caf_runtime rt;
     auto& sys = rt.system();
     const std::int64_t n = state.range(0);
     // Allocated and touched before each baseline, so its pages never count as actor memory.
     std::vector<caf::actor> handles(static_cast<std::size_t>(n));
     double bytes_per_actor_sum = 0;
     for (auto _ : state) {
-        countdown initialised(n);
+        std::latch initialised(n);
         std::size_t before = 0;
         {
-            paused_timing pause(state);
+            tb::paused_timing pause(state);
             tb::release_free_memory();
             before = tb::current_rss_bytes();
         }
@@ -257,7 +206,7 @@ void BM_Caf_Spawn(benchmark::State& state) {
         }
         initialised.wait();
         {
-            paused_timing pause(state);
+            tb::paused_timing pause(state);
             const std::size_t alive = tb::current_rss_bytes();
             bytes_per_actor_sum +=
                 static_cast<double>(alive > before ? alive - before : 0) / static_cast<double>(n);
@@ -291,7 +240,7 @@ struct ask_client_state {
 /// request is outstanding at a time. Every request carries the shared deadline. `failed` is
 /// written before `done` is signalled, so the benchmark thread may read it after wait().
 void ask_next(caf::stateful_actor<ask_client_state>* self, const caf::actor& server,
-              std::int64_t index, std::int64_t total, bool* failed, countdown* done) {
+              std::int64_t index, std::int64_t total, bool* failed, std::latch* done) {
     self->request(server, std::chrono::seconds(tb::ask_timeout_seconds), ask_atom::value, index)
         .then(
             [self, server, index, total, failed, done](std::int64_t reply) {
@@ -315,7 +264,7 @@ void ask_next(caf::stateful_actor<ask_client_state>* self, const caf::actor& ser
 }
 
 caf::behavior ask_client(caf::stateful_actor<ask_client_state>* self, const caf::actor& server,
-                         std::int64_t total, bool* failed, countdown* done) {
+                         std::int64_t total, bool* failed, std::latch* done) {
     return {
         [self, server, total, failed, done](start_atom) {
             ask_next(self, server, 0, total, failed, done);
@@ -324,21 +273,21 @@ caf::behavior ask_client(caf::stateful_actor<ask_client_state>* self, const caf:
 }
 
 void BM_Caf_Ask(benchmark::State& state) {
-    caf_runtime rt;
+    tb::caf_runtime rt;
     auto& sys = rt.system();
     const std::int64_t round_trips = tb::ask_round_trips;
     for (auto _ : state) {
-        countdown done(1);
+        std::latch done(1);
         bool failed = false;
         caf::actor client;
         {
-            paused_timing pause(state);
+            tb::paused_timing pause(state);
             auto server = sys.spawn(ask_server);
             client = sys.spawn(ask_client, server, round_trips, &failed, &done);
         }
         caf::anon_send(client, start_atom::value);
         done.wait();
-        paused_timing pause(state);
+        tb::paused_timing pause(state);
         client = nullptr;
         sys.await_all_actors_done();
         if (failed) {

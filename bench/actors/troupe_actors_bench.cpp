@@ -7,6 +7,7 @@
 
 #include <troupe/troupe.hpp>
 
+#include "common/harness.hpp"
 #include "common/rss.hpp"
 #include "common/workloads.hpp"
 
@@ -23,18 +24,6 @@ namespace {
 
 namespace tb = troupe::bench;
 using namespace std::chrono_literals;
-
-/// Pauses the benchmark timer for a scope.
-class paused {
-public:
-    explicit paused(benchmark::State& s) : state_(s) { state_.PauseTiming(); }
-    paused(const paused&) = delete;
-    paused& operator=(const paused&) = delete;
-    ~paused() { state_.ResumeTiming(); }
-
-private:
-    benchmark::State& state_;
-};
 
 double per_iteration(double sum, const benchmark::State& state) {
     return sum / static_cast<double>(std::max<benchmark::IterationCount>(state.iterations(), 1));
@@ -88,13 +77,13 @@ void BM_Troupe_PingPong(benchmark::State& state) {
         troupe::actor_ref<ping_protocol> ping;
         troupe::actor_ref<ball> pong;
         {
-            paused pause(state);
+            tb::paused_timing pause(state);
             ping = sys.spawn<pinger>(tb::ping_pong_round_trips, &done);
             pong = sys.spawn<ponger>(ping);
         }
         (void)ping.tell(serve{pong});
         done.wait();
-        paused pause(state);
+        tb::paused_timing pause(state);
         ping.stop();
         pong.stop();
         (void)sys.wait_for_exit(ping.addr(), 10s);
@@ -167,7 +156,7 @@ void BM_Troupe_FanIn(benchmark::State& state) {
         troupe::actor_ref<std::int64_t> receiver;
         std::vector<troupe::actor_ref<start>> sender_refs;
         {
-            paused pause(state);
+            tb::paused_timing pause(state);
             receiver = sys.spawn_with<fan_in_receiver>(bounded, total, &checksum, &done);
             for (std::int64_t i = 0; i < senders; ++i) {
                 sender_refs.push_back(sys.spawn<fan_in_sender>(receiver, per_sender));
@@ -180,7 +169,7 @@ void BM_Troupe_FanIn(benchmark::State& state) {
             (void)s.tell(start{});
         }
         done.wait();
-        paused pause(state);
+        tb::paused_timing pause(state);
         const std::size_t peak_bytes = peak->stop();
         peak_mib_sum +=
             static_cast<double>(peak_bytes > before ? peak_bytes - before : 0) / tb::bytes_per_mib;
@@ -227,7 +216,7 @@ void BM_Troupe_Spawn(benchmark::State& state) {
         std::latch stopped(n);
         std::size_t before = 0;
         {
-            paused pause(state);
+            tb::paused_timing pause(state);
             tb::release_free_memory();
             before = tb::current_rss_bytes();
         }
@@ -236,7 +225,7 @@ void BM_Troupe_Spawn(benchmark::State& state) {
         }
         initialised.wait();
         {
-            paused pause(state);
+            tb::paused_timing pause(state);
             const std::size_t alive = tb::current_rss_bytes();
             bytes_per_actor_sum +=
                 static_cast<double>(alive > before ? alive - before : 0) / static_cast<double>(n);
@@ -299,13 +288,13 @@ void BM_Troupe_Ask(benchmark::State& state) {
         troupe::actor_ref<request> server;
         troupe::actor_ref<start> client;
         {
-            paused pause(state);
+            tb::paused_timing pause(state);
             server = sys.spawn<ask_server>();
             client = sys.spawn<ask_client>(server, tb::ask_round_trips, &failed, &done);
         }
         (void)client.tell(start{});
         done.wait();
-        paused pause(state);
+        tb::paused_timing pause(state);
         client.stop();
         server.stop();
         (void)sys.wait_for_exit(client.addr(), 10s);

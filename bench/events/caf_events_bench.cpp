@@ -8,8 +8,10 @@
 // As in caf_actors_bench.cpp: one caf::actor_system per benchmark run with one work-stealing
 // worker per hardware thread (CAF's default of max(hardware threads, 4) would oversubscribe the
 // 2-core benchmark machines); actors are spawned, joined and torn down per iteration with timing
-// paused, and report completion through a countdown (atomic + promise).
+// paused, and report completion through a std::latch (atomic + promise).
 
+#include "common/caf_runtime.hpp"
+#include "common/harness.hpp"
 #include "common/workloads.hpp"
 
 #include <benchmark/benchmark.h>
@@ -19,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <future>
+#include <latch>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,60 +35,6 @@ using event_atom = caf::atom_constant<caf::atom("event")>;
 
 // -- shared helpers -------------------------------------------------------------------------------
 
-/// One actor system per benchmark run, configured as described in the file comment.
-class caf_runtime {
-public:
-    caf_runtime() : system_(configure(config_)) {}
-
-    caf::actor_system& system() noexcept { return system_; }
-
-private:
-    static caf::actor_system_config& configure(caf::actor_system_config& cfg) {
-        const auto hw = static_cast<std::size_t>(std::thread::hardware_concurrency());
-        cfg.set("scheduler.policy", caf::atom("stealing"));
-        cfg.set("scheduler.max-threads", hw > 0 ? hw : std::size_t{1});
-        return cfg;
-    }
-
-    caf::actor_system_config config_;
-    caf::actor_system system_;
-};
-
-/// Counts down from n; the benchmark thread blocks in wait() until the n-th count_down().
-/// Must outlive every actor that may call count_down() (iterations end with
-/// await_all_actors_done() before it goes out of scope).
-class countdown {
-public:
-    explicit countdown(std::int64_t n) : remaining_(n) {}
-
-    void count_down() {
-        // acq_rel: every earlier count_down() happens-before the last one, whose set_value()
-        // releases it all to the thread returning from wait().
-        if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-            done_.set_value();
-        }
-    }
-
-    void wait() { ready_.wait(); }
-
-private:
-    std::atomic<std::int64_t> remaining_;          // actors decrement it from any worker thread
-    std::promise<void> done_;                      // set once, by the last count_down()
-    std::future<void> ready_ = done_.get_future(); // waited on by the benchmark thread
-};
-
-/// Pauses benchmark timing for the lifetime of the object.
-class paused_timing {
-public:
-    explicit paused_timing(benchmark::State& state) : state_(state) { state_.PauseTiming(); }
-    paused_timing(const paused_timing&) = delete;
-    paused_timing& operator=(const paused_timing&) = delete;
-    ~paused_timing() { state_.ResumeTiming(); }
-
-private:
-    benchmark::State& state_;
-};
-
 struct subscriber_state {
     std::int64_t received = 0;
     std::int64_t checksum = 0;
@@ -95,7 +44,7 @@ struct subscriber_state {
 /// `expected` events of the iteration, checks their payloads (0 .. expected-1 in order, as
 /// per-sender FIFO guarantees), counts down `done` and quits (which leaves the group).
 caf::behavior subscriber(caf::stateful_actor<subscriber_state>* self, const caf::group& topic,
-                         std::int64_t expected, countdown* joined, countdown* done,
+                         std::int64_t expected, std::latch* joined, std::latch* done,
                          std::atomic<bool>* failed) {
     self->join(topic);
     joined->count_down();
@@ -103,7 +52,7 @@ caf::behavior subscriber(caf::stateful_actor<subscriber_state>* self, const caf:
         [self, expected, done, failed](event_atom, std::int64_t seq) {
             auto& st = self->state;
             if (seq != st.received) {
-                // relaxed: published to the benchmark thread by the countdown below.
+                // relaxed: published to the benchmark thread by the std::latch below.
                 failed->store(true, std::memory_order_relaxed);
             }
             if (++st.received == expected) {
@@ -132,18 +81,18 @@ caf::behavior group_publisher(caf::event_based_actor* self, const caf::group& to
 /// One publisher actor, S subscriber actors in one anonymous local group; each iteration
 /// publishes publish_deliveries / S events and ends when every subscriber has seen every event.
 void BM_Caf_Publish(benchmark::State& state) {
-    caf_runtime rt;
+    tb::caf_runtime rt;
     auto& sys = rt.system();
     const std::int64_t subscribers = state.range(0);
     const std::int64_t events = tb::publish_events_per_iteration(subscribers);
     const caf::group topic = sys.groups().anonymous();
     std::atomic<bool> failed{false};
     for (auto _ : state) {
-        countdown done(subscribers);
+        std::latch done(subscribers);
         caf::actor publisher;
         {
-            paused_timing pause(state);
-            countdown joined(subscribers);
+            tb::paused_timing pause(state);
+            std::latch joined(subscribers);
             for (std::int64_t i = 0; i < subscribers; ++i) {
                 sys.spawn(subscriber, topic, events, &joined, &done, &failed);
             }
@@ -152,7 +101,7 @@ void BM_Caf_Publish(benchmark::State& state) {
         }
         caf::anon_send(publisher, start_atom::value);
         done.wait();
-        paused_timing pause(state);
+        tb::paused_timing pause(state);
         publisher = nullptr;
         sys.await_all_actors_done();
         // relaxed: done.wait() already ordered every subscriber's writes before this read.
@@ -186,7 +135,7 @@ caf::behavior named_publisher(caf::event_based_actor* self, const std::vector<st
 /// groups with one subscriber each, where every publish looks its group up by name
 /// (system.groups().get_local(name)) before sending to it. Items are publishes.
 void BM_Caf_Match(benchmark::State& state) {
-    caf_runtime rt;
+    tb::caf_runtime rt;
     auto& sys = rt.system();
     const std::int64_t topics = state.range(0);
     const std::int64_t per_topic = tb::match_publishes / topics;
@@ -197,11 +146,11 @@ void BM_Caf_Match(benchmark::State& state) {
     }
     std::atomic<bool> failed{false};
     for (auto _ : state) {
-        countdown done(topics);
+        std::latch done(topics);
         caf::actor publisher;
         {
-            paused_timing pause(state);
-            countdown joined(topics);
+            tb::paused_timing pause(state);
+            std::latch joined(topics);
             for (const auto& name : names) {
                 sys.spawn(subscriber, sys.groups().get_local(name), per_topic, &joined, &done,
                           &failed);
@@ -211,7 +160,7 @@ void BM_Caf_Match(benchmark::State& state) {
         }
         caf::anon_send(publisher, start_atom::value);
         done.wait();
-        paused_timing pause(state);
+        tb::paused_timing pause(state);
         publisher = nullptr;
         sys.await_all_actors_done();
         // relaxed: done.wait() already ordered every subscriber's writes before this read.

@@ -2,10 +2,11 @@
 //
 // troupe side of the event benchmarks (DESIGN.md §4); workloads mirror caf_events_bench.cpp:
 // one system per run, subscribers spawned and subscribed per iteration with timing paused,
-// completion reported through a countdown.
+// completion reported through a std::latch.
 
 #include <troupe/events/registry.hpp>
 
+#include "common/harness.hpp"
 #include "common/workloads.hpp"
 
 #include <benchmark/benchmark.h>
@@ -13,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <future>
+#include <latch>
 #include <string>
 #include <variant>
 #include <vector>
@@ -22,45 +24,17 @@ namespace {
 namespace tb = troupe::bench;
 namespace ev = troupe::events;
 
-class countdown {
-public:
-    explicit countdown(std::int64_t n) : remaining_(n) {}
-    void count_down() {
-        // acq_rel: earlier count_downs happen-before the last, which releases the waiter.
-        if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-            done_.set_value();
-        }
-    }
-    void wait() { ready_.wait(); }
-
-private:
-    std::atomic<std::int64_t> remaining_;
-    std::promise<void> done_;
-    std::future<void> ready_ = done_.get_future();
-};
-
-class paused_timing {
-public:
-    explicit paused_timing(benchmark::State& state) : state_(state) { state_.PauseTiming(); }
-    paused_timing(const paused_timing&) = delete;
-    paused_timing& operator=(const paused_timing&) = delete;
-    ~paused_timing() { state_.ResumeTiming(); }
-
-private:
-    benchmark::State& state_;
-};
-
 struct start {};
 using sub_proto = std::variant<ev::event<std::int64_t>>;
 
 /// Counts `expected` events (payloads 0 .. expected-1 in order), then counts down and stops.
 class subscriber : public troupe::actor<sub_proto> {
 public:
-    subscriber(std::int64_t expected, countdown* done, std::atomic<bool>* failed)
+    subscriber(std::int64_t expected, std::latch* done, std::atomic<bool>* failed)
         : expected_(expected), done_(done), failed_(failed) {}
     void on(ev::event<std::int64_t>& e) {
         if (e.payload != received_) {
-            failed_->store(true, std::memory_order_relaxed); // published by the countdown
+            failed_->store(true, std::memory_order_relaxed); // published by the std::latch
         }
         if (++received_ == expected_) {
             done_->count_down();
@@ -71,7 +45,7 @@ public:
 private:
     std::int64_t expected_;
     std::int64_t received_ = 0;
-    countdown* done_;
+    std::latch* done_;
     std::atomic<bool>* failed_;
 };
 
@@ -115,11 +89,11 @@ void BM_Troupe_Publish(benchmark::State& state) {
     std::vector<ev::topic<std::int64_t>> topics{*reg.declare<std::int64_t>("bench/publish")};
     std::atomic<bool> failed{false};
     for (auto _ : state) {
-        countdown done(subscribers);
+        std::latch done(subscribers);
         troupe::actor_ref<start> pub;
         std::vector<ev::subscription> subs;
         {
-            paused_timing pause(state);
+            tb::paused_timing pause(state);
             for (std::int64_t i = 0; i < subscribers; ++i) {
                 auto a = sys.spawn_with<subscriber>(roomy(), events, &done, &failed);
                 subs.push_back(*reg.subscribe(topics[0], a));
@@ -128,7 +102,7 @@ void BM_Troupe_Publish(benchmark::State& state) {
         }
         (void)pub.tell(start{});
         done.wait();
-        paused_timing pause(state);
+        tb::paused_timing pause(state);
         subs.clear();
         (void)sys.wait_for_exit(pub.addr(), std::chrono::seconds(10));
         if (failed.load(std::memory_order_relaxed)) {
@@ -147,12 +121,12 @@ void BM_Troupe_PublishCallback(benchmark::State& state) {
     std::vector<ev::topic<std::int64_t>> topics{*reg.declare<std::int64_t>("bench/callback")};
     std::atomic<bool> failed{false};
     for (auto _ : state) {
-        countdown done(subscribers);
+        std::latch done(subscribers);
         troupe::actor_ref<start> pub;
         std::vector<ev::subscription> subs;
         std::vector<std::int64_t> received(static_cast<std::size_t>(subscribers), 0);
         {
-            paused_timing pause(state);
+            tb::paused_timing pause(state);
             for (std::int64_t i = 0; i < subscribers; ++i) {
                 auto* r = &received[static_cast<std::size_t>(i)];
                 subs.push_back(*reg.subscribe(
@@ -169,7 +143,7 @@ void BM_Troupe_PublishCallback(benchmark::State& state) {
         }
         (void)pub.tell(start{});
         done.wait();
-        paused_timing pause(state);
+        tb::paused_timing pause(state);
         subs.clear();
         (void)sys.wait_for_exit(pub.addr(), std::chrono::seconds(10));
         if (failed.load(std::memory_order_relaxed)) {
@@ -194,11 +168,11 @@ void BM_Troupe_Match(benchmark::State& state) {
     }
     std::atomic<bool> failed{false};
     for (auto _ : state) {
-        countdown done(topics_n);
+        std::latch done(topics_n);
         troupe::actor_ref<start> pub;
         std::vector<ev::subscription> subs;
         {
-            paused_timing pause(state);
+            tb::paused_timing pause(state);
             for (const auto& t : topics) {
                 auto a = sys.spawn_with<subscriber>(roomy(), per_topic, &done, &failed);
                 subs.push_back(*reg.subscribe(t, a));
@@ -207,7 +181,7 @@ void BM_Troupe_Match(benchmark::State& state) {
         }
         (void)pub.tell(start{});
         done.wait();
-        paused_timing pause(state);
+        tb::paused_timing pause(state);
         subs.clear();
         (void)sys.wait_for_exit(pub.addr(), std::chrono::seconds(10));
         if (failed.load(std::memory_order_relaxed)) {
