@@ -294,13 +294,28 @@ send_result cell::send_or_wait(envelope*& e, cell* waiter, std::uint64_t gen,
 
 void cell::on_space_freed(bool all) noexcept {
     auto& ov = *options_;
-    if (!all && mailbox_.size() > mailbox_.capacity() / 2) {
+    const std::uint32_t size = mailbox_.size();
+    const std::uint32_t capacity = mailbox_.capacity();
+    if (!all && size > capacity / 2) {
         return; // hysteresis: wake senders in batches, not one per message
     }
+    // Wake suspended senders in FIFO order, about one per 32 free slots: a
+    // woken sender fills its share before it suspends again, so a hundred
+    // waiting senders cost a few wake-ups per batch instead of a hundred.
+    // Every waiter holds a message, so each woken one brings the receiver
+    // back here; `all` (stop, or going idle with waiters) wakes the rest.
     std::vector<std::pair<cell_ptr, std::uint64_t>> wake_list;
     {
         std::lock_guard lock(ov.mutex);
-        wake_list.swap(ov.suspended);
+        std::size_t n = ov.suspended.size();
+        if (!all) {
+            n = std::min<std::size_t>(n, std::max<std::uint32_t>(1, (capacity - size) / 32));
+        }
+        wake_list.assign(
+            std::make_move_iterator(ov.suspended.begin()),
+            std::make_move_iterator(ov.suspended.begin() + static_cast<std::ptrdiff_t>(n)));
+        ov.suspended.erase(ov.suspended.begin(),
+                           ov.suspended.begin() + static_cast<std::ptrdiff_t>(n));
         if (ov.blocked_threads != 0) {
             ov.space.notify_all();
         }
@@ -501,6 +516,11 @@ resume_result cell::resume(std::uint32_t budget) noexcept {
         }
         mailbox_node* u = mailbox_.pop_user();
         if (u == nullptr) {
+            // Going idle with senders still waiting (their wakes may have been
+            // stale): wake them all rather than leave them stranded.
+            if (options_ && options_->space_waiters.load(std::memory_order_seq_cst) != 0) {
+                on_space_freed(true);
+            }
             if (mailbox_.try_block(false)) {
                 return resume_result::idle;
             }
