@@ -19,7 +19,7 @@ packages=(
     make
     cmake
     # Libraries (STYLE.md §4, §6, §7; DESIGN.md §6).
-    libboost-dev    # Boost.Lockfree behind troupe's mailboxes
+    libboost-dev    # Boost.Lockfree run queues, intrusive_ptr, demangling
     libexpected-dev # tl::expected, behind troupe::expected
     libcaf-dev      # CAF 0.17.6: net module and the comparison benchmarks
     libgtest-dev
@@ -28,6 +28,7 @@ packages=(
     # Tooling: lint tests (tools/check_public_includes.py, tools/check_format.sh).
     python3
     clang-format
+    clang-14        # the second supported compiler (the `clang` preset)
     git
 )
 packages+=("$@")

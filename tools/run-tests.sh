@@ -21,7 +21,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 jobs="${TROUPE_JOBS:-2}"
 presets=("$@")
 if ((${#presets[@]} == 0)); then
-    presets=(dev tsan asan)
+    presets=(dev clang tsan asan)
 fi
 
 started=$SECONDS

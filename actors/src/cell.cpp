@@ -610,7 +610,7 @@ void cell::intercept_user(envelope* e) {
             duration d = icpt.delay_for();
             e->owner_flags = redelivered_flag;
             auto p = std::make_shared<delayed>(cell_ptr(this), e);
-            sys_.clk().schedule_at(sys_.clk().now() + d, [p] {
+            (void)sys_.clk().schedule_at(sys_.clk().now() + d, [p] {
                 (void)p->target->enqueue_user(std::exchange(p->e, nullptr));
             });
             return;

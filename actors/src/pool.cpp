@@ -21,7 +21,7 @@ namespace troupe::detail {
 #if defined(TROUPE_POOL_BYPASS)
 
 void* pool_allocate(std::size_t size) { return ::operator new(size); }
-void pool_deallocate(void* p, std::size_t size) noexcept { ::operator delete(p, size); }
+void pool_deallocate(void* p, std::size_t /*size*/) noexcept { ::operator delete(p); }
 
 #else
 
@@ -144,7 +144,7 @@ void* pool_allocate(std::size_t size) {
 
 void pool_deallocate(void* p, std::size_t size) noexcept {
     if (size > pool_max_size) {
-        ::operator delete(p, size);
+        ::operator delete(p); // unsized: clang 14 has sized delete only with -fsized-deallocation
         return;
     }
     const std::size_t cls = (size - 1) / granule;
