@@ -363,8 +363,8 @@ void cell::reply_dead(system_envelope* e) noexcept {
     error cause = exit_cause();
     switch (e->kind) {
     case sys_kind::monitor:
-        if (e->observer) {
-            e->observer(cause);
+        if (e->callback) {
+            e->callback(cause);
         } else if (e->other) {
             e->other->post(sys_kind::down, cause, cell_ptr(this));
         }
@@ -795,7 +795,7 @@ void cell::handle_system(system_envelope& e) {
         }
         break;
     case sys_kind::monitor:
-        extras().watchers.push_back(watcher{std::move(e.other), std::move(e.observer)});
+        extras().watchers.push_back(watcher{std::move(e.other), std::move(e.callback)});
         break;
     case sys_kind::demonitor:
         if (extras_) {
@@ -860,8 +860,8 @@ void cell::handle_system(system_envelope& e) {
         break;
     }
     case sys_kind::call:
-        if (e.fn) {
-            e.fn();
+        if (e.callback) {
+            e.callback(error{});
         }
         break;
     }
@@ -965,8 +965,7 @@ void cell::stop_next_child() {
         if (limit != duration::max()) {
             // On overrun the child is killed and this cell moves on at once
             // (a child stuck in a handler would otherwise hold the stop).
-            auto* timeout = new system_envelope(sys_kind::call);
-            timeout->fn = [self = cell_ptr(this), c = cell_ptr(next)] {
+            auto on_overrun = [self = cell_ptr(this), c = cell_ptr(next)](const error&) {
                 if (!self->extras_ || self->extras_->stopping_child != c.get()) {
                     return; // it stopped in time
                 }
@@ -982,11 +981,11 @@ void cell::stop_next_child() {
                 }
                 self->child_gone(c.get(), error{errc::killed});
             };
-            std::shared_ptr<system_envelope> pending(timeout);
+            // The timer runs on the clock's thread; the check runs on our turn.
             x.stopping_child_timer = sys_.clk().schedule_at(
-                sys_.clk().now() + limit, [self = cell_ptr(this), pending]() mutable {
+                sys_.clk().now() + limit, [self = cell_ptr(this), on_overrun] {
                     auto* e = new system_envelope(sys_kind::call);
-                    e->fn = std::move(pending->fn);
+                    e->callback = on_overrun;
                     self->enqueue_system(e);
                 });
         }

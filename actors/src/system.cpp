@@ -54,7 +54,7 @@ expected<void> system::check_name(const std::string& name) {
 
 void system::on_exit(const actor_addr& who, std::function<void(const error&)> fn) {
     auto* e = new detail::system_envelope(detail::sys_kind::monitor);
-    e->observer = std::move(fn);
+    e->callback = std::move(fn);
     who.cell()->enqueue_system(e);
 }
 

@@ -81,7 +81,7 @@ expected<void> system_core::stop_tree(duration timeout) {
     };
     auto exit = std::make_shared<root_exit>();
     auto* watch = new system_envelope(sys_kind::monitor);
-    watch->observer = [exit](const error&) {
+    watch->callback = [exit](const error&) {
         std::lock_guard lock(exit->mutex);
         exit->done = true;
         exit->cv.notify_all();

@@ -45,7 +45,7 @@ enum class sys_kind : std::uint8_t {
     child_exited, ///< other = child, cause = exit cause
     restart,      ///< from the parent: rebuild the behaviour, keep the mailbox
     resume,       ///< from the parent: continue after a failure without restarting
-    monitor,      ///< other = watcher (or observer set), add to the watch list
+    monitor,      ///< other = watcher (or callback set), add to the watch list
     demonitor,    ///< other = watcher
     down,         ///< other = dead actor, cause = its exit cause
     link,         ///< other = peer
@@ -68,8 +68,9 @@ struct system_envelope final : envelope {
     error cause;
     cell_ptr other;
     std::uint64_t generation = 0;
-    std::function<void()> fn;                   // sys_kind::call only
-    std::function<void(const error&)> observer; // sys_kind::monitor by a non-actor
+    // sys_kind::call: run on the actor's turn (with an empty error);
+    // sys_kind::monitor by a non-actor: the exit observer, given the cause.
+    std::function<void(const error&)> callback;
 };
 
 } // namespace troupe::detail
