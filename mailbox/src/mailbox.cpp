@@ -2,6 +2,8 @@
 
 #include <troupe/mailbox/mailbox.hpp>
 
+#include "mailbox_seam.hpp"
+
 #include <cassert>
 
 namespace troupe {
@@ -61,7 +63,7 @@ mailbox_node* pop_front(mailbox_node*& head, mailbox_node*& tail) noexcept {
 
 mailbox::mailbox(std::uint32_t capacity, bool evictable) noexcept
     : capacity_(capacity), evictable_(evictable) {
-    assert(capacity > 0);
+    assert(capacity > 0 && capacity <= max_capacity);
 }
 
 push_result mailbox::push_node(mailbox_node* n) noexcept {
@@ -105,24 +107,35 @@ bool mailbox::reserve() noexcept {
     // other (store-load ordering across two variables needs seq_cst).
     // A lane that is full stays full without a write to the shared line:
     // producers that keep finding it full (and retry) do not slow the others.
+    //
+    // Two checks each time. The fast one compares against released_hint_, a
+    // lower bound of released_ that every slow check refreshes (so it trails
+    // reserved_ by about a capacity): an *unsigned* gap below the capacity
+    // proves room; a hint newer than our snapshot wraps the gap to ~2^32 and
+    // only sends us to the exact check. The exact one reads released_ itself,
+    // which may be newer than the snapshot: has_room() compares signed.
+    //
     // relaxed: a value of reserved_ that was current at some point; with
     // released_ read after it, "full" was true at that point.
     if (const std::uint32_t seen = reserved_.load(std::memory_order_relaxed);
         seen - released_hint_.load(std::memory_order_relaxed) >= capacity_) {
+        detail::mailbox_pause(*this, detail::mailbox_pause_point::after_snapshot);
         const std::uint32_t released = released_.load(std::memory_order_seq_cst);
         released_hint_.store(released, std::memory_order_relaxed);
-        if (seen - released >= capacity_) {
+        if (!has_room(seen, released, capacity_)) {
             return false;
         }
     }
+    detail::mailbox_pause(*this, detail::mailbox_pause_point::before_increment);
     const std::uint32_t r = reserved_.fetch_add(1, std::memory_order_seq_cst);
     // relaxed: any value once read from released_ is a lower bound of it.
     if (r - released_hint_.load(std::memory_order_relaxed) < capacity_) {
         return true;
     }
+    detail::mailbox_pause(*this, detail::mailbox_pause_point::after_increment);
     const std::uint32_t released = released_.load(std::memory_order_seq_cst);
     released_hint_.store(released, std::memory_order_relaxed);
-    if (r - released < capacity_) {
+    if (has_room(r, released, capacity_)) {
         return true;
     }
     reserved_.fetch_sub(1, std::memory_order_seq_cst);

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -99,6 +101,95 @@ TEST_F(MailboxStressTest, EightProducersOneConsumerEveryMessageOnce) {
     // The mailbox starts idle and the consumer never blocks again: exactly one
     // producer saw the idle->busy transition.
     EXPECT_EQ(unblocked.load(), 1);
+}
+
+struct returnable : mailbox_node {
+    std::atomic<bool> in_mailbox{false}; // producer sets before push; consumer clears after pop
+};
+
+// The lost-send bug (sends refused far below capacity): P producers each keep
+// exactly one message outstanding, so at most P are ever queued and no push
+// may be refused. The consumer hands each node back as it pops it. Bounded by
+// a push count and, for slow sanitizer builds, a wall-clock budget that only
+// ends the run early (nothing is asserted about time).
+void one_outstanding_message_per_producer(std::uint32_t capacity) {
+    constexpr int producers = 8;
+    constexpr long pushes_per_producer = 60'000;
+    const auto budget = std::chrono::steady_clock::now() + std::chrono::seconds(8);
+    mailbox mb(capacity, false);
+    std::vector<returnable> nodes(producers);
+    std::atomic<bool> done{false};
+    std::atomic<long> refused{0};
+    std::atomic<long> pushed{0};
+    std::vector<std::thread> threads;
+    for (int p = 0; p < producers; ++p) {
+        threads.emplace_back([&, p] {
+            returnable& mine = nodes[p];
+            for (long i = 0; i < pushes_per_producer && !done.load(std::memory_order_relaxed);
+                 ++i) {
+                // acquire: pairs with the consumer's release store after its pop.
+                while (mine.in_mailbox.load(std::memory_order_acquire)) {
+                    std::this_thread::yield();
+                }
+                mine.in_mailbox.store(true, std::memory_order_relaxed);
+                if (mb.push(&mine) == push_result::full) {
+                    refused.fetch_add(1, std::memory_order_relaxed);
+                    mine.in_mailbox.store(false, std::memory_order_relaxed);
+                }
+                pushed.fetch_add(1, std::memory_order_relaxed);
+            }
+        });
+    }
+    std::thread deadline([&] {
+        while (!done.load(std::memory_order_relaxed) && std::chrono::steady_clock::now() < budget) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        done.store(true, std::memory_order_relaxed);
+    });
+    long popped = 0;
+    for (;;) {
+        (void)mb.fetch();
+        bool any = false;
+        while (mailbox_node* n = mb.pop_user()) {
+            any = true;
+            ++popped;
+            // release: the producer may push the node again once it sees false.
+            static_cast<returnable*>(n)->in_mailbox.store(false, std::memory_order_release);
+        }
+        if (!any) {
+            if (pushed.load(std::memory_order_relaxed) == producers * pushes_per_producer ||
+                (done.load(std::memory_order_relaxed) && !mb.has_pending() &&
+                 std::none_of(nodes.begin(), nodes.end(), [](const returnable& r) {
+                     return r.in_mailbox.load(std::memory_order_relaxed);
+                 }))) {
+                break;
+            }
+            std::this_thread::yield();
+        }
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    done.store(true, std::memory_order_relaxed);
+    deadline.join();
+    (void)mb.fetch();
+    while (mb.pop_user() != nullptr) {
+        ++popped;
+    }
+    EXPECT_EQ(refused.load(), 0) << "pushes refused with at most " << producers << " queued";
+    EXPECT_EQ(popped, pushed.load() - refused.load());
+    EXPECT_GT(popped, 0);
+    EXPECT_EQ(mb.size(), 0U);
+}
+
+TEST_F(MailboxStressTest, OneOutstandingMessageEachIsNeverRefusedAtDefaultCapacity) {
+    one_outstanding_message_per_producer(1024);
+}
+
+// Capacity equal to the producer count: the hint goes stale every few
+// messages, so the exact check (where the bug lived) runs all the time.
+TEST_F(MailboxStressTest, OneOutstandingMessageEachIsNeverRefusedAtCapacityEight) {
+    one_outstanding_message_per_producer(8);
 }
 
 } // namespace

@@ -7,6 +7,10 @@
 
 namespace troupe {
 
+namespace detail {
+struct mailbox_test_seam; // tests only: reaches the counters (tests/mailbox)
+} // namespace detail
+
 /// Which lane of a mailbox a node travels in.
 enum class lane : std::uint8_t { user, system };
 
@@ -57,9 +61,15 @@ enum class push_result : std::uint8_t {
 /// evicting producers; otherwise the consumer side is wait-free.
 class mailbox {
 public:
+    /// The largest user-lane bound. The slot counters wrap after 2^32
+    /// messages and are compared as signed differences (see `has_room`),
+    /// which stays exact while a producer's snapshot is fewer than
+    /// 2^31 - capacity messages old; 2^30 leaves a billion of margin.
+    static constexpr std::uint32_t max_capacity = std::uint32_t{1} << 30;
+
     /// An empty mailbox whose consumer is idle. `capacity` bounds the user
     /// lane; nothing is preallocated.
-    /// @pre `capacity > 0`
+    /// @pre `0 < capacity <= max_capacity`
     mailbox(std::uint32_t capacity, bool evictable) noexcept;
     mailbox(const mailbox&) = delete;
     mailbox& operator=(const mailbox&) = delete;
@@ -108,12 +118,15 @@ public:
     /// @threadsafe @pre constructed with `evictable`
     [[nodiscard]] mailbox_node* evict_oldest() noexcept;
 
-    /// User messages queued or being pushed (a snapshot).
+    /// User messages queued or being pushed (a snapshot), at most `capacity`.
     [[nodiscard]] std::uint32_t size() const noexcept {
         // Released first: every released slot was reserved before, so the
-        // difference never goes below zero. Relaxed: a statistic.
+        // difference never goes below zero. It can exceed the capacity while
+        // refused senders still hold their transient reservation; clamped.
+        // Relaxed: a statistic.
         const std::uint32_t released = released_.load(std::memory_order_relaxed);
-        return reserved_.load(std::memory_order_relaxed) - released;
+        const std::uint32_t used = reserved_.load(std::memory_order_relaxed) - released;
+        return used < capacity_ ? used : capacity_;
     }
     [[nodiscard]] std::uint32_t capacity() const noexcept { return capacity_; }
     [[nodiscard]] bool is_closed() const noexcept {
@@ -122,6 +135,20 @@ public:
     }
 
 private:
+    friend struct detail::mailbox_test_seam;
+
+    /// Whether a reservation numbered `reserved` fits, given the count of
+    /// released slots read *after* it. Both counters wrap, and `released` may
+    /// be newer than `reserved` (the consumer already freed slots reserved
+    /// after the snapshot), so the difference is taken as signed: a negative
+    /// one means the snapshot is stale and there is room. An unsigned
+    /// difference wraps to ~2^32 there and reads as full (the lost-send bug).
+    [[nodiscard]] static constexpr bool has_room(std::uint32_t reserved, std::uint32_t released,
+                                                 std::uint32_t capacity) noexcept {
+        // Modular conversion (C++20): the two's-complement reading of the gap.
+        return static_cast<std::int32_t>(reserved - released) < static_cast<std::int32_t>(capacity);
+    }
+
     static constexpr std::uintptr_t active_tag = 0;  // empty, consumer scheduled/running
     static constexpr std::uintptr_t blocked_tag = 1; // empty, consumer idle
     static constexpr std::uintptr_t closed_tag = 2;  // closed for good
