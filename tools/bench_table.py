@@ -192,7 +192,8 @@ def describe(samples: dict[str, Samples], contexts: list[dict]) -> list[str]:
     return lines
 
 
-def run_binary(binary: Path, out_dir: Path | None, repetitions: int, filt: str | None) -> Path:
+def run_binary(binary: Path, out_dir: Path | None, repetitions: int, filt: str | None,
+               interleave: bool) -> Path:
     out = (out_dir / (binary.name + ".json")) if out_dir else binary.with_name(binary.name + ".json")
     out.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
@@ -203,6 +204,10 @@ def run_binary(binary: Path, out_dir: Path | None, repetitions: int, filt: str |
         f"--benchmark_out={out}",
         "--benchmark_out_format=json",
     ]
+    if interleave:
+        # The host's speed drifts within minutes: shuffle the repetitions of every case (troupe
+        # and CAF alike) through the run instead of measuring one side before the other.
+        cmd.append("--benchmark_enable_random_interleaving=true")
     if filt:
         cmd.append(f"--benchmark_filter={filt}")
     print(f"running {' '.join(cmd)}", file=sys.stderr, flush=True)
@@ -222,8 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("binaries", nargs="*", type=Path,
                         help="extra benchmark binaries to run after the defaults")
     parser.add_argument("--filter", help="regex passed on as --benchmark_filter")
-    parser.add_argument("--repetitions", type=int, default=3,
-                        help="--benchmark_repetitions (default: 3)")
+    parser.add_argument("--repetitions", type=int, default=5,
+                        help="--benchmark_repetitions (default: 5)")
+    parser.add_argument("--no-interleave", action="store_true",
+                        help="run repetitions back to back instead of randomly interleaved")
     parser.add_argument("--out-dir", type=Path,
                         help="where to write <binary>.json (default: next to each binary)")
     parser.add_argument("--no-defaults", action="store_true",
@@ -251,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
             binaries.append(path)
         if not binaries:
             parser.error("no benchmark binaries to run (build the release preset first)")
-        json_files = [run_binary(b, args.out_dir, args.repetitions, args.filter) for b in binaries]
+        json_files = [run_binary(b, args.out_dir, args.repetitions, args.filter, not args.no_interleave)
+                      for b in binaries]
 
     samples, contexts = collect(json_files)
     if not samples:
