@@ -1,6 +1,7 @@
 // Part of troupe. See LICENSE at the repository root.
 
 #include <troupe/actors/actor.hpp>
+#include <troupe/actors/current_actor.hpp>
 #include <troupe/actors/detail/ask_state.hpp>
 #include <troupe/actors/detail/cell_impl.hpp>
 #include <troupe/actors/detail/send_awaiter.hpp>
@@ -17,6 +18,59 @@ actor_base::actor_base() : cell_(detail::constructing_cell()) {
 }
 
 troupe::system& actor_base::system() const noexcept { return cell_->sys().owner(); }
+
+namespace {
+/// `addr`'s cell if it is a child of `parent`, else null.
+detail::cell* child_of(const detail::cell* parent, const actor_addr& addr) noexcept {
+    detail::cell* c = addr.cell();
+    return c != nullptr && c->parent() == parent ? c : nullptr;
+}
+} // namespace
+
+void actor_base::stop_child(const actor_addr& child, error cause) {
+    if (detail::cell* c = child_of(cell_, child)) {
+        c->request_stop(std::move(cause), detail::stop_origin::parent);
+    }
+}
+
+void actor_base::restart_child(const actor_addr& child, error cause) {
+    if (detail::cell* c = child_of(cell_, child)) {
+        c->post(detail::sys_kind::restart, std::move(cause));
+    }
+}
+
+void actor_base::resume_child(const actor_addr& child) {
+    if (detail::cell* c = child_of(cell_, child)) {
+        c->post(detail::sys_kind::resume);
+    }
+}
+
+void actor_base::restart_children(const std::vector<actor_addr>& children, error cause) {
+    std::vector<detail::cell_ptr> members;
+    members.reserve(children.size());
+    for (const auto& a : children) {
+        if (detail::cell* c = child_of(cell_, a)) {
+            members.emplace_back(c);
+        }
+    }
+    if (!members.empty()) {
+        cell_->restart_children(std::move(members), std::move(cause));
+    }
+}
+
+bool on_scheduler_worker() noexcept { return detail::this_thread_context().worker != nullptr; }
+
+actor_addr current_actor() {
+    detail::cell* c = detail::this_thread_context().current;
+    return c != nullptr ? actor_addr(detail::cell_ptr(c)) : actor_addr{};
+}
+
+std::uint64_t current_actor_id() noexcept {
+    const detail::cell* c = detail::this_thread_context().current;
+    return c != nullptr ? c->id() : 0;
+}
+
+std::uint64_t outgoing_trace_id() noexcept { return detail::outgoing_trace_id(); }
 
 namespace detail {
 
@@ -106,12 +160,17 @@ bool sleep_awaiter::await_suspend(std::coroutine_handle<> h) {
     }
     std::uint64_t gen = self_->set_awaiter(this);
     auto& clk = self_->sys().clk();
-    timer_ = clk.schedule_at(clk.now() + delay_, [c = cell_ptr(self_), gen] { c->wake(gen); });
+    const time_point at = saturating_add(clk.now(), delay_);
+    if (at != time_point::max()) { // forever: only a cancel resumes it
+        timer_ = clk.schedule_at(at, [c = cell_ptr(self_), gen] { c->wake(gen); });
+    }
     return true;
 }
 
 void sleep_awaiter::on_cancel(const error& cause) {
-    self_->sys().clk().cancel(timer_);
+    if (timer_ != 0) {
+        self_->sys().clk().cancel(timer_);
+    }
     result_ = troupe::unexpected(error{errc::cancelled, "sleep cancelled", cause});
     continuation_.resume();
 }
@@ -136,7 +195,7 @@ void ask_state_base::finish(std::unique_lock<std::mutex>& lock) noexcept {
     lock.unlock();
     cv_.notify_all();
     if (timer != 0) {
-        sys_.clk().cancel(timer);
+        sys_->clk().cancel(timer);
     }
     if (waiter) {
         waiter->wake(gen);
@@ -144,15 +203,21 @@ void ask_state_base::finish(std::unique_lock<std::mutex>& lock) noexcept {
 }
 
 void ask_state_base::on_late() noexcept {
-    sys_.count_late_reply();
-    sys_.dead_letters().record(
+    if (sys_ == nullptr) {
+        return;
+    }
+    sys_->count_late_reply();
+    sys_->dead_letters().record(
         dead_letter{dead_letter_reason::late_reply, actor_addr{}, "reply", 0});
 }
 
 void ask_state_base::arm(time_point deadline) {
+    if (deadline == time_point::max() || sys_ == nullptr) {
+        return; // no deadline
+    }
     add_ref(); // the timer's reference
     boost::intrusive_ptr<ask_state_base> self(this, false);
-    timer_id id = sys_.clk().schedule_at(deadline, [self] {
+    timer_id id = sys_->clk().schedule_at(deadline, [self] {
         self->fail(error{errc::timeout, "no reply before the deadline"});
     });
     std::lock_guard lock(mutex_);

@@ -24,6 +24,7 @@ std::string_view to_string(errc code) noexcept {
     case errc::type_mismatch: return "type_mismatch";
     case errc::unsupported: return "unsupported";
     case errc::escalated: return "escalated";
+    case errc::noproc: return "noproc";
     }
     return "unknown";
 }
@@ -43,7 +44,7 @@ std::string error::to_string() const {
             out += " <- ";
         }
         out += troupe::to_string(e->code_);
-        if (!e->message_.empty()) {
+        if (!e->message_.empty() && e->message_ != troupe::to_string(e->code_)) {
             out += ": ";
             out += e->message_;
         }

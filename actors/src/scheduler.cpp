@@ -19,6 +19,7 @@
 #include "scheduler.hpp"
 
 #include <troupe/actors/detail/cell.hpp>
+#include <troupe/mailbox/cache_line.hpp>
 
 #include <boost/lockfree/queue.hpp>
 
@@ -51,7 +52,7 @@ constexpr unsigned steal_batch = 32;
 
 class work_stealing_scheduler;
 
-struct alignas(64) worker {
+struct alignas(cache_line_size) worker {
     boost::lockfree::queue<cell*, boost::lockfree::capacity<local_queue_capacity>> queue;
     cell* lifo = nullptr;     // owner only
     unsigned lifo_streak = 0; // owner only
@@ -216,8 +217,8 @@ private:
 
     std::vector<std::unique_ptr<worker>> workers_;
     boost::lockfree::queue<cell*> injection_{1024};
-    alignas(64) std::atomic<std::uint32_t> sleepers_{0}; // parked or about to park
-    alignas(64) std::atomic<std::uint32_t> wake_seq_{0}; // futex word
+    alignas(cache_line_size) std::atomic<std::uint32_t> sleepers_{0}; // parked or about to park
+    alignas(cache_line_size) std::atomic<std::uint32_t> wake_seq_{0}; // futex word
     std::atomic<bool> stopping_{false};
 };
 

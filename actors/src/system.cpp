@@ -5,45 +5,16 @@
 #include "scheduler.hpp"
 
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
-#include <sstream>
+#include <optional>
 #include <thread>
 
 namespace troupe {
 
-system::system() : system(system_config{}) {}
+namespace detail {
 
-system::system(system_config cfg) {
-    executor* exec = cfg.custom_executor;
-    if (exec == nullptr) {
-        unsigned n = cfg.workers != 0 ? cfg.workers : std::thread::hardware_concurrency();
-        own_executor_ = internal::make_work_stealing_scheduler(n == 0 ? 1 : n);
-        exec = own_executor_.get();
-    }
-    troupe::clock* clk = cfg.custom_clock;
-    if (clk == nullptr) {
-        own_clock_ = make_steady_clock();
-        clk = own_clock_.get();
-    }
-    core_ = std::make_unique<detail::system_core>(*this, exec, clk);
-    core_->create_guardians();
-}
-
-system::~system() { (void)shutdown(); }
-
-expected<void> system::shutdown(duration timeout) {
-    if (shut_down_) {
-        return {};
-    }
-    shut_down_ = true;
-    auto result = core_->stop_tree(timeout);
-    core_->exec().shutdown();
-    core_->clk().shutdown();
-    core_->release_guardians();
-    return result;
-}
-
-expected<void> system::check_name(const std::string& name) {
+expected<void> check_actor_name(const std::string& name) {
     if (name.empty() || name.find('/') != std::string::npos || name.front() == '$' ||
         name.size() > 255) {
         return fail(errc::invalid_argument,
@@ -52,10 +23,106 @@ expected<void> system::check_name(const std::string& name) {
     return {};
 }
 
-void system::on_exit(const actor_addr& who, std::function<void(const error&)> fn) {
+} // namespace detail
+
+namespace {
+
+/// Stops the workers and the clock, terminates whatever is left, drops the
+/// extensions. Runs once the actors no longer need the workers to finish.
+void finish_shutdown(detail::system_core& core) {
+    core.exec().shutdown();
+    core.clk().shutdown();
+    core.terminate_abandoned();
+    core.clear_extensions();
+}
+
+} // namespace
+
+system::system() : system(system_config{}) {}
+
+system::system(system_config cfg) {
+    std::unique_ptr<executor> own_exec;
+    if (cfg.custom_executor == nullptr) {
+        unsigned n = cfg.workers != 0 ? cfg.workers : std::thread::hardware_concurrency();
+        own_exec = internal::make_work_stealing_scheduler(n == 0 ? 1 : n);
+    }
+    std::unique_ptr<troupe::clock> own_clock;
+    if (cfg.custom_clock == nullptr) {
+        own_clock = make_steady_clock();
+    }
+    // Owned by the root guardian's cell from here on (see system_core).
+    core_ = new detail::system_core(*this, std::move(own_exec), cfg.custom_executor,
+                                    std::move(own_clock), cfg.custom_clock);
+    auto g = core_->create_guardians();
+    root_ = std::move(g.root);
+    system_guardian_ = std::move(g.system);
+    user_ = std::move(g.user);
+}
+
+system::~system() {
+    if (on_own_worker()) {
+        std::fputs("troupe: a system was destroyed from inside one of its own actors; it "
+                   "stops in the background. Shut it down from outside its actors.\n",
+                   stderr);
+        std::lock_guard lock(shutdown_mutex_);
+        if (!shut_down_) {
+            shut_down_ = true;
+            finish_in_background(std::chrono::seconds(10), true);
+        }
+    } else {
+        (void)shutdown();
+    }
+    user_.reset();
+    system_guardian_.reset();
+    root_.reset(); // the core lives on while any ref to one of its actors does
+}
+
+bool system::on_own_worker() const noexcept {
+    const auto& ctx = detail::this_thread_context();
+    return (ctx.current != nullptr && &ctx.current->sys() == core_) ||
+           (core_->owns_executor() && ctx.scheduler == &core_->exec());
+}
+
+expected<void> system::shutdown(duration timeout) {
+    if (on_own_worker()) {
+        return fail(errc::would_block,
+                    "shutdown from inside one of the system's actors would wait for itself");
+    }
+    std::lock_guard lock(shutdown_mutex_);
+    if (shut_down_) {
+        return {};
+    }
+    shut_down_ = true;
+    auto result = core_->stop_tree(timeout);
+    if (result) {
+        finish_shutdown(*core_);
+    } else {
+        // Handlers still run: joining the workers would wait for them.
+        finish_in_background(duration::zero(), false);
+    }
+    return result;
+}
+
+void system::finish_in_background(duration stop_timeout, bool stop_first) {
+    // The thread keeps the root (so the core) alive until it is done; it
+    // never touches *this, which may be gone by then.
+    std::thread([root = root_, stop_timeout, stop_first] {
+        detail::system_core& core = root->sys();
+        if (stop_first) {
+            (void)core.stop_tree(stop_timeout);
+        }
+        finish_shutdown(core);
+    }).detach();
+}
+
+expected<void> system::on_exit(const actor_addr& who, std::function<void(const error&)> fn) {
+    if (!who) {
+        return fail(errc::invalid_argument, "on_exit of an empty actor address");
+    }
     auto* e = new detail::system_envelope(detail::sys_kind::monitor);
     e->callback = std::move(fn);
     who.cell()->enqueue_system(e);
+    return {};
 }
 
 expected<error> system::wait_for_exit(const actor_addr& who, duration timeout) {
@@ -65,28 +132,64 @@ expected<error> system::wait_for_exit(const actor_addr& who, duration timeout) {
         std::optional<error> cause; // guarded by mutex
     };
     auto w = std::make_shared<waiter>();
-    on_exit(who, [w](const error& cause) {
-        std::lock_guard lock(w->mutex);
-        w->cause = cause;
-        w->cv.notify_all();
-    });
+    if (auto ok = on_exit(who,
+                          [w](const error& cause) {
+                              std::lock_guard lock(w->mutex);
+                              w->cause = cause;
+                              w->cv.notify_all();
+                          });
+        !ok) {
+        return troupe::unexpected(ok.error());
+    }
     std::unique_lock lock(w->mutex);
-    if (!w->cv.wait_for(lock, timeout, [&] { return w->cause.has_value(); })) {
+    if (!w->cv.wait_until(lock, saturating_add(std::chrono::steady_clock::now(), timeout),
+                          [&] { return w->cause.has_value(); })) {
         return fail(errc::timeout, who.path() + " still running");
     }
     return *w->cause;
 }
 
+std::string system::dump_tree() const { return core_->dump_tree(); }
+
+expected<actor_counters> system::counters(const actor_addr& who) const {
+    if (!who) {
+        return fail(errc::invalid_argument, "counters of an empty actor address");
+    }
+    actor_counters c;
+    who.cell()->counters(c);
+    return c;
+}
+
+// ---- actor_addr ---------------------------------------------------------------------
+
 std::uint64_t actor_addr::id() const noexcept { return cell_ ? cell_->id() : 0; }
 std::string actor_addr::path() const { return cell_ ? cell_->path() : std::string("<none>"); }
 bool actor_addr::is_terminated() const noexcept { return !cell_ || cell_->is_terminated(); }
 
-std::string system::dump_tree() const { return core_->dump_tree(); }
+expected<void> actor_addr::stop(error cause) const {
+    if (!cell_) {
+        return fail(errc::invalid_argument, "stop of an empty actor address");
+    }
+    cell_->request_stop(std::move(cause), detail::stop_origin::other);
+    return {};
+}
 
-actor_counters system::counters(const actor_addr& who) const {
-    actor_counters c;
-    who.cell()->counters(c);
-    return c;
+expected<void> actor_addr::kill(error cause) const {
+    if (!cell_) {
+        return fail(errc::invalid_argument, "kill of an empty actor address");
+    }
+    cell_->request_kill(std::move(cause));
+    return {};
+}
+
+expected<error> actor_addr::exit_cause() const {
+    if (!cell_) {
+        return fail(errc::invalid_argument, "exit cause of an empty actor address");
+    }
+    if (!cell_->is_terminated()) {
+        return fail(errc::unsupported, path() + " has not terminated");
+    }
+    return cell_->exit_cause();
 }
 
 } // namespace troupe

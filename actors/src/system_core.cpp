@@ -4,11 +4,14 @@
 #include <troupe/actors/detail/system_core.hpp>
 #include <troupe/actors/system.hpp>
 
+#include "cell_state.hpp"
+
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -26,10 +29,34 @@ struct guardian_factory {
     guardian operator()() const { return guardian{}; }
 };
 
+/// The cells under `root`, parents before children (a pre-order walk with an
+/// explicit stack), each held by a reference.
+std::vector<cell_ptr> snapshot_tree(system_core& core, cell* root) {
+    std::vector<cell_ptr> order;
+    std::vector<cell_ptr> stack{cell_ptr(root)};
+    while (!stack.empty()) {
+        cell_ptr c = std::move(stack.back());
+        stack.pop_back();
+        std::vector<cell_ptr> kids;
+        {
+            std::lock_guard lock(core.tree_lock(c.get()));
+            c->children().for_each([&](cell& k) { kids.emplace_back(&k); });
+        }
+        // Pushed newest first, so the oldest child is visited first.
+        for (auto& k : kids) {
+            stack.push_back(std::move(k));
+        }
+        order.push_back(std::move(c));
+    }
+    return order;
+}
+
 } // namespace
 
-system_core::system_core(troupe::system& owner, executor* exec, troupe::clock* clk)
-    : owner_(owner), exec_(exec), clock_(clk) {}
+system_core::system_core(troupe::system& owner, std::unique_ptr<executor> own_exec, executor* exec,
+                         std::unique_ptr<troupe::clock> own_clock, troupe::clock* clk)
+    : owner_(owner), own_exec_(std::move(own_exec)), exec_(own_exec_ ? own_exec_.get() : exec),
+      own_clock_(std::move(own_clock)), clock_(own_clock_ ? own_clock_.get() : clk) {}
 
 system_core::~system_core() = default;
 
@@ -60,16 +87,42 @@ cell_ptr system_core::lookup(std::string_view path) const {
     return cell_ptr(it->second);
 }
 
-void system_core::create_guardians() {
+std::shared_ptr<void> system_core::find_extension(std::type_index key) const {
+    std::lock_guard lock(extensions_mutex_);
+    for (const auto& [k, v] : extensions_) {
+        if (k == key) {
+            return v;
+        }
+    }
+    return nullptr;
+}
+
+void system_core::clear_extensions() noexcept {
+    std::vector<std::pair<std::type_index, std::shared_ptr<void>>> doomed;
+    {
+        std::lock_guard lock(extensions_mutex_);
+        doomed.swap(extensions_);
+    }
+    while (!doomed.empty()) {
+        doomed.pop_back(); // newest first, outside the lock
+    }
+}
+
+system_core::guardians system_core::create_guardians() {
     spawn_options opts;
     opts.capacity = 1;
-    root_ = cell_ptr(
+    guardians g;
+    g.root = cell_ptr(
         new cell_impl<guardian, guardian_factory>(*this, nullptr, opts, "", guardian_factory{}));
-    root_->start();
+    root_ = g.root.get();
+    if (g.root->mailbox_.try_unblock()) {
+        exec().schedule(root_);
+    }
     // Created in this order so that the ordered stop (newest first) stops
     // user actors before system actors.
-    system_ = spawn_cell<guardian>(*this, root_.get(), opts, "system", guardian_factory{});
-    user_ = spawn_cell<guardian>(*this, root_.get(), opts, "user", guardian_factory{});
+    g.system = spawn_cell<guardian>(*this, root_, opts, "system", guardian_factory{});
+    g.user = spawn_cell<guardian>(*this, root_, opts, "user", guardian_factory{});
+    return g;
 }
 
 expected<void> system_core::stop_tree(duration timeout) {
@@ -87,43 +140,61 @@ expected<void> system_core::stop_tree(duration timeout) {
         exit->cv.notify_all();
     };
     root_->enqueue_system(watch);
-    root_->post(sys_kind::stop);
+    root_->request_stop({}, stop_origin::parent);
     std::unique_lock lock(exit->mutex);
-    if (!exit->cv.wait_for(lock, timeout, [&] { return exit->done; })) {
+    if (!exit->cv.wait_until(lock, saturating_add(std::chrono::steady_clock::now(), timeout),
+                             [&] { return exit->done; })) {
         return fail(errc::timeout, "actors still running at shutdown");
     }
     return {};
 }
 
-std::string system_core::dump_tree() const {
-    std::string out;
-    auto visit = [&](auto&& self, cell* c, int depth) -> void {
-        out.append(static_cast<std::size_t>(depth) * 2, ' ');
-        out += depth == 0 ? std::string("/") : c->name();
-        out += c->is_terminated() ? " [terminated]" : "";
-        out += " mailbox " + std::to_string(c->box().size()) + "/" +
-               std::to_string(c->box().capacity()) + "\n";
-        std::vector<cell_ptr> children;
-        {
-            std::lock_guard lock(const_cast<system_core*>(this)->tree_lock(c));
-            for (cell* k = c->first_child_; k != nullptr; k = k->next_sibling_) {
-                children.emplace_back(k);
+void system_core::terminate_abandoned() noexcept {
+    try {
+        std::vector<cell_ptr> order = snapshot_tree(*this, root_);
+        const error why{errc::killed, "abandoned at shutdown"};
+        for (auto it = order.rbegin(); it != order.rend(); ++it) { // children first
+            cell& c = **it;
+            if (!c.is_terminated()) {
+                c.terminate(why, run_on_stop::no);
+                c.release(); // the alive reference: it will never run again
             }
         }
-        for (auto& k : children) {
-            self(self, k.get(), depth + 1);
-        }
-    };
-    if (root_) {
-        visit(visit, root_.get(), 0);
+    } catch (...) {
+        // Out of memory for the walk: the cells stay as they are; their
+        // references keep them valid, their mailboxes stay open.
     }
-    return out;
 }
 
-void system_core::release_guardians() noexcept {
-    user_.reset();
-    system_.reset();
-    root_.reset();
+std::string system_core::dump_tree() const {
+    std::string out;
+    if (root_ == nullptr) {
+        return out;
+    }
+    struct item {
+        cell_ptr c;
+        std::size_t depth;
+    };
+    std::vector<item> stack{{cell_ptr(root_), 0}};
+    auto& self = const_cast<system_core&>(*this); // the tree locks are mutable state
+    while (!stack.empty()) {
+        item it = std::move(stack.back());
+        stack.pop_back();
+        out.append(it.depth * 2, ' ');
+        out += it.depth == 0 ? std::string("/") : it.c->name();
+        out += it.c->is_terminated() ? " [terminated]" : "";
+        out += " mailbox " + std::to_string(it.c->box().size()) + "/" +
+               std::to_string(it.c->box().capacity()) + "\n";
+        std::vector<cell_ptr> kids;
+        {
+            std::lock_guard lock(self.tree_lock(it.c.get()));
+            it.c->children().for_each([&](cell& k) { kids.emplace_back(&k); });
+        }
+        for (auto& k : kids) { // newest pushed first: the oldest is printed first
+            stack.push_back({std::move(k), it.depth + 1});
+        }
+    }
+    return out;
 }
 
 } // namespace troupe::detail

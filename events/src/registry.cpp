@@ -305,9 +305,8 @@ registry::registry(troupe::system& sys) : core_(std::make_shared<detail::core>(s
     });
 
     // Hold the core weakly: a call in flight may outlive the registry.
-    auto& hooks = sys.core().hooks;
     auto f_entry = failures_.entry_;
-    failure_hook_ = hooks.failures.add([weak, f_entry](const actor_addr& a, const error& e) {
+    failure_hook_ = sys.failure_hooks().add([weak, f_entry](const actor_addr& a, const error& e) {
         if (auto c = weak.lock()) {
             event<failure_event> ev{failure_event{a, e}, {}};
             detail::fill_meta(ev.meta, *f_entry);
@@ -315,8 +314,8 @@ registry::registry(troupe::system& sys) : core_(std::make_shared<detail::core>(s
         }
     });
     auto d_entry = decisions_.entry_;
-    decision_hook_ =
-        hooks.decisions.add([weak, d_entry](const actor_addr& a, const error& e, child_decision d) {
+    decision_hook_ = sys.decision_hooks().add(
+        [weak, d_entry](const actor_addr& a, const error& e, child_decision d) {
             if (auto c = weak.lock()) {
                 event<decision_event> ev{decision_event{a, e, d}, {}};
                 detail::fill_meta(ev.meta, *d_entry);
@@ -328,8 +327,8 @@ registry::registry(troupe::system& sys) : core_(std::make_shared<detail::core>(s
 registry::~registry() {
     auto& sys = core_->sys();
     sys.dead_letters().hooks().remove(dead_letter_hook_);
-    sys.core().hooks.failures.remove(failure_hook_);
-    sys.core().hooks.decisions.remove(decision_hook_);
+    sys.failure_hooks().remove(failure_hook_);
+    sys.decision_hooks().remove(decision_hook_);
     {
         std::lock_guard lock(g_mu);
         g_registries.erase(&core_->sys());

@@ -87,7 +87,7 @@ private:
 
 bool report(troupe::system& sys, const char* name, const troupe::actor_addr& who,
             std::int64_t sent) {
-    auto c = sys.counters(who);
+    auto c = sys.counters(who).value();
     std::cout << name << ": sent " << sent << " = processed " << c.processed << " + rejected "
               << c.rejected << " + dropped " << c.dropped << " + redirected " << c.redirected
               << " + dead-lettered " << c.dead_lettered << " + queued " << c.queued << "\n";

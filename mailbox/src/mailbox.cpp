@@ -5,6 +5,7 @@
 #include "mailbox_seam.hpp"
 
 #include <cassert>
+#include <cstddef>
 
 namespace troupe {
 
@@ -63,6 +64,10 @@ mailbox_node* pop_front(mailbox_node*& head, mailbox_node*& tail) noexcept {
 
 mailbox::mailbox(std::uint32_t capacity, bool evictable) noexcept
     : capacity_(capacity), evictable_(evictable) {
+    static_assert(offsetof(mailbox, released_) == consumer_side_offset,
+                  "the consumer's side starts where owners align a cache line");
+    static_assert(offsetof(mailbox, released_hint_) + sizeof(released_hint_) <=
+                  consumer_side_offset);
     assert(capacity > 0 && capacity <= max_capacity);
 }
 
@@ -70,16 +75,25 @@ push_result mailbox::push_node(mailbox_node* n) noexcept {
     std::uintptr_t old = head_.load(std::memory_order_relaxed);
     for (;;) {
         if (old == closed_tag) {
+            // acquire: pairs with the release exchange in close(), so the
+            // owner's last writes (its exit cause) are visible to the caller.
+            (void)head_.load(std::memory_order_acquire);
             return push_result::closed;
         }
-        n->next = old > closed_tag ? reinterpret_cast<mailbox_node*>(old) : nullptr;
+        const bool closing = is_closing(old);
+        if (closing && n->lane_kind == lane::user) {
+            return push_result::closed;
+        }
+        n->next = is_chain(old) ? chain_of(old) : nullptr;
+        const std::uintptr_t desired =
+            reinterpret_cast<std::uintptr_t>(n) | (closing ? closing_bit : 0);
         // release: publishes *n (and the caller's writes) to the consumer's
         // acquire exchange in fetch(). acquire: a push that unblocks an idle
         // consumer takes over its last turn (try_block's release) and hands it
         // to the next worker through the executor, which reads the actor's
         // state before its first fetch().
-        if (head_.compare_exchange_weak(old, reinterpret_cast<std::uintptr_t>(n),
-                                        std::memory_order_acq_rel, std::memory_order_relaxed)) {
+        if (head_.compare_exchange_weak(old, desired, std::memory_order_acq_rel,
+                                        std::memory_order_relaxed)) {
             return old == blocked_tag ? push_result::accepted_unblocked : push_result::accepted;
         }
     }
@@ -150,7 +164,7 @@ void mailbox::release(std::uint32_t n) noexcept {
 void mailbox::take_inbox(std::uintptr_t h) noexcept {
     // Reverse the LIFO chain so that each lane keeps arrival order.
     mailbox_node* reversed = nullptr;
-    auto* n = reinterpret_cast<mailbox_node*>(h);
+    mailbox_node* n = chain_of(h);
     while (n != nullptr) {
         mailbox_node* next = n->next;
         n->next = reversed;
@@ -169,14 +183,16 @@ void mailbox::take_inbox(std::uintptr_t h) noexcept {
 }
 
 bool mailbox::fetch() noexcept {
-    if (head_.load(std::memory_order_relaxed) <= closed_tag) {
+    if (!is_chain(head_.load(std::memory_order_relaxed))) {
         return false;
     }
     consumer_guard guard(evictable_, locked_);
     // acquire: pairs with the release CAS in push_node(). The consumer is
-    // running, so the head is a chain or active_tag, never blocked/closed.
+    // running and has not begun to close, so the head is a plain chain or
+    // active_tag, never blocked/closing/closed.
     std::uintptr_t h = head_.exchange(active_tag, std::memory_order_acquire);
-    if (h <= closed_tag) {
+    assert(!is_closing(h) && h != closed_tag);
+    if (!is_chain(h)) {
         return false;
     }
     take_inbox(h);
@@ -225,11 +241,16 @@ bool mailbox::try_unblock() noexcept {
                                          std::memory_order_relaxed);
 }
 
-mailbox_node* mailbox::close() noexcept {
+mailbox_node* mailbox::close_user_lane() noexcept { return take_all(closing_tag); }
+
+mailbox_node* mailbox::close() noexcept { return take_all(closed_tag); }
+
+mailbox_node* mailbox::take_all(std::uintptr_t new_head) noexcept {
     consumer_guard guard(evictable_, locked_);
-    // acq_rel: acquires pushed chains; releases the closed state to is_closed().
-    std::uintptr_t h = head_.exchange(closed_tag, std::memory_order_acq_rel);
-    if (h > closed_tag) {
+    // acq_rel: acquires pushed chains; releases the owner's writes to pushers
+    // that then find the closed head (push_node's acquire).
+    std::uintptr_t h = head_.exchange(new_head, std::memory_order_acq_rel);
+    if (is_chain(h)) {
         take_inbox(h);
     }
     std::uint32_t users = 0;
@@ -254,9 +275,10 @@ mailbox_node* mailbox::evict_oldest() noexcept {
     consumer_guard guard(true, locked_);
     if (user_head_ == nullptr) {
         std::uintptr_t h = head_.load(std::memory_order_relaxed);
-        // Only a chain can be taken: an idle or closed head holds no messages,
-        // and taking a chain leaves the consumer scheduled (active), as it is.
-        while (h > closed_tag) {
+        // Only a plain chain can be taken: an idle or closed head holds no
+        // messages, a closing one no user messages, and taking a chain leaves
+        // the consumer scheduled (active), as it is.
+        while (is_chain(h) && !is_closing(h)) {
             // acquire: pairs with the release CAS in push_node().
             if (head_.compare_exchange_weak(h, active_tag, std::memory_order_acquire,
                                             std::memory_order_relaxed)) {

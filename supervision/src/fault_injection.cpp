@@ -12,12 +12,13 @@ class fault_injector final : public message_interceptor {
 public:
     explicit fault_injector(const fault_plan& p) : plan_(p), rng_(p.seed) {}
 
-    action on_user_message(std::string_view /*type*/) override {
+    void on_user_message(intercepted_message& m) override {
         const std::uint64_t n = bump(seen_);
         if ((plan_.crash_on_nth != 0 && n == plan_.crash_on_nth) ||
             every(plan_.crash_every_nth, n)) {
             bump(crashed_);
-            return action::crash;
+            m.crash("injected fault: crash");
+            return;
         }
         // Draw for every probability that is set, whatever the outcome, so a
         // fault on one message does not shift the faults of the next ones.
@@ -27,24 +28,37 @@ public:
         const bool reorder = draw(plan_.reorder_probability) || every(plan_.reorder_every_nth, n);
         if (drop) {
             bump(dropped_);
-            return action::drop;
-        }
-        if (delay) {
+            m.drop();
+        } else if (delay) {
             bump(delayed_);
-            return action::delay;
-        }
-        if (dup) {
+            m.hold().redeliver_after(plan_.delay);
+        } else if (dup) {
             bump(duplicated_);
-            return action::duplicate;
-        }
-        if (reorder) {
+            m.deliver_twice();
+        } else if (reorder && !held_) { // one held at a time: otherwise delivered
             bump(reordered_);
-            return action::hold;
+            held_ = m.hold();
+            return;
         }
-        return action::deliver;
+        if (held_) { // the held message goes right after the one that followed it
+            m.then_deliver(std::move(held_));
+        }
     }
 
-    duration delay_for() override { return plan_.delay; }
+    void on_terminate() override { held_ = held_message{}; } // dead-letters it now
+
+    [[nodiscard]] expected<void> check() const override {
+        for (double p : {plan_.drop_probability, plan_.delay_probability,
+                         plan_.duplicate_probability, plan_.reorder_probability}) {
+            if (!(p >= 0.0 && p <= 1.0)) { // NaN fails too
+                return fail(errc::invalid_argument, "fault probabilities must be in [0, 1]");
+            }
+        }
+        if (plan_.delay < duration::zero()) {
+            return fail(errc::invalid_argument, "the fault delay must not be negative");
+        }
+        return {};
+    }
 
     [[nodiscard]] fault_counters counters() const noexcept {
         return {load(seen_),    load(crashed_),    load(dropped_),
@@ -77,6 +91,7 @@ private:
     counter delayed_{0};
     counter duplicated_{0};
     counter reordered_{0};
+    held_message held_; // reordered, waiting for the next message (own turn)
 };
 } // namespace
 

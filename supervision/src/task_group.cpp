@@ -1,7 +1,7 @@
 // Part of troupe. See LICENSE at the repository root.
 
 #include <troupe/actors/actor.hpp>
-#include <troupe/actors/detail/cell.hpp>
+#include <troupe/actors/current_actor.hpp>
 #include <troupe/supervision/task_group.hpp>
 
 #include <algorithm>
@@ -28,20 +28,20 @@ struct task_group_state : std::enable_shared_from_this<task_group_state> {
     error cancel_cause;                             // guarded
     aggregate_error errors;                         // guarded
     std::stop_source tokens;
-    // Actors awaiting join_async(): woken (by generation) once all are done.
-    std::vector<std::pair<cell_ptr, std::uint64_t>> async_waiters; // guarded
+    // Actors awaiting join_async(): woken once all are done.
+    std::vector<wake_token> async_waiters; // guarded
 
     [[nodiscard]] bool done_locked() const { return active == 0 && queued.empty(); }
 
     // Call with the lock held, when done: hands back the waiters to wake
     // outside the lock.
-    std::vector<std::pair<cell_ptr, std::uint64_t>> take_waiters_locked() {
+    std::vector<wake_token> take_waiters_locked() {
         done_cv.notify_all();
         return std::exchange(async_waiters, {});
     }
-    static void wake(std::vector<std::pair<cell_ptr, std::uint64_t>>& waiters) {
-        for (auto& [c, gen] : waiters) {
-            c->wake(gen);
+    static void wake(const std::vector<wake_token>& waiters) {
+        for (const auto& w : waiters) {
+            w.wake();
         }
     }
 
@@ -107,10 +107,10 @@ struct task_group_state : std::enable_shared_from_this<task_group_state> {
             tokens.request_stop();
         }
         for (auto& m : to_stop) {
-            m.cell()->post(sys_kind::stop, stop_cause);
+            (void)m.stop(stop_cause);
         }
         pump();
-        std::vector<std::pair<cell_ptr, std::uint64_t>> waiters;
+        std::vector<wake_token> waiters;
         {
             std::lock_guard lock(mutex);
             if (done_locked()) {
@@ -194,9 +194,9 @@ void task_group::cancel(error cause) {
     }
     st_->tokens.request_stop();
     for (auto& m : to_stop) {
-        m.cell()->post(detail::sys_kind::stop, cause);
+        (void)m.stop(cause);
     }
-    std::vector<std::pair<detail::cell_ptr, std::uint64_t>> waiters;
+    std::vector<wake_token> waiters;
     {
         std::lock_guard lock(st_->mutex);
         if (st_->active == 0) {
@@ -207,7 +207,7 @@ void task_group::cancel(error cause) {
 }
 
 aggregate_error task_group::join() {
-    if (detail::this_thread_context().worker != nullptr) {
+    if (on_scheduler_worker()) {
         // Waiting here would hold a worker the members may need (deadlock
         // with one worker, starvation with more).
         aggregate_error refused;
@@ -236,22 +236,21 @@ bool task_group::join_awaiter::await_ready() {
 
 bool task_group::join_awaiter::await_suspend(std::coroutine_handle<> h) {
     continuation_ = h;
-    detail::cell* self = detail::this_thread_context().current;
-    if (self->is_cancelled()) {
-        complete_cancelled(self->stop_cause());
+    if (current_actor_cancelled()) {
+        complete_cancelled(current_actor_stop_cause());
         return false;
     }
-    std::uint64_t gen = self->set_awaiter(this);
+    wake_token token = register_with_current_actor();
     bool done = false;
     {
         std::lock_guard lock(st_->mutex);
         done = st_->done_locked();
         if (!done) {
-            st_->async_waiters.emplace_back(detail::cell_ptr(self), gen);
+            st_->async_waiters.push_back(token);
         }
     }
     if (done) { // finished in between: complete through the usual wake
-        self->wake(gen);
+        token.wake();
     }
     return true;
 }

@@ -44,7 +44,7 @@ TEST_F(AskTest, TimeoutUnderTheManualClockAndLateReplyCounted) {
     run(); // the actor now answers: too late
     EXPECT_EQ(sys_->late_replies(), 1u);
     EXPECT_EQ(sys_->dead_letters().count(dead_letter_reason::late_reply), 1u);
-    EXPECT_EQ(sys_->counters(r.addr()).processed, 1u);
+    EXPECT_EQ(sys_->counters(r.addr()).value().processed, 1u);
 }
 
 TEST_F(AskTest, MailboxFullFailsAtOnce) {
@@ -54,7 +54,7 @@ TEST_F(AskTest, MailboxFullFailsAtOnce) {
     auto h = r.ask(get_values{}, 1s);
     ASSERT_TRUE(h.ready());
     EXPECT_EQ(code_of(h.try_get()), errc::mailbox_full);
-    EXPECT_EQ(sys_->counters(r.addr()).rejected, 1u);
+    EXPECT_EQ(sys_->counters(r.addr()).value().rejected, 1u);
 }
 
 TEST_F(AskTest, DroppedByDropNewest) {

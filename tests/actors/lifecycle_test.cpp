@@ -33,7 +33,7 @@ TEST_F(LifecycleTest, ThrowingHandlerStopsOnlyThatActor) {
     EXPECT_EQ(cause->message(), "negative ping");
     EXPECT_TRUE(bad.addr().is_terminated());
     EXPECT_EQ(sys_->dead_letters().count(dead_letter_reason::handler_failed), 1u);
-    auto c = sys_->counters(bad.addr());
+    auto c = sys_->counters(bad.addr()).value();
     EXPECT_EQ(c.processed, 0u);
     EXPECT_EQ(c.accounted(), 2u) << "failed message + the one queued behind it";
     // The rest of the system is unaffected.
@@ -226,7 +226,8 @@ TEST_F(LinkMonitorTest, TrapExitsDeliversOnExitInstead) {
     EXPECT_EQ(a_log.exits[0].second.code(), errc::exception);
 }
 
-TEST_F(LinkMonitorTest, NormalExitDoesNotPropagate) {
+// OTP: a normal exit stops no linked actor; one that traps exits is told.
+TEST_F(LinkMonitorTest, NormalExitStopsNoOneAndReachesTrappers) {
     watch_log& a_log = new_log();
     watch_log& b_log = new_log();
     spawn_options trap;
@@ -243,7 +244,10 @@ TEST_F(LinkMonitorTest, NormalExitDoesNotPropagate) {
     EXPECT_TRUE(peer.addr().is_terminated());
     EXPECT_FALSE(a.addr().is_terminated());
     EXPECT_FALSE(a_log.stopped.has_value());
-    EXPECT_TRUE(b_log.exits.empty()) << "a normal exit is not an exit signal, even trapped";
+    EXPECT_TRUE(a_log.exits.empty());
+    ASSERT_EQ(b_log.exits.size(), 1u) << "a trapping actor sees normal exits too";
+    EXPECT_EQ(b_log.exits[0].first, peer.addr());
+    EXPECT_FALSE(b_log.exits[0].second);
 }
 
 struct token_probe {
@@ -386,7 +390,7 @@ TEST_F(LifecycleTest, RefStaysValidAfterDeath) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code(), errc::receiver_down);
     EXPECT_EQ(sys_->dead_letters().count(dead_letter_reason::receiver_down), 1u);
-    auto c = sys_->counters(copy.addr());
+    auto c = sys_->counters(copy.addr()).value();
     EXPECT_EQ(c.dead_lettered, 1u);
     EXPECT_EQ(c.accounted(), 1u);
     EXPECT_NE(copy.path().find("$"), std::string::npos) << "path still printable";

@@ -26,13 +26,13 @@ TEST_F(OverflowPolicyTest, RejectReturnsMailboxFullAndCountsRejected) {
     auto refused = r.tell(ping{3});
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error().code(), errc::mailbox_full);
-    auto c = sys_->counters(r.addr());
+    auto c = sys_->counters(r.addr()).value();
     EXPECT_EQ(c.rejected, 1u);
     EXPECT_EQ(c.queued, 2u);
     EXPECT_EQ(c.accounted(), 3u);
     run();
     EXPECT_EQ(rec.values, (std::vector<int>{1, 2}));
-    c = sys_->counters(r.addr());
+    c = sys_->counters(r.addr()).value();
     EXPECT_EQ(c.processed, 2u);
     EXPECT_EQ(c.queued, 0u);
     EXPECT_EQ(c.accounted(), 3u);
@@ -53,7 +53,7 @@ TEST_F(OverflowPolicyTest, DropNewestDropsTheIncomingMessage) {
     EXPECT_EQ(dead(dead_letter_reason::dropped_oldest), 0u);
     run();
     EXPECT_EQ(rec.values, (std::vector<int>{1, 2}));
-    auto c = sys_->counters(r.addr());
+    auto c = sys_->counters(r.addr()).value();
     EXPECT_EQ(c.processed, 2u);
     EXPECT_EQ(c.dropped, 1u);
     EXPECT_EQ(c.rejected, 0u);
@@ -70,7 +70,7 @@ TEST_F(OverflowPolicyTest, DropOldestAcceptsAndEvictsTheOldest) {
     EXPECT_EQ(dead(dead_letter_reason::dropped_newest), 0u);
     run();
     EXPECT_EQ(rec.values, (std::vector<int>{3, 4, 5})) << "1 and 2 were the oldest";
-    auto c = sys_->counters(r.addr());
+    auto c = sys_->counters(r.addr()).value();
     EXPECT_EQ(c.processed, 3u);
     EXPECT_EQ(c.dropped, 2u);
     EXPECT_EQ(c.accounted(), 5u);
@@ -89,7 +89,7 @@ TEST_F(OverflowPolicyTest, DropOldestAfterPartialProcessing) {
     run();
     EXPECT_EQ(rec.values, (std::vector<int>{1, 3, 4}));
     EXPECT_EQ(dead(dead_letter_reason::dropped_oldest), 1u);
-    EXPECT_EQ(sys_->counters(r.addr()).accounted(), 4u);
+    EXPECT_EQ(sys_->counters(r.addr()).value().accounted(), 4u);
 }
 
 TEST_F(OverflowPolicyTest, RedirectSendsOverflowToTheTarget) {
@@ -102,12 +102,12 @@ TEST_F(OverflowPolicyTest, RedirectSendsOverflowToTheTarget) {
     EXPECT_TRUE(r.tell(ping{1}));
     EXPECT_TRUE(r.tell(ping{2}));
     EXPECT_TRUE(r.tell(ping{3}));
-    EXPECT_EQ(sys_->counters(r.addr()).redirected, 2u);
+    EXPECT_EQ(sys_->counters(r.addr()).value().redirected, 2u);
     run();
     EXPECT_EQ(main_rec.values, (std::vector<int>{1}));
     EXPECT_EQ(spill_rec.values, (std::vector<int>{2, 3}));
-    auto c = sys_->counters(r.addr());
-    auto s = sys_->counters(spill.addr());
+    auto c = sys_->counters(r.addr()).value();
+    auto s = sys_->counters(spill.addr()).value();
     EXPECT_EQ(c.processed, 1u);
     EXPECT_EQ(c.accounted(), 3u);
     EXPECT_EQ(s.processed, 2u);
@@ -127,19 +127,33 @@ TEST_F(OverflowPolicyTest, RedirectReturnsTheTargetsRefusal) {
     auto refused = r.tell(ping{3});
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error().code(), errc::mailbox_full);
-    EXPECT_EQ(sys_->counters(r.addr()).redirected, 2u);
-    EXPECT_EQ(sys_->counters(spill.addr()).rejected, 1u);
+    EXPECT_EQ(sys_->counters(r.addr()).value().redirected, 2u);
+    EXPECT_EQ(sys_->counters(spill.addr()).value().rejected, 1u);
 }
 
-TEST_F(OverflowPolicyTest, RedirectWithoutTargetIsADeadLetter) {
+TEST_F(OverflowPolicyTest, RedirectWithoutTargetIsRefusedAtSpawn) {
     record& rec = new_record();
     auto r = sys_->spawn_with<recorder>(options(1, overflow_policy::redirect), &rec);
+    ASSERT_TRUE(r.addr().is_terminated());
+    EXPECT_EQ(r.addr().exit_cause()->code(), errc::invalid_argument);
+    auto res = r.tell(ping{1});
+    ASSERT_FALSE(res);
+    EXPECT_EQ(res.error().code(), errc::receiver_down);
+    EXPECT_EQ(dead(dead_letter_reason::receiver_down), 1u);
+}
+
+TEST_F(OverflowPolicyTest, RedirectToAnotherProtocolIsADeadLetter) {
+    record& rec = new_record();
+    auto other = sys_->spawn_fn<int>([](int&) {});
+    spawn_options o = options(1, overflow_policy::redirect);
+    o.redirect_to = other.addr();
+    auto r = sys_->spawn_with<recorder>(o, &rec);
     EXPECT_TRUE(r.tell(ping{1}));
     auto res = r.tell(ping{2});
     ASSERT_FALSE(res);
     EXPECT_EQ(res.error().code(), errc::dropped);
     EXPECT_EQ(dead(dead_letter_reason::redirect_failed), 1u);
-    EXPECT_EQ(sys_->counters(r.addr()).accounted(), 2u);
+    EXPECT_EQ(sys_->counters(r.addr()).value().accounted(), 2u);
 }
 
 // A coroutine sender under `suspend` waits for room instead of losing messages:
@@ -174,7 +188,7 @@ TEST_F(OverflowPolicyTest, SuspendPolicySuspendsACoroutineSender) {
     auto h = p.ask(push_all{7}, 1h);
     ASSERT_TRUE(ex_.run_once()); // the pusher sends 0 and 1, then suspends on 2
     EXPECT_FALSE(h.ready());
-    EXPECT_EQ(sys_->counters(target.addr()).queued, 2u);
+    EXPECT_EQ(sys_->counters(target.addr()).value().queued, 2u);
     EXPECT_TRUE(rec.values.empty());
     run();
     auto result = h.try_get();
@@ -182,7 +196,7 @@ TEST_F(OverflowPolicyTest, SuspendPolicySuspendsACoroutineSender) {
     ASSERT_TRUE(*result) << result->error();
     EXPECT_EQ(**result, 0) << "no send failed";
     EXPECT_EQ(rec.values, (std::vector<int>{0, 1, 2, 3, 4, 5, 6}));
-    auto c = sys_->counters(target.addr());
+    auto c = sys_->counters(target.addr()).value();
     EXPECT_EQ(c.processed, 7u);
     EXPECT_EQ(c.rejected + c.dropped + c.dead_lettered, 0u);
     EXPECT_EQ(sys_->dead_letters().total(), 0u);
@@ -220,7 +234,7 @@ TEST_F(OverflowPolicyTest, StopReachesAFullActor) {
     EXPECT_TRUE(rec.values.empty()) << "the system lane is served before queued user messages";
     EXPECT_EQ(seen.code(), errc::none);
     EXPECT_TRUE(r.addr().is_terminated());
-    auto c = sys_->counters(r.addr());
+    auto c = sys_->counters(r.addr()).value();
     EXPECT_EQ(c.dead_lettered, 2u) << "still queued at termination";
     EXPECT_EQ(c.accounted(), 3u);
     EXPECT_EQ(sys_->dead_letters().count(dead_letter_reason::receiver_down), 2u);
@@ -250,12 +264,14 @@ TEST_F(OverflowPolicyTest, MonitorAndDownReachFullActors) {
     EXPECT_TRUE(target.tell(ping{1}));
     ASSERT_FALSE(target.tell(ping{2})) << "target full";
     // Fill the watcher's user lane too, so the down must use the system lane.
+    // (The queued watch_msg{} monitors no actor: it yields a `noproc` down.)
     EXPECT_TRUE(w.tell(watch_msg{}));
     ASSERT_FALSE(w.tell(watch_msg{}));
-    target.stop(error{errc::stopped, "by test"});
+    (void)target.stop(error{errc::stopped, "by test"});
     run();
-    ASSERT_EQ(downs.size(), 1u);
-    EXPECT_EQ(downs[0].code(), errc::stopped);
+    ASSERT_EQ(downs.size(), 2u);
+    EXPECT_EQ(downs[0].code(), errc::stopped) << "system lane first";
+    EXPECT_EQ(downs[1].code(), errc::noproc);
     EXPECT_TRUE(rec.values.empty());
 }
 

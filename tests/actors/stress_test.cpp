@@ -65,7 +65,7 @@ TEST_F(BlockingSendTest, BlockPolicyWaitsForSpaceFromAPlainThread) {
     EXPECT_EQ(*v, (std::vector<int>{1, 2}));
     r.stop(); // counters are exact at a quiescent point: after the exit
     ASSERT_TRUE(sys.wait_for_exit(r.addr(), 60s));
-    auto c = sys.counters(r.addr());
+    auto c = sys.counters(r.addr()).value();
     EXPECT_EQ(c.rejected, 0u);
     EXPECT_EQ(c.processed, 4u);
 }
@@ -84,14 +84,14 @@ TEST_F(BlockingSendTest, BlockPolicyTimesOutWhenNothingFrees) {
         auto result = r.tell(ping{2});
         ASSERT_FALSE(result);
         EXPECT_EQ(result.error().code(), errc::timeout);
-        EXPECT_EQ(sys.counters(r.addr()).rejected, 1u);
+        EXPECT_EQ(sys.counters(r.addr()).value().rejected, 1u);
         g.open.set_value();
         auto v = r.ask(get_values{}, 60s).get();
         ASSERT_TRUE(v);
         EXPECT_EQ(*v, (std::vector<int>{1}));
         r.stop();
         ASSERT_TRUE(sys.wait_for_exit(r.addr(), 60s));
-        EXPECT_EQ(sys.counters(r.addr()).accounted(), 4u);
+        EXPECT_EQ(sys.counters(r.addr()).value().accounted(), 4u);
     }
 }
 
@@ -124,7 +124,7 @@ TEST_F(BlockingSendTest, PlainHandlerGetsWouldBlock) {
         auto code = sender.ask(relay{r}, 60s).get();
         ASSERT_TRUE(code) << code.error();
         EXPECT_EQ(*code, errc::would_block);
-        EXPECT_EQ(sys.counters(r.addr()).rejected, 1u);
+        EXPECT_EQ(sys.counters(r.addr()).value().rejected, 1u);
         g.open.set_value();
         auto v = r.ask(get_values{}, 60s).get();
         ASSERT_TRUE(v);
@@ -214,7 +214,7 @@ TEST_F(ConcurrencyTest, AskFromManyThreads) {
     EXPECT_EQ(ok.load(), 800);
     r.stop();
     ASSERT_TRUE(sys.wait_for_exit(r.addr(), 60s));
-    EXPECT_EQ(sys.counters(r.addr()).processed, 800u);
+    EXPECT_EQ(sys.counters(r.addr()).value().processed, 800u);
 }
 
 TEST_F(ConcurrencyTest, ExceptionUnderLoadLeavesOthersWorking) {
@@ -236,7 +236,7 @@ TEST_F(ConcurrencyTest, ExceptionUnderLoadLeavesOthersWorking) {
     auto report = good.ask(seq_report{}, 60s).get();
     ASSERT_TRUE(report);
     EXPECT_EQ(report->first, 1000);
-    auto c = sys.counters(bad.addr());
+    auto c = sys.counters(bad.addr()).value();
     EXPECT_EQ(c.processed, 100u);
     EXPECT_EQ(c.accounted(), 1000u);
     EXPECT_EQ(sys.dead_letters().count(dead_letter_reason::handler_failed), 1u);
@@ -276,7 +276,7 @@ TEST_F(ConcurrencyTest, SuspendingCoroutineSenderLosesNothing) {
     EXPECT_EQ(report->second, 0);
     r.stop();
     ASSERT_TRUE(sys.wait_for_exit(r.addr(), 60s));
-    auto c = sys.counters(r.addr());
+    auto c = sys.counters(r.addr()).value();
     EXPECT_EQ(c.rejected + c.dropped + c.dead_lettered, 0u);
     EXPECT_EQ(c.processed, static_cast<std::uint64_t>(count) + 1);
 }
@@ -340,8 +340,8 @@ TEST_P(AccountingTest, IdentityHoldsAfterOverload) {
     ASSERT_TRUE(sys.wait_for_exit(r.addr(), 60s));
     ASSERT_TRUE(sys.wait_for_exit(spill.addr(), 60s));
 
-    const auto c = sys.counters(r.addr());
-    const auto s = sys.counters(spill.addr());
+    const auto c = sys.counters(r.addr()).value();
+    const auto s = sys.counters(spill.addr()).value();
     const auto total = static_cast<std::uint64_t>(sent.load());
     EXPECT_EQ(total, static_cast<std::uint64_t>(threads_n) * per_thread);
     EXPECT_EQ(c.queued, 0u);

@@ -50,7 +50,7 @@ TEST_F(TaskTest, SuspendedHandlerPausesUserMessages) {
     EXPECT_EQ(rec.events.size(), 1u) << "sleep(10s) woke after 9 s";
     advance(1s);
     EXPECT_EQ(rec.events, (std::vector<std::string>{"nap start", "nap done", "ping 1"}));
-    auto c = sys_->counters(a.addr());
+    auto c = sys_->counters(a.addr()).value();
     EXPECT_EQ(c.processed, 2u);
     EXPECT_EQ(c.accounted(), 2u);
 }
@@ -82,7 +82,7 @@ TEST_F(TaskTest, StopWhileSuspendedCancelsTheAwaitAndRunsOnStop) {
     EXPECT_EQ(sys_->dead_letters().count(dead_letter_reason::receiver_down), 1u)
         << "the queued ping";
     EXPECT_EQ(clk_.pending(), 0u) << "the sleep's timer was cancelled";
-    auto c = sys_->counters(a.addr());
+    auto c = sys_->counters(a.addr()).value();
     EXPECT_EQ(c.accounted(), 2u);
 }
 
@@ -103,7 +103,9 @@ class timer_owner : public actor<timer_proto> {
 public:
     explicit timer_owner(actor_ref<rec_proto> to) : to_(std::move(to)) {}
     void on(arm_delayed& m) { (void)delayed_tell(to_, m.d, ping{m.n}); }
-    void on(arm_periodic& m) { periodic_ = periodic_tell(to_, m.interval, ping{m.n}); }
+    void on(arm_periodic& m) {
+        periodic_ = periodic_tell(to_, m.interval, ping{m.n}).value_or(timer_handle{});
+    }
     void on(cancel_periodic&) { periodic_.cancel(); }
 
 private:

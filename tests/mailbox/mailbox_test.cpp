@@ -191,6 +191,50 @@ TEST_F(MailboxTest, CloseReturnsEverythingAndRefusesLaterPushes) {
     EXPECT_EQ(mb.size(), 0u);
 }
 
+// Two-phase close: after close_user_lane() user pushes are refused while
+// system pushes are kept (FIFO) for close(); afterwards everything is refused.
+TEST_F(MailboxTest, UserLaneClosesFirstSystemMessagesWaitForTheFinalClose) {
+    mailbox mb(8, false);
+    node u1(1), s1(11, lane::system);
+    (void)mb.push(&u1);
+    (void)mb.push(&s1);
+    std::vector<int> first;
+    for (mailbox_node* n = mb.close_user_lane(); n != nullptr; n = n->next) {
+        first.push_back(value_of(n));
+    }
+    EXPECT_EQ(first, (std::vector<int>{11, 1}));
+    EXPECT_EQ(mb.size(), 0u);
+    EXPECT_FALSE(mb.is_closed());
+    EXPECT_FALSE(mb.has_arrivals());
+    node u2(2), s2(12, lane::system), s3(13, lane::system);
+    EXPECT_EQ(mb.push(&u2), push_result::closed);
+    EXPECT_EQ(mb.push(&s2), push_result::accepted);
+    EXPECT_EQ(mb.push(&s3), push_result::accepted);
+    EXPECT_EQ(mb.size(), 0u) << "a refused user push returns its slot";
+    std::vector<int> rest;
+    for (mailbox_node* n = mb.close(); n != nullptr; n = n->next) {
+        rest.push_back(value_of(n));
+    }
+    EXPECT_EQ(rest, (std::vector<int>{12, 13}));
+    EXPECT_TRUE(mb.is_closed());
+    node s4(14, lane::system);
+    EXPECT_EQ(mb.push(&s4), push_result::closed);
+}
+
+// A closing mailbox holds no user messages for an evicting producer.
+TEST_F(MailboxTest, EvictFindsNothingWhileClosing) {
+    mailbox mb(1, true);
+    node u1(1), s1(11, lane::system);
+    (void)mb.push(&u1);
+    (void)mb.close_user_lane();
+    (void)mb.push(&s1);
+    EXPECT_EQ(mb.evict_oldest(), nullptr);
+    mailbox_node* rest = mb.close();
+    ASSERT_NE(rest, nullptr);
+    EXPECT_EQ(value_of(rest), 11);
+    EXPECT_EQ(rest->next, nullptr);
+}
+
 TEST_F(MailboxTest, EvictOldestTakesTheOldestQueuedUserMessage) {
     mailbox mb(3, true);
     node a(1), b(2), c(3), d(4), e(5), s(9, lane::system);

@@ -74,7 +74,7 @@ TEST_F(FaultInjectionTest, DuplicateEveryNthHandlesTwiceButCountsOnce) {
     send(r, 1, 4);
     EXPECT_EQ(order(), (strings{"1", "2", "2", "3", "4", "4"}));
     EXPECT_EQ(faults().duplicated, 2U);
-    actor_counters c = sys.counters(r.addr());
+    actor_counters c = sys.counters(r.addr()).value();
     EXPECT_EQ(c.processed, 4U); // the identity counts sends, not handler runs
     EXPECT_EQ(c.accounted(), 4U);
 }
@@ -89,11 +89,11 @@ TEST_F(FaultInjectionTest, ReorderSwapsWithNextAndDeadLettersAHeldLeftover) {
     EXPECT_EQ(order(), (strings{"1", "3", "2", "5", "4"}));
     send(r, 6, 6); // held again; the actor stops before a successor comes
     auto before = sys.dead_letters().count(dead_letter_reason::receiver_down);
-    r.addr().cell()->request_stop({});
+    (void)r.stop();
     ex.run_until_idle();
-    ASSERT_TRUE(r.addr().cell()->is_terminated());
+    ASSERT_TRUE(r.addr().is_terminated());
     EXPECT_EQ(sys.dead_letters().count(dead_letter_reason::receiver_down), before + 1);
-    actor_counters c = sys.counters(r.addr());
+    actor_counters c = sys.counters(r.addr()).value();
     EXPECT_EQ(c.processed, 5U);
     EXPECT_EQ(c.dead_lettered, 1U);
     EXPECT_EQ(c.accounted(), 6U);
@@ -103,7 +103,7 @@ TEST_F(FaultInjectionTest, DelayRedeliversThroughTheClockWithoutReintercepting) 
     auto r = spawn({.delay_every_nth = 2, .delay = 50ms});
     send(r, 1, 3);
     EXPECT_EQ(order(), (strings{"1", "3"}));
-    EXPECT_EQ(sys.counters(r.addr()).accounted(), 2U); // 2 is in flight
+    EXPECT_EQ(sys.counters(r.addr()).value().accounted(), 2U); // 2 is in flight
     clk.advance(49ms);
     ex.run_until_idle();
     EXPECT_EQ(order(), (strings{"1", "3"}));
@@ -113,7 +113,7 @@ TEST_F(FaultInjectionTest, DelayRedeliversThroughTheClockWithoutReintercepting) 
     fault_counters f = faults();
     EXPECT_EQ(f.seen, 3U); // the re-delivered 2 is not intercepted again
     EXPECT_EQ(f.delayed, 1U);
-    actor_counters c = sys.counters(r.addr());
+    actor_counters c = sys.counters(r.addr()).value();
     EXPECT_EQ(c.processed, 3U);
     EXPECT_EQ(c.accounted(), 3U);
 }
@@ -121,15 +121,15 @@ TEST_F(FaultInjectionTest, DelayRedeliversThroughTheClockWithoutReintercepting) 
 TEST_F(FaultInjectionTest, DelayedMessageToAStoppedActorIsDeadLettered) {
     auto r = spawn({.delay_every_nth = 1, .delay = 10ms});
     send(r, 1, 1);
-    r.addr().cell()->request_stop({});
+    (void)r.stop();
     ex.run_until_idle();
-    ASSERT_TRUE(r.addr().cell()->is_terminated());
+    ASSERT_TRUE(r.addr().is_terminated());
     auto before = sys.dead_letters().count(dead_letter_reason::receiver_down);
     clk.advance(10ms);
     ex.run_until_idle();
     EXPECT_EQ(sys.dead_letters().count(dead_letter_reason::receiver_down), before + 1);
     EXPECT_TRUE(order().empty());
-    EXPECT_EQ(sys.counters(r.addr()).accounted(), 1U);
+    EXPECT_EQ(sys.counters(r.addr()).value().accounted(), 1U);
 }
 
 strings run_seeded(std::uint64_t seed, fault_counters& out) {

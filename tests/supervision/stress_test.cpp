@@ -65,7 +65,7 @@ TEST(SupervisionStress, RestartStormOnRealThreads) {
     }
     EXPECT_EQ(answered, 8);
     EXPECT_GT(restarts.load(), 8 * 300);
-    EXPECT_FALSE(sup.addr().cell()->is_terminated());
+    EXPECT_FALSE(sup.addr().is_terminated());
     auto down = sys.shutdown(30s);
     EXPECT_TRUE(down) << down.error().to_string();
 }

@@ -61,7 +61,7 @@ TEST_F(SupervisionTest, OneForOneRestartsOnlyTheFailedChildKeepingRefAndMailbox)
     EXPECT_EQ(log->count("start:b"), 2);
     EXPECT_EQ(log->count("start:c"), 1);
     EXPECT_EQ(get(b), 3); // fresh state, old ref, queued messages handled
-    EXPECT_FALSE(b.addr().cell()->is_terminated());
+    EXPECT_FALSE(b.addr().is_terminated());
 }
 
 TEST_F(SupervisionTest, OneForAllRestartsEveryChild) {
@@ -138,8 +138,8 @@ TEST_F(SupervisionTest, IntensityExceededEscalatesTwoLevelsWithNestedAggregate) 
     (void)w.tell(crash_msg{});
     ex.run_until_idle();
     // mid gave up -> top gave up -> top failed to /user and was stopped.
-    EXPECT_TRUE(top.addr().cell()->is_terminated());
-    EXPECT_EQ(top.addr().cell()->exit_cause().code(), errc::escalated);
+    EXPECT_TRUE(top.addr().is_terminated());
+    EXPECT_EQ(top.addr().exit_cause()->code(), errc::escalated);
     EXPECT_EQ(log->count("stop:sibling"), 1);
     EXPECT_EQ(ev.count(supervision_event::kind::give_up), 2);
 
@@ -243,7 +243,7 @@ private:
 TEST_F(SupervisionTest, OrderedShutdownReverseStartOrderAndCauseReachesGrandchild) {
     auto s = start({}, {make_child<parent_worker>("a", std::string("a"), log),
                         worker_spec("b", log), worker_spec("c", log)});
-    s.cell()->post(detail::sys_kind::stop, error{errc::stopped, "maintenance"});
+    (void)s.stop(error{errc::stopped, "maintenance"});
     ex.run_until_idle();
     auto all = log->get();
     std::vector<std::string> stops;
@@ -263,11 +263,11 @@ TEST_F(SupervisionTest, BrutalKillSkipsOnStop) {
     auto s = start({}, {worker_spec("a", log),
                         worker_spec("k", log).with_shutdown(shutdown_policy::brutal_kill())});
     auto k = child(s, "k");
-    s.cell()->post(detail::sys_kind::stop, error{});
+    (void)s.stop();
     ex.run_until_idle();
     EXPECT_EQ(log->count("stop:k"), 0);
     EXPECT_EQ(log->count("stop:a"), 1);
-    EXPECT_EQ(k.addr().cell()->exit_cause().code(), errc::killed);
+    EXPECT_EQ(k.addr().exit_cause()->code(), errc::killed);
 }
 
 TEST_F(SupervisionTest, DynamicChildrenAddAndRemove) {

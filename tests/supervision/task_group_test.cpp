@@ -167,10 +167,10 @@ TEST_F(TaskGroupAsyncTest, CancellingTheAwaitingActorCompletesWithACancelledEntr
     auto j = sys.spawn<joiner>(&g, log);
     (void)j.tell(join_now{});
     ex.run_until_idle();
-    j.addr().cell()->request_stop({});
+    (void)j.stop();
     ex.run_until_idle();
     EXPECT_EQ(log->count("joined:1:cancelled"), 1) << ::testing::PrintToString(log->get());
-    EXPECT_TRUE(j.addr().cell()->is_terminated());
+    EXPECT_TRUE(j.addr().is_terminated());
     // The member kept running; the group is still joinable.
     EXPECT_EQ(log->count("stop:m1"), 0);
     g.cancel();

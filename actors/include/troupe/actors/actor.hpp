@@ -12,6 +12,7 @@
 
 #include <stop_token>
 #include <string>
+#include <vector>
 
 namespace troupe {
 
@@ -68,9 +69,9 @@ public:
     /// supervisor can rebuild it). Defined in <troupe/actors/system.hpp>.
     template <class Impl, class... Args>
     actor_ref<typename Impl::protocol> spawn(Args&&... args);
-    /// As `spawn`, with options and a name (empty: unnamed). A taken or
-    /// invalid name yields a ref to an actor that has already terminated
-    /// with `name_taken`.
+    /// As `spawn`, with options and a name (empty: unnamed). A taken name,
+    /// an invalid one or invalid options yield a ref to an actor that has
+    /// already terminated with `name_taken` / `invalid_argument`.
     template <class Impl, class... Args>
     actor_ref<typename Impl::protocol> spawn_named(std::string name, const spawn_options& opts,
                                                    Args&&... args);
@@ -83,38 +84,53 @@ public:
     [[nodiscard]] troupe::system& system() const noexcept;
 
     /// Stops this actor after the current handler returns: children first
-    /// (newest first), then `on_stop(cause)`. A default cause is a normal stop.
-    void stop(error cause = {}) { cell_->request_stop(std::move(cause)); }
-    /// Signalled when this actor is cancelled or stopping.
+    /// (newest first), then `on_stop(cause)`. A default cause is a normal
+    /// stop. Its stop token is signalled at once. Under a supervisor, the
+    /// supervisor decides (see `decide_child_exits`).
+    void stop(error cause = {}) {
+        cell_->request_stop(std::move(cause), detail::stop_origin::self);
+    }
+    /// Signalled when this actor is cancelled or stopping (from the thread
+    /// that requested it, even while a handler runs).
     [[nodiscard]] std::stop_token stop_token() { return cell_->stop_token(); }
     /// Why the token was signalled (`errc::none` while not signalled).
     [[nodiscard]] const error& stop_cause() const noexcept { return cell_->stop_cause(); }
-    /// Watches `other`: `on_down` runs once it terminates (at once if it has).
-    void monitor(const actor_addr& other) { cell_->monitor(other.cell()); }
-    void demonitor(const actor_addr& other) { cell_->demonitor(other.cell()); }
-    /// Links both ways: an abnormal exit of either stops the other (or, with
-    /// `trap_exits`, calls its `on_exit`).
-    void link(const actor_addr& other) { cell_->link(other.cell()); }
-    void unlink(const actor_addr& other) { cell_->unlink(other.cell()); }
-    /// Calls `on_idle` after `d` without user messages; zero disables.
+    /// Watches `other`: `on_down` runs once it terminates (at once if it has;
+    /// an empty address: at once, with `noproc`). Monitors stack.
+    void monitor(const actor_addr& other) { cell_->monitor(detail::cell_ptr(other.cell())); }
+    void demonitor(const actor_addr& other) { cell_->demonitor(detail::cell_ptr(other.cell())); }
+    /// Links both ways (idempotent): a non-normal exit of either stops the
+    /// other (or, with `trap_exits`, calls its `on_exit`, for every exit).
+    /// Linking to an actor that has terminated delivers its exit at once
+    /// (an empty address: `noproc`).
+    void link(const actor_addr& other) { cell_->link(detail::cell_ptr(other.cell())); }
+    void unlink(const actor_addr& other) { cell_->unlink(detail::cell_ptr(other.cell())); }
+    /// Calls `on_idle` after `d` without user messages; zero disables,
+    /// `duration::max()` never fires.
     void set_idle_timeout(duration d) { cell_->set_idle_timeout(d); }
     /// Trace id of the message being handled (propagated to sends).
     [[nodiscard]] std::uint64_t trace_id() const noexcept {
         return detail::this_thread_context().trace;
     }
 
-    /// Sends `m` to `to` after `delay`. Cancelled when this actor stops.
+    /// Sends `m` to `to` after `delay` (`duration::max()`: never). Cancelled
+    /// when this actor stops or restarts.
     template <class P, class M>
     requires protocol_accepts_v<P, M> timer_handle delayed_tell(const actor_ref<P>& to,
                                                                 duration delay, M m) {
-        return track(
-            detail::start_timer(cell_->sys().clk(), to, delay, duration::zero(), std::move(m)));
+        return track(detail::start_timer(cell_->sys().clk(), detail::cell_ptr(cell_), to, delay,
+                                         duration::zero(), std::move(m)));
     }
-    /// Sends `m` to `to` every `interval`. Cancelled when this actor stops.
+    /// Sends `m` to `to` every `interval`. Cancelled when this actor stops
+    /// or restarts. Fails with `invalid_argument` unless `interval > 0`.
     template <class P, class M>
-    requires protocol_accepts_v<P, M> timer_handle periodic_tell(const actor_ref<P>& to,
-                                                                 duration interval, M m) {
-        return track(detail::start_timer(cell_->sys().clk(), to, interval, interval, std::move(m)));
+    requires protocol_accepts_v<P, M> expected<timer_handle> periodic_tell(const actor_ref<P>& to,
+                                                                           duration interval, M m) {
+        if (interval <= duration::zero()) {
+            return fail(errc::invalid_argument, "a periodic interval must be positive");
+        }
+        return track(detail::start_timer(cell_->sys().clk(), detail::cell_ptr(cell_), to, interval,
+                                         interval, std::move(m)));
     }
 
     /// `co_await send(to, m)`: like `tell`, but when the receiver's policy is
@@ -135,6 +151,29 @@ public:
 
 protected:
     actor_base();
+
+    // ---- for supervisors: control of this actor's own children ----------------
+    // Each takes effect on the child's turn; a non-child is ignored.
+
+    /// From now on, a child that stops other than by this actor's request
+    /// (it stops itself, someone else stops or kills it, a linked peer
+    /// fails) does not terminate: it waits, failed, and `on_child_failed`
+    /// decides (a normal exit arrives with `errc::none`). Supervisors use it
+    /// to restart permanent children in place.
+    void decide_child_exits() noexcept { cell_->decide_child_exits(); }
+    /// Stops `child` as the parent: children first, each under its shutdown
+    /// timeout, then `on_stop`; it terminates with `cause`.
+    void stop_child(const actor_addr& child, error cause = {});
+    /// Tears `child` down in place (its children, `on_stop`, behaviour) and
+    /// builds its behaviour again; its mailbox and every ref stay valid.
+    void restart_child(const actor_addr& child, error cause);
+    /// A failed `child` goes on with its next message, state kept.
+    void resume_child(const actor_addr& child);
+    /// Group restart: halts `children` (given in start order) newest first,
+    /// each under its shutdown timeout (an overrun is torn down without
+    /// `on_stop`), then starts them again in start order, each after the
+    /// previous one's `on_start` returned. Requests queue: one group at a time.
+    void restart_children(const std::vector<actor_addr>& children, error cause);
 
 private:
     timer_handle track(timer_handle h) {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <troupe/actors/detail/envelope.hpp>
+#include <troupe/actors/error.hpp>
+#include <troupe/actors/expected.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -11,12 +13,14 @@
 
 namespace troupe {
 
-/// An untyped, comparable, hashable handle to an actor: identity only, no
-/// sending. Used in down/exit notifications, dead letters and for paths.
+/// An untyped, comparable, hashable handle to an actor: identity and control,
+/// no messages. Used in down/exit notifications, dead letters, for paths,
+/// and by tooling and the modules above the core to stop or kill an actor.
 ///
 /// **Threading:** copies may be used from any thread. An address keeps the
 /// actor's small control block alive, never its behaviour: it stays valid
-/// after the actor stopped.
+/// after the actor stopped (and after its system is gone). An empty address
+/// refers to no actor: its operations fail with `invalid_argument`.
 class actor_addr {
 public:
     actor_addr() noexcept = default;
@@ -30,6 +34,19 @@ public:
     [[nodiscard]] std::string path() const;
     /// True once the actor has terminated.
     [[nodiscard]] bool is_terminated() const noexcept;
+
+    /// Asks the actor to stop with `cause` (none: a normal stop). Its stop
+    /// token is signalled before this returns; the stop itself runs on its
+    /// turn (children first). An actor under a supervisor is reported to it,
+    /// which decides (a restart, for a permanent child).
+    expected<void> stop(error cause = {}) const;
+    /// Kills the actor: it terminates on its next turn, ahead of anything
+    /// queued, without `on_stop`; exit cause `killed` <- `cause`. Its
+    /// children are killed too.
+    expected<void> kill(error cause = {}) const;
+    /// How the actor ended (`errc::none`: normally); `unsupported` while it
+    /// still runs.
+    [[nodiscard]] expected<error> exit_cause() const;
 
     friend bool operator==(const actor_addr& a, const actor_addr& b) noexcept {
         return a.cell_ == b.cell_;

@@ -46,30 +46,44 @@ public:
 
     /// Sends `m`. Returns accepted, or `mailbox_full` / `dropped` /
     /// `would_block` / `timeout` (per the receiver's overflow policy) or
-    /// `receiver_down`. Never blocks except under the receiver's `block`
-    /// policy from a plain thread.
+    /// `receiver_down`; `invalid_argument` on an empty ref. Never blocks
+    /// except under the receiver's `block` policy from a plain thread.
     template <class M>
     requires protocol_accepts_v<Protocol, M> send_result tell(M&& m)
     const {
+        if (!cell_) {
+            return fail(errc::invalid_argument, "tell on an empty actor_ref");
+        }
         auto* e = new detail::user_envelope<Protocol>(std::forward<M>(m));
         e->trace_id = detail::outgoing_trace_id();
         return cell_->enqueue_user(e);
     }
 
     /// Sends `m` and returns a handle to its reply, which arrives before
-    /// `timeout` or the handle completes with `timeout`. Other outcomes:
-    /// `mailbox_full` (at once), `dropped`, `receiver_down`, `handler_failed`,
-    /// `cancelled` (the asking actor was cancelled). From a thread, `get()`
-    /// blocks; inside an actor's task, `co_await` it.
+    /// `timeout` or the handle completes with `timeout` (`duration::max()`:
+    /// no deadline). Other outcomes: `mailbox_full` (at once), `dropped`,
+    /// `receiver_down` (at once if the receiver has terminated),
+    /// `handler_failed`, `cancelled` (the asking actor was cancelled),
+    /// `invalid_argument` (an empty ref). From a thread, `get()` blocks;
+    /// inside an actor's task, `co_await` it.
     template <class M>
     requires protocol_accepts_v<Protocol, M> && askable<std::remove_cvref_t<M>>
         ask_handle<typename std::remove_cvref_t<M>::reply_type> ask(M&& m, duration timeout)
     const {
         using reply = typename std::remove_cvref_t<M>::reply_type;
+        if (!cell_ || cell_->is_terminated()) {
+            // Fails at once without touching the receiver's clock, which may
+            // be gone with its system.
+            boost::intrusive_ptr<detail::ask_state<reply>> failed(
+                new detail::ask_state<reply>(nullptr), false);
+            failed->fail(cell_ ? error{errc::receiver_down, "the receiver has terminated"}
+                               : error{errc::invalid_argument, "ask on an empty actor_ref"});
+            return ask_handle<reply>(std::move(failed));
+        }
         auto& sys = cell_->sys();
-        boost::intrusive_ptr<detail::ask_state<reply>> state(new detail::ask_state<reply>(sys),
+        boost::intrusive_ptr<detail::ask_state<reply>> state(new detail::ask_state<reply>(&sys),
                                                              false);
-        state->arm(sys.clk().now() + timeout);
+        state->arm(saturating_add(sys.clk().now(), timeout));
         auto* e = new detail::user_envelope<Protocol>(std::forward<M>(m));
         e->trace_id = detail::outgoing_trace_id();
         state->add_ref();
@@ -78,11 +92,12 @@ public:
         return ask_handle<reply>(std::move(state));
     }
 
-    /// Asks the actor to stop with `cause` (default: a normal stop).
-    void stop(error cause = {}) const { cell_->post(detail::sys_kind::stop, std::move(cause)); }
+    /// Asks the actor to stop with `cause` (default: a normal stop); see
+    /// `actor_addr::stop`. Fails with `invalid_argument` on an empty ref.
+    expected<void> stop(error cause = {}) const { return addr().stop(std::move(cause)); }
 
     [[nodiscard]] actor_addr addr() const noexcept { return actor_addr(cell_); }
-    [[nodiscard]] std::string path() const { return cell_->path(); }
+    [[nodiscard]] std::string path() const { return addr().path(); }
     explicit operator bool() const noexcept { return static_cast<bool>(cell_); }
     friend bool operator==(const actor_ref& a, const actor_ref& b) noexcept {
         return a.cell_ == b.cell_;

@@ -20,8 +20,9 @@ enum class dead_letter_reason : std::uint8_t {
     handler_failed,  ///< its handler threw; it is not retried
     late_reply,      ///< a reply that arrived after its ask completed
     redirect_failed, ///< `redirect` had no usable target
+    injected_drop,   ///< dropped by an interceptor (fault injection), not by overflow
 };
-inline constexpr std::size_t dead_letter_reason_count = 6;
+inline constexpr std::size_t dead_letter_reason_count = 7;
 
 [[nodiscard]] std::string_view to_string(dead_letter_reason r) noexcept;
 

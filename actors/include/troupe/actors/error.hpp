@@ -30,6 +30,7 @@ enum class errc : std::uint8_t {
     type_mismatch,    ///< a dynamic lookup found another protocol / payload type
     unsupported,      ///< not available in this build or context
     escalated,        ///< a supervisor gave up on a child failure; the cause holds it
+    noproc,           ///< no such actor (a link or monitor of an empty or unknown address)
 };
 
 /// Returns the enumerator's name, e.g. `"mailbox_full"`.

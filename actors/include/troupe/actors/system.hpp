@@ -16,6 +16,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -42,26 +43,40 @@ auto make_factory(Args&&... args) {
     return [... captured = std::forward<Args>(args)]() -> Impl { return Impl(captured...); };
 }
 
+/// Why `name` cannot name an actor (`invalid_argument`), or nothing.
+expected<void> check_actor_name(const std::string& name);
+
 template <class Impl, class Factory>
 cell_ptr spawn_cell(system_core& sys, cell* parent, const spawn_options& opts, std::string name,
                     Factory f) {
-    auto* c = new cell_impl<Impl, Factory>(sys, parent, opts, std::move(name), std::move(f));
+    auto valid = validate(opts);
+    if (valid && !name.empty()) {
+        valid = check_actor_name(name);
+    }
+    auto* c = new cell_impl<Impl, Factory>(sys, parent, valid ? opts : spawn_options{},
+                                           std::move(name), std::move(f));
     cell_ptr ref(c); // one more reference for the caller; the first one is the "alive" one
-    if (parent->adopt(c)) {
-        c->start();
+    if (!valid) {
+        c->refuse(valid.error());
+    } else {
+        (void)parent->adopt(c); // on refusal the cell has terminated with the reason
     }
     return ref;
 }
 } // namespace detail
 
 /// An actor system: the scheduler, the clock, the actor tree under `/user`,
-/// the dead-letter sink. Usually one per process.
+/// the dead-letter sink, and per-system extension slots. Usually one per
+/// process; several may coexist.
 ///
-/// **Threading:** every member may be called from any thread, except that
-/// the destructor and `shutdown` must not be called from inside an actor.
+/// **Threading:** every member may be called from any thread.
 /// **Shutdown:** `shutdown(timeout)` (also run by the destructor) stops the
 /// tree in order — newest top-level actor first, children before parents —
-/// then joins the workers.
+/// then stops the workers. Called from inside one of this system's own
+/// actors it is refused (`would_block`: it would wait for itself); the
+/// destructor called there stops the system in the background instead
+/// (and says so on stderr). Refs outlive their system: sends then fail with
+/// `receiver_down` and become dead letters.
 class system {
 public:
     system();
@@ -77,24 +92,30 @@ public:
     actor_ref<typename Impl::protocol> spawn(Args&&... args) {
         return spawn_with<Impl>(spawn_options{}, std::forward<Args>(args)...);
     }
-    /// As `spawn`, with mailbox options.
+    /// As `spawn`, with mailbox options. Invalid options (see `validate`)
+    /// yield a ref to an actor that has already terminated with
+    /// `invalid_argument`.
     template <class Impl, class... Args>
     actor_ref<typename Impl::protocol> spawn_with(const spawn_options& opts, Args&&... args) {
         return actor_ref<typename Impl::protocol>(
-            detail::spawn_cell<Impl>(*core_, core_->user_guardian(), opts, {},
+            detail::spawn_cell<Impl>(*core_, user_.get(), opts, {},
                                      detail::make_factory<Impl>(std::forward<Args>(args)...)));
     }
     /// Spawns a named top-level actor at `/user/<name>`. Fails with
-    /// `invalid_argument` (empty, '/', or starts with '$') or `name_taken`.
+    /// `invalid_argument` (bad name or options), `name_taken`, or
+    /// `receiver_down` (the system is shutting down).
     template <class Impl, class... Args>
     expected<actor_ref<typename Impl::protocol>>
     spawn_named(std::string name, const spawn_options& opts, Args&&... args) {
-        if (auto ok = check_name(name); !ok) {
+        if (auto ok = detail::check_actor_name(name); !ok) {
             return troupe::unexpected(ok.error());
         }
-        auto c = detail::spawn_cell<Impl>(*core_, core_->user_guardian(), opts, std::move(name),
+        if (auto ok = validate(opts); !ok) {
+            return troupe::unexpected(ok.error());
+        }
+        auto c = detail::spawn_cell<Impl>(*core_, user_.get(), opts, std::move(name),
                                           detail::make_factory<Impl>(std::forward<Args>(args)...));
-        if (c->is_terminated() && c->exit_cause() == errc::name_taken) {
+        if (c->is_terminated() && c->exit_cause()) {
             return troupe::unexpected(c->exit_cause());
         }
         return actor_ref<typename Impl::protocol>(std::move(c));
@@ -120,14 +141,16 @@ public:
     }
 
     /// Calls `fn(cause)` once `who` has terminated (at once, on this thread,
-    /// if it already has; else on a worker). Must be short.
-    void on_exit(const actor_addr& who, std::function<void(const error&)> fn);
+    /// if it already has; else on a worker). Must be short. Fails with
+    /// `invalid_argument` for an empty address (`fn` is not called).
+    expected<void> on_exit(const actor_addr& who, std::function<void(const error&)> fn);
     /// Blocks the calling (non-worker) thread until `who` terminated or
     /// `timeout` passed; returns the exit cause or `timeout`.
     expected<error> wait_for_exit(const actor_addr& who, duration timeout);
 
-    /// Counters of one actor (see `actor_counters` for the identity).
-    [[nodiscard]] actor_counters counters(const actor_addr& who) const;
+    /// Counters of one actor (see `actor_counters` for the identity); fails
+    /// with `invalid_argument` for an empty address.
+    [[nodiscard]] expected<actor_counters> counters(const actor_addr& who) const;
     [[nodiscard]] dead_letter_sink& dead_letters() noexcept { return core_->dead_letters(); }
     [[nodiscard]] troupe::clock& clock() noexcept { return core_->clk(); }
     /// Replies that arrived after their ask completed.
@@ -137,22 +160,54 @@ public:
     /// The live tree as indented text: path, state, mailbox depth/capacity.
     [[nodiscard]] std::string dump_tree() const;
 
-    /// Stops every actor (ordered) and joins the workers. Fails with
-    /// `timeout` if actors were still running after `timeout`; those are
-    /// abandoned (their handlers finish, their messages become dead letters).
-    /// Idempotent.
+    /// Every actor failure (a handler threw, or a supervised exit), before
+    /// its parent decides: `failure_hooks().add(fn)`. Hooks run on the
+    /// failing actor's worker; see `hook_list`.
+    [[nodiscard]] hook_list<const actor_addr&, const error&>& failure_hooks() noexcept {
+        return core_->failures;
+    }
+    /// Every decision a parent took about a failed child.
+    [[nodiscard]] hook_list<const actor_addr&, const error&, child_decision>&
+    decision_hooks() noexcept {
+        return core_->decisions;
+    }
+
+    /// The system's extension of type `T`, created by `make()` on first use
+    /// (thread-safe: one wins). Extensions live until the system shuts down,
+    /// after its actors stopped, and are destroyed newest first: the events
+    /// registry, supervision's failure reports, later the net node.
+    template <class T, class Make>
+    std::shared_ptr<T> extension(Make&& make) {
+        return std::static_pointer_cast<T>(core_->extension(
+            typeid(T), [&]() -> std::shared_ptr<void> { return std::shared_ptr<T>(make()); }));
+    }
+    /// The extension of type `T`, or null.
+    template <class T>
+    [[nodiscard]] std::shared_ptr<T> find_extension() const {
+        return std::static_pointer_cast<T>(core_->find_extension(typeid(T)));
+    }
+
+    /// Stops every actor (ordered) and stops the workers. Returns within
+    /// `timeout` plus a small margin: actors still running by then are
+    /// abandoned (`timeout` is returned) and a background thread finishes
+    /// the shutdown once their handlers return (their messages become dead
+    /// letters). Idempotent. Refused with `would_block` from inside one of
+    /// this system's actors.
     expected<void> shutdown(duration timeout = std::chrono::seconds(10));
 
     /// @private runtime
     [[nodiscard]] detail::system_core& core() noexcept { return *core_; }
 
 private:
-    static expected<void> check_name(const std::string& name);
+    [[nodiscard]] bool on_own_worker() const noexcept;
+    void finish_in_background(duration stop_timeout, bool stop_first);
 
-    std::unique_ptr<executor> own_executor_;
-    std::unique_ptr<troupe::clock> own_clock_;
-    std::unique_ptr<detail::system_core> core_;
-    bool shut_down_ = false;
+    detail::system_core* core_; // owned by the root guardian's cell (root_ keeps it)
+    detail::cell_ptr root_;
+    detail::cell_ptr system_guardian_;
+    detail::cell_ptr user_;
+    std::mutex shutdown_mutex_;
+    bool shut_down_ = false; // guarded by shutdown_mutex_
 };
 
 template <class Impl, class... Args>

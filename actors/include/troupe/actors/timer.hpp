@@ -3,7 +3,9 @@
 #pragma once
 
 #include <troupe/actors/clock.hpp>
+#include <troupe/actors/detail/envelope.hpp>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -16,7 +18,9 @@ namespace detail {
 /// **Threading:** cancel and re-arm race (any thread vs the clock's thread);
 /// serialised by `mutex`.
 struct timer_control {
-    explicit timer_control(clock& c) noexcept : clk(c) {}
+    /// `owner` (the arming actor) keeps the clock's system alive while the
+    /// handle exists; null for timers armed outside an actor.
+    timer_control(clock& c, cell_ptr owner) noexcept : clk(c), owner_cell(std::move(owner)) {}
     void cancel() noexcept {
         std::lock_guard lock(mutex);
         cancelled = true;
@@ -27,13 +31,15 @@ struct timer_control {
     }
     [[nodiscard]] bool is_active() const noexcept {
         std::lock_guard lock(mutex);
-        return !cancelled && id != 0;
+        return !cancelled && (id != 0 || never_fires);
     }
 
-    clock& clk; // the system's clock; outlives every timer
+    clock& clk;          // the system's clock; outlives every timer (see owner_cell)
+    cell_ptr owner_cell; // immutable
     mutable std::mutex mutex;
-    timer_id id = 0;        // guarded by mutex; 0 once fired (one-shot) or cancelled
-    bool cancelled = false; // guarded by mutex
+    timer_id id = 0;          // guarded by mutex; 0 once fired (one-shot) or cancelled
+    bool cancelled = false;   // guarded by mutex
+    bool never_fires = false; // immutable after arming: a delay of duration::max()
 };
 
 } // namespace detail
@@ -66,10 +72,11 @@ private:
 
 namespace detail {
 
-/// Arms a tell of `m` to `to` after `delay`, then every `period` if non-zero.
+/// Arms a tell of `m` to `to` after `delay`, then every `period` if non-zero
+/// (@pre `period >= 0`). A delay of `duration::max()` never fires.
 template <class Ref, class M>
-timer_handle start_timer(clock& clk, Ref to, duration delay, duration period, M m) {
-    auto control = std::make_shared<timer_control>(clk);
+timer_handle start_timer(clock& clk, cell_ptr owner, Ref to, duration delay, duration period, M m) {
+    auto control = std::make_shared<timer_control>(clk, std::move(owner));
     struct fire {
         std::weak_ptr<timer_control> control;
         Ref to;
@@ -89,12 +96,16 @@ timer_handle start_timer(clock& clk, Ref to, duration delay, duration period, M 
                 c->id = 0;
                 return;
             }
-            c->id = c->clk.schedule_at(c->clk.now() + period, *this);
+            c->id = c->clk.schedule_at(saturating_add(c->clk.now(), period), *this);
         }
     };
+    const time_point at = saturating_add(clk.now(), std::max(delay, duration::zero()));
     std::lock_guard lock(control->mutex);
-    control->id =
-        clk.schedule_at(clk.now() + delay, fire{control, std::move(to), std::move(m), period});
+    if (at == time_point::max()) {
+        control->never_fires = true;
+    } else {
+        control->id = clk.schedule_at(at, fire{control, std::move(to), std::move(m), period});
+    }
     return timer_handle(control);
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 namespace troupe {
@@ -95,7 +96,8 @@ public:
     /// True if new messages arrived since the last fetch.
     [[nodiscard]] bool has_arrivals() const noexcept {
         // relaxed: a hint; fetch() does the acquire exchange.
-        return head_.load(std::memory_order_relaxed) > closed_tag;
+        const std::uintptr_t h = head_.load(std::memory_order_relaxed);
+        return is_chain(h) && !is_closing(h);
     }
     /// Marks the consumer idle if nothing is pending. Returns false (and stays
     /// active) if messages arrived: the consumer must keep going. With
@@ -107,8 +109,19 @@ public:
     /// resumption). Returns true if it was idle: the caller must schedule.
     /// @threadsafe
     [[nodiscard]] bool try_unblock() noexcept;
-    /// Closes the mailbox: later pushes get `closed`. Returns every message
-    /// still queued (both lanes, FIFO per lane, system first), linked by `next`.
+    /// First half of a two-phase close: later *user* pushes get `closed`,
+    /// while system pushes are still accepted and kept for `close()`. Returns
+    /// every message queued so far (both lanes, FIFO per lane, system first),
+    /// linked by `next`. Lets a dying owner finish its accounting before it
+    /// answers the system requests that raced with its death.
+    /// @consumer_only
+    [[nodiscard]] mailbox_node* close_user_lane() noexcept;
+    /// Closes the mailbox for good: every later push gets `closed`. Returns
+    /// every message still queued (after `close_user_lane`, the system
+    /// messages that arrived since), linked by `next`, system first.
+    /// A push that returned `closed` happens after this call (acquire on the
+    /// closed head, pairing with its release), so what the owner wrote
+    /// before `close()` is visible to that pusher.
     /// @consumer_only
     [[nodiscard]] mailbox_node* close() noexcept;
 
@@ -149,36 +162,57 @@ private:
         return static_cast<std::int32_t>(reserved - released) < static_cast<std::int32_t>(capacity);
     }
 
+    // head_ holds a tag or a chain: the newest pushed node (LIFO), whose low
+    // bit marks a chain pushed after close_user_lane() (nodes are aligned).
     static constexpr std::uintptr_t active_tag = 0;  // empty, consumer scheduled/running
     static constexpr std::uintptr_t blocked_tag = 1; // empty, consumer idle
     static constexpr std::uintptr_t closed_tag = 2;  // closed for good
+    static constexpr std::uintptr_t closing_tag = 3; // user lane closed, no system message yet
+    static constexpr std::uintptr_t closing_bit = 1; // on a chain: user lane closed
+    static_assert(alignof(mailbox_node) > closing_tag, "tags and the closing bit need free bits");
+    [[nodiscard]] static bool is_chain(std::uintptr_t h) noexcept { return h > closing_tag; }
+    [[nodiscard]] static bool is_closing(std::uintptr_t h) noexcept {
+        return h == closing_tag || (is_chain(h) && (h & closing_bit) != 0);
+    }
+    [[nodiscard]] static mailbox_node* chain_of(std::uintptr_t h) noexcept {
+        return reinterpret_cast<mailbox_node*>(h & ~closing_bit);
+    }
 
     push_result push_node(mailbox_node* n) noexcept;
     bool reserve() noexcept;                    // takes a user-lane slot if one is free
     void release(std::uint32_t n) noexcept;     // consumer (or lock holder) frees slots
     void take_inbox(std::uintptr_t h) noexcept; // appends a LIFO chain to the lists
+    mailbox_node* take_all(std::uintptr_t new_head) noexcept; // both close halves
     void lock() noexcept;
     void unlock() noexcept;
 
-    // Producers' side. The user-lane bound is kept by two counters on
-    // different cache lines, so a message does not move one counter between
-    // the producer's and the consumer's core twice (the old single counter's
-    // cost in fan-in): slots reserved by producers, and slots released by the
-    // consumer. A producer compares against `released_hint_`, a lower bound
-    // of `released_` cached on its own line, and reads `released_` only when
-    // the hint says full, so the bound stays exact.
-    std::atomic<std::uintptr_t> head_{blocked_tag}; // producers CAS; consumer exchanges
-    std::atomic<std::uint32_t> reserved_{0};        // producers: seq_cst RMW (see reserve())
-    std::atomic<std::uint32_t> released_hint_{0};   // producers: relaxed, a lower bound
+    // Producers' side (24 bytes), then the consumer's side (36 bytes). The
+    // user-lane bound is kept by two counters, so a message does not move one
+    // counter between the producer's and the consumer's core twice (the old
+    // single counter's cost in fan-in): slots reserved by producers, and slots
+    // released by the consumer. They must sit on different cache lines; an
+    // owner that embeds a mailbox places it so a line boundary falls exactly
+    // at `consumer_side_offset` (the actor cell does; a test pins it).
+    // A producer compares against `released_hint_`, a lower bound of
+    // `released_` cached on its own line, and reads `released_` only when the
+    // hint says full, so the bound stays exact.
     std::uint32_t capacity_;                        // immutable
     bool evictable_;                                // immutable
     std::atomic<bool> locked_{false};               // only used when evictable_
+    std::atomic<std::uintptr_t> head_{blocked_tag}; // producers CAS; consumer exchanges
+    std::atomic<std::uint32_t> reserved_{0};        // producers: seq_cst RMW (see reserve())
+    std::atomic<std::uint32_t> released_hint_{0};   // producers: relaxed, a lower bound
     // Consumer's side (or the lock holder's, when evictable).
     std::atomic<std::uint32_t> released_{0}; // single writer; seq_cst store (see reserve())
     mailbox_node* user_head_ = nullptr;      // consumer (or lock holder) only
     mailbox_node* user_tail_ = nullptr;      // consumer (or lock holder) only
     mailbox_node* sys_head_ = nullptr;       // consumer (or lock holder) only
     mailbox_node* sys_tail_ = nullptr;       // consumer (or lock holder) only
+
+public:
+    /// Where the consumer's side starts: an owner aligns this offset to a
+    /// cache line (see the members above).
+    static constexpr std::size_t consumer_side_offset = 24;
 };
 
 } // namespace troupe

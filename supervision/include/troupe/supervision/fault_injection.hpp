@@ -21,6 +21,7 @@ namespace troupe {
 /// reorder. The counters survive restarts (the plan belongs to the actor's
 /// cell), so "crash on the 3rd message" means the 3rd message ever received.
 ///
+/// - **drop**: a dead letter with reason `injected_drop` (not an overflow drop).
 /// - **delay**: the message is taken out and re-delivered to the back of the
 ///   mailbox after `delay` on the system clock (not intercepted again).
 /// - **duplicate**: the handler runs twice on the same message object; the
@@ -31,7 +32,9 @@ namespace troupe {
 ///   `actor_counters` field counts them until they are handled; one left when
 ///   the actor terminates is dead-lettered (`receiver_down`).
 ///
-/// See `message_interceptor::action` for the exact semantics.
+/// See `intercepted_message` for the exact semantics. A plan with a
+/// probability outside [0, 1] or a negative delay refuses the spawn
+/// (`invalid_argument`).
 struct fault_plan {
     std::uint64_t seed = 1;            ///< RNG seed: same seed, same faults
     double drop_probability = 0.0;     ///< each user message dropped (dead letter) with p

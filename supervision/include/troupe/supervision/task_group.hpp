@@ -2,8 +2,7 @@
 
 #pragma once
 
-#include <troupe/actors/detail/awaitable.hpp>
-#include <troupe/actors/detail/cell.hpp>
+#include <troupe/actors/awaitable.hpp>
 #include <troupe/actors/system.hpp>
 #include <troupe/supervision/aggregate_error.hpp>
 
@@ -96,7 +95,7 @@ private:
 /// The awaitable of `task_group::join_async()`. Awaited on the actor's own
 /// turn only; completes on it too (woken through the actor's system lane by
 /// the thread that finishes the last member).
-class task_group::join_awaiter final : public detail::awaitable_tag, public detail::awaiter_base {
+class task_group::join_awaiter final : public awaitable {
 public:
     explicit join_awaiter(std::shared_ptr<detail::task_group_state> st) noexcept
         : st_(std::move(st)) {}

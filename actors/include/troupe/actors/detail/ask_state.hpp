@@ -24,7 +24,8 @@ namespace troupe::detail {
 /// finds the state already completed is a late reply: counted, dead-lettered.
 class ask_state_base : public pooled {
 public:
-    explicit ask_state_base(system_core& sys) noexcept : sys_(sys) {}
+    /// `sys` may be null for an ask that fails before it is sent.
+    explicit ask_state_base(system_core* sys) noexcept : sys_(sys) {}
     ask_state_base(const ask_state_base&) = delete;
     ask_state_base& operator=(const ask_state_base&) = delete;
 
@@ -38,7 +39,8 @@ public:
 
     /// Completes with `e` unless already completed. Returns false if late.
     bool fail(error e) noexcept;
-    /// Arms the deadline: completes with `timeout` at `deadline`.
+    /// Arms the deadline: completes with `timeout` at `deadline`
+    /// (`time_point::max()`: no deadline, nothing is armed).
     void arm(time_point deadline);
     /// True once completed.
     [[nodiscard]] bool ready() const;
@@ -76,7 +78,7 @@ private:
     void finish(std::unique_lock<std::mutex>& lock) noexcept; // wakes, disarms
     void on_late() noexcept;
 
-    system_core& sys_; // outlives every ask
+    system_core* sys_; // outlives every ask; null if it never reached the system
     std::atomic<std::uint32_t> refs_{1};
     mutable std::mutex mutex_;
     mutable std::condition_variable cv_;

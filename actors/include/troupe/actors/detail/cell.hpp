@@ -6,10 +6,12 @@
 #include <troupe/actors/child_decision.hpp>
 #include <troupe/actors/clock.hpp>
 #include <troupe/actors/dead_letters.hpp>
+#include <troupe/actors/detail/child_list.hpp>
 #include <troupe/actors/detail/envelope.hpp>
 #include <troupe/actors/error.hpp>
 #include <troupe/actors/expected.hpp>
 #include <troupe/actors/spawn_options.hpp>
+#include <troupe/mailbox/cache_line.hpp>
 #include <troupe/mailbox/mailbox.hpp>
 
 #include <atomic>
@@ -19,6 +21,7 @@
 #include <stop_token>
 #include <string>
 #include <typeinfo>
+#include <vector>
 
 namespace troupe {
 class actor_base;
@@ -30,7 +33,7 @@ namespace troupe::detail {
 class system_core;
 struct cell_extras;
 struct cell_options;
-struct cell_stats;
+struct cell_shared;
 struct timer_control;
 
 /// What a worker should do with a cell after `resume`.
@@ -51,13 +54,78 @@ protected:
     ~awaiter_base() = default;
 };
 
+/// A coroutine handler in progress: `handle` is its top frame; `complete` is
+/// called on the actor's turn once it finished (to reply, then destroy).
+struct pending_task {
+    std::coroutine_handle<> handle;
+    void (*complete)(std::coroutine_handle<>, void* reply) = nullptr;
+    void* reply = nullptr; // ask state, owned reference
+};
+
+/// Whether a teardown runs the behaviour's `on_stop`.
+enum class run_on_stop : std::uint8_t { no, yes };
+
 /// The runtime part of an actor: mailbox, lifecycle, tree links, counters.
 /// One allocation per actor together with the behaviour (`cell_impl<Impl>`).
+/// The cell coordinates; each job lives in its own file (actors/src/):
+/// `cell_send.cpp` (send side, overflow), `cell.cpp` (identity, the turn),
+/// `cell_system.cpp` (system messages: the table below), `cell_failure.cpp`
+/// (failures and the parent's decisions), `cell_stop.cpp` (ordered stop,
+/// restarts, termination), with the leaf classes `child_list`,
+/// `sender_waitlist`, `task_slot`, `exit_observers` and `actor_timers`.
 ///
-/// **Threading:** `enqueue_*`, refcounting, `addr`-level getters and counters
-/// from any thread; everything else runs on the actor's own turn (one worker at
-/// a time, handed over through the mailbox's release/acquire).
-class cell {
+/// ## Lifecycle
+///
+/// States: **fresh** (built, first turn not run), **running**, **failed**
+/// (a handler threw, or a supervised exit: waiting for the parent's decision,
+/// possibly through a backoff; user messages wait), **stopping** (stopping
+/// its children newest first, then itself), **restarting** (tearing down in
+/// place: children, `on_stop`, behaviour; mailbox and refs stay), **halted**
+/// (torn down in place, waiting for `start`: the middle of a group restart),
+/// **terminated** (mailbox closed; refs reach dead letters).
+///
+/// | system message | fresh / running | failed | stopping | restarting | halted | terminated |
+/// |---|---|---|---|---|---|---|
+/// | stop(cause, origin) | stop¹ | stop¹ | ignored | becomes a stop | stop | answered dead² |
+/// | kill(cause) | terminate `killed` at once, children killed, no `on_stop` | same | same | same | same | answered dead |
+/// | cancel(cause) | token, awaiter, children cancelled | same | same | same | ignored | ignored |
+/// | restart(cause) | tear down, start again | same | ignored | ignored | start | ignored |
+/// | halt(cause, brutal) | tear down, → halted, tell parent | same | ignored | → halted at the end | tell parent | ignored |
+/// | start | ignored | ignored | ignored | start at the end | start, tell parent | ignored |
+/// | resume | ignored | → running | ignored | ignored | ignored | ignored |
+/// | child_failed(child) | parent decides³ | child stopped | child stopped | child stopped | child stopped | answered dead |
+/// | child_exited(child) | unlisted; next of an ordered stop or group job | same | same | same | same | ignored |
+/// | child_halted / child_started | next of the group job | same | same | same | same | ignored |
+/// | monitor / link | observer added | same | same | same | same | down / exit at once² |
+/// | demonitor / unlink | observer removed | same | same | same | same | ignored |
+/// | down / exit_signal | `on_down` / trap⁴ | queued to the behaviour if any | same | ignored | ignored | ignored |
+/// | wake(gen) | resumes the awaiter of that generation | same | same | same | ignored | ignored |
+/// | idle_timeout(gen) | `on_idle` (running only) | ignored | ignored | ignored | ignored | ignored |
+/// | call(fn) | `fn()` | same | same | same | same | ignored |
+///
+/// 1. Stop: the stop token is signalled when the stop is *requested*
+///    (`request_stop`, any thread). A stop from the parent (origin `parent`)
+///    is the parent's business: children newest first, each under its
+///    shutdown timeout (overrun: killed, exit cause `killed` <- `timeout`),
+///    then `on_stop`, then terminate. Any other stop (the actor's own, a
+///    third party's, a linked exit) of a child whose parent decides exits
+///    (supervisors) is turned into a failure report instead (→ failed, the
+///    parent decides: restart in place, stop, ...); otherwise as from the
+///    parent.
+/// 2. A request that finds the actor terminated is answered as a dead actor
+///    would: monitor → `down` with the exit cause, link → exit signal with
+///    the exit cause, child_failed → the child is stopped.
+/// 3. `on_child_failed` decides: stop, restart, resume, escalate (stop the
+///    child, fail this actor) or defer (the parent acts later).
+/// 4. Exit signal of a linked peer: with `trap_exits`, `on_exit` for every
+///    cause, normal ones included; without, a non-normal cause stops this
+///    actor with `linked_exit` (normal ones are ignored).
+///
+/// **Threading:** `enqueue_*`, `request_stop`, `request_kill`, refcounting,
+/// identity getters and counters from any thread; everything else runs on the
+/// actor's own turn (one worker at a time, handed over through the mailbox's
+/// release/acquire).
+class alignas(cache_line_size) cell {
 public:
     cell(system_core& sys, cell* parent, const spawn_options& opts, std::string name);
     cell(const cell&) = delete;
@@ -70,19 +138,35 @@ public:
     /// envelope is failed and destroyed (or dead-lettered) here.
     send_result enqueue_user(envelope* e) noexcept;
     /// Sends a system message; never refused for capacity. If the actor has
-    /// terminated, the message is answered as a dead actor would (e.g. a
-    /// monitor request is answered with `down`).
+    /// terminated, the request is answered as a dead actor would (see the
+    /// table) and `e` is destroyed.
     void enqueue_system(system_envelope* e) noexcept;
     /// Convenience: `enqueue_system(new system_envelope(k, cause, other))`.
     void post(sys_kind k, error cause = {}, cell_ptr other = {});
+    /// Requests a stop: signals the stop token now (on this thread) and
+    /// queues the stop. The first cause requested is the one that sticks.
+    void request_stop(error cause, stop_origin origin);
+    /// Requests a kill: it overtakes everything still queued (a pending
+    /// stop included), so the exit cause is `killed` <- `cause`.
+    void request_kill(error cause);
+    /// As `request_kill`, but the actor is torn down in place (no `on_stop`)
+    /// and halts instead of terminating: a group-restart member that overran
+    /// its shutdown timeout.
+    void request_kill_in_place(error cause);
+    /// Signals the stop token with `cause` (the first cause sticks) without
+    /// queuing anything: the parent's stop reaching its children at once.
+    void signal_stop(const error& cause);
+    /// Posts a wake for generation `gen`.
+    void wake(std::uint64_t gen);
 
     [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
+    /// Full path (`/user/a/b`); built iteratively, whatever the depth.
     [[nodiscard]] std::string path() const;
     [[nodiscard]] std::string name() const;
     [[nodiscard]] cell* parent() const noexcept { return parent_.get(); }
     [[nodiscard]] system_core& sys() const noexcept { return sys_; }
     [[nodiscard]] bool is_terminated() const noexcept {
-        return terminated_.load(std::memory_order_acquire); // pairs with finish()
+        return terminated_.load(std::memory_order_acquire); // pairs with terminate()
     }
     [[nodiscard]] const mailbox& box() const noexcept { return mailbox_; }
     /// The protocol (message type) this actor speaks.
@@ -90,8 +174,14 @@ public:
     /// The exit cause; meaningful once `is_terminated()`.
     [[nodiscard]] error exit_cause() const;
     void counters(actor_counters& out) const noexcept;
+    /// Why a stop was requested (`errc::none` while none was): readable on
+    /// any thread once the stop token is signalled.
+    [[nodiscard]] error requested_stop_cause() const;
 
     void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+    /// Drops a reference; the last one frees the cell, then drops the cell's
+    /// reference to its parent the same way (a loop, not a recursion, so a
+    /// chain of 100,000 nested actors unwinds on a small stack).
     void release() noexcept;
 
     // ---- the actor's own turn -------------------------------------------------
@@ -100,28 +190,37 @@ public:
     /// system messages first, always.
     resume_result resume(std::uint32_t budget = 0) noexcept;
 
-    /// Spawning: links `child` into this cell's children (newest last) and
-    /// schedules it. Returns false if this cell no longer takes children.
+    /// Spawning (any thread): lists `child` as this cell's newest child and
+    /// starts it. If this cell no longer takes children (stopping, or gone)
+    /// or the child's name is taken, `child` terminates at once with that
+    /// cause instead. Returns whether it was adopted.
     bool adopt(cell* child) noexcept;
-    /// Starts a freshly constructed cell (schedules its first turn).
-    void start() noexcept;
+    /// Terminates a cell that was never adopted (its spawn was refused) with
+    /// `cause`; drops the alive reference.
+    void refuse(error cause) noexcept;
 
     // Context operations for the behaviour (own turn only).
-    void request_stop(error cause);
     std::stop_token stop_token();
     [[nodiscard]] const error& stop_cause() const noexcept;
-    void monitor(cell* target);
-    void demonitor(cell* target);
-    void link(cell* peer);
-    void unlink(cell* peer);
-    void track_timer(const std::shared_ptr<timer_control>& t);
+    void monitor(const cell_ptr& target);
+    void demonitor(const cell_ptr& target);
+    void link(const cell_ptr& peer);
+    void unlink(const cell_ptr& peer);
+    void track_timer(std::shared_ptr<timer_control> t);
     void set_idle_timeout(duration d);
+    /// Children whose stop was not requested by this actor are reported to
+    /// it as failures (see the table) instead of terminating.
+    void decide_child_exits() noexcept {
+        decides_child_exits_.store(true, std::memory_order_relaxed); // read at the child's exit
+    }
+    /// Group restart (one_for_all / rest_for_one): halts `members` (start
+    /// order) newest first, each under its shutdown timeout, then starts them
+    /// in start order, each after the previous one's `on_start` ran.
+    void restart_children(std::vector<cell_ptr> members, error cause);
 
     /// Registers the awaitable the current coroutine is suspended on; returns
     /// the generation a later `wake` must carry.
     std::uint64_t set_awaiter(awaiter_base* a) noexcept;
-    /// Posts a wake for generation `gen` (any thread).
-    void wake(std::uint64_t gen);
     /// Pushes `e` without applying the overflow policy: returns false (and
     /// keeps `e` with the caller) if the user lane is full; otherwise takes
     /// `e` and sets `result` (accepted, or `receiver_down`).
@@ -132,16 +231,16 @@ public:
     send_result send_or_wait(envelope*& e, cell* waiter, std::uint64_t gen, bool& waiting) noexcept;
     [[nodiscard]] bool is_cancelled() const noexcept { return cancelled_; }
     [[nodiscard]] actor_base* behaviour() const noexcept { return behaviour_; }
-    [[nodiscard]] bool traps_exits() const noexcept;
-
-    /// A coroutine handler is running: `h` is its top frame; `finish` is
-    /// called on the actor's turn once it completed (to reply and destroy).
-    struct pending_task {
-        std::coroutine_handle<> handle;
-        void (*complete)(std::coroutine_handle<>, void* reply) = nullptr;
-        void* reply = nullptr; // ask state, owned reference
-    };
+    [[nodiscard]] bool traps_exits() const noexcept { return has(flag::traps_exits); }
+    /// Starts a coroutine handler: runs it to its first suspension.
     void begin_task(pending_task t);
+    /// Makes `e` a dead letter of this actor (counted; an ask fails).
+    void dead_letter_message(envelope* e, dead_letter_reason reason) noexcept;
+
+    /// The links this cell keeps in its parent's `child_list`.
+    sibling_links<cell> siblings; // guarded by the parent's tree lock
+    /// This cell's children. @pre the caller holds this cell's tree lock.
+    [[nodiscard]] const child_list<cell>& children() const noexcept { return children_; }
 
 protected:
     /// Handles one user message (behaviour-specific, typed).
@@ -153,68 +252,118 @@ protected:
 
 private:
     friend class system_core;
-    enum class state : std::uint8_t { fresh, running, failed, stopping, restarting, terminated };
+    enum class state : std::uint8_t {
+        fresh,
+        running,
+        failed,
+        stopping,
+        restarting,
+        halted,
+        terminated
+    };
+    /// Own-turn bits, kept on the consumer's cache line.
+    enum class flag : std::uint8_t {
+        task_running = 1,          // a coroutine handler is in progress: user lane paused
+        intercepts = 2,            // an interceptor sees every user message (immutable)
+        stamps_activity = 4,       // an idle timeout is armed: user messages stamp the time
+        traps_exits = 8,           // immutable
+        start_after_teardown = 16, // a `start` arrived while tearing down for a halt
+        halt_after_teardown = 32,  // the teardown in progress ends halted, not rebuilt
+    };
+    [[nodiscard]] bool has(flag f) const noexcept {
+        return (flags_ & static_cast<std::uint8_t>(f)) != 0;
+    }
+    void set(flag f, bool on) noexcept {
+        flags_ = on ? (flags_ | static_cast<std::uint8_t>(f))
+                    : (flags_ & static_cast<std::uint8_t>(~static_cast<std::uint8_t>(f)));
+    }
 
+    enum class teardown_end : std::uint8_t { rebuild, halt };
+
+    // cell.cpp: identity, requests, the turn
     cell_extras& extras();
-    void handle_system(system_envelope& e);
+    cell_shared& shared() noexcept;
+    [[nodiscard]] cell_shared* shared_if_any() const noexcept;
     void handle_user(envelope* e);
-    void intercept_user(envelope* e);
-    void deliver_user(envelope* e, bool twice);
+    void deliver_user(envelope* e, int times = 1);
+    void apply_requested_kill();
     void run_start();
-    void fail_actor(error cause, envelope* failed_message);
-    void cancel_tree(const error& cause);
-    void signal_cancel(const error& cause);
-    void begin_stop(error cause, state next);
-    void stop_next_child();
-    void child_gone(cell* child, const error& cause);
-    void finish(error cause, bool run_on_stop);
+    [[nodiscard]] bool user_paused() const noexcept;
+    void count_processed() noexcept;
+    void finish_task_if_done();
     void complete_task();
     void drop_task(const error& cause) noexcept;
     void cancel_awaiter(const error& cause);
-    void after_task_step();
-    void on_space_freed(bool all) noexcept;
+    // cell_intercept.cpp
+    void intercept_user(envelope* e);
+    // cell_send.cpp: the send side
+    send_result place(push_result r, envelope* e) noexcept;
     send_result overflow(envelope* e) noexcept;
-    /// Finishes a push: schedules on an idle->busy transition, dead-letters
-    /// on `closed`, applies the policy on `full`. Takes `e`.
-    send_result settle(push_result r, envelope* e) noexcept;
     send_result block_until_space(envelope* e) noexcept;
     void dead_letter(envelope* e, dead_letter_reason reason) noexcept;
-    void restart_behaviour(error cause);
-    void abandon(error cause) noexcept;
-    void arm_idle(time_point at);
-    void reply_dead(system_envelope* e) noexcept;
-    cell_stats& stats() noexcept;
-    [[nodiscard]] bool user_paused() const noexcept;
+    void answer_as_dead(system_envelope* e) noexcept;
+    void wake_waiting_senders(bool all) noexcept;
+    // cell_system.cpp: the table
+    void handle_system(system_envelope& e);
+    void handle_halt(system_envelope& e);
+    void handle_exit_signal(system_envelope& e);
+    void handle_idle_timeout(std::uint64_t generation);
+    void handle_wake(std::uint64_t generation);
+    // cell_failure.cpp: failures and decisions
+    void handle_failure(error cause, envelope* failed_message);
+    void report_exit_to_parent(error cause);
+    [[nodiscard]] bool group_will_halt(const cell* child) const noexcept;
+    void decide_about_child(system_envelope& e);
+    void apply_decision(child_decision d, const cell_ptr& child, const error& cause);
+    // cell_stop.cpp: adoption, stop, restarts, termination
+    void begin_stop(error cause, stop_origin origin);
+    void begin_teardown(error cause, teardown_end end);
+    void cancel(const error& cause);
+    void start_child_stops(error cause);
+    void stop_next_child();
+    void on_child_shutdown_overrun(const cell_ptr& child);
+    void unlist_child(cell* child);
+    void after_children_stopped(error cause);
+    void tear_down_behaviour(const error& cause, run_on_stop on_stop);
+    void rebuild();
+    void enter_halted();
+    void halt_brutally(const error& cause);
+    void group_next();
+    void on_group_member_overrun(const cell_ptr& member);
+    void on_group_member_done(cell* member);
+    void drop_group_restarts() noexcept;
+    void kill(const error& cause);
+    void terminate(error cause, run_on_stop on_stop);
+    void close_and_account();
+    void notify_exit(const error& cause);
 
-    // Layout note: an idle actor's whole cost is this object plus its
-    // behaviour (bench: spawn/100000, bytes_per_actor), so rare state lives
-    // behind `options_`, `extras_` and `stats_`.
-    system_core& sys_;                   // owns the tree; outlives every cell
-    cell_ptr parent_;                    // immutable; keeps the parent's shell alive
-    std::atomic<std::uint32_t> refs_{1}; // the initial reference is the "alive" one
-    state state_ = state::fresh;         // own turn only
-    bool cancelled_ = false;             // own turn only
-    overflow_policy policy_;             // immutable
-    bool accepting_children_ = true;     // guarded like the children list
-    std::uint16_t throughput_;           // immutable
-    std::atomic<bool> terminated_{false};
-    std::uint64_t id_; // immutable
-    mailbox mailbox_;
-    actor_base* behaviour_ = nullptr;     // own turn only (lives in cell_impl storage)
-    std::unique_ptr<cell_extras> extras_; // own turn only, lazily created
-
-    // Children: an intrusive list, newest first; guarded by the system's
-    // striped lock for this cell (spawns may come from any thread).
-    cell* first_child_ = nullptr;
-    cell* prev_sibling_ = nullptr;
-    cell* next_sibling_ = nullptr;
-
-    // Name and non-default spawn options (overflow settings and waiters,
-    // shutdown timeout, interceptor, trap_exits); null when all are default.
-    std::unique_ptr<cell_options> options_;
-    // Counters of rare outcomes and the exit cause; installed on first use.
-    std::atomic<cell_stats*> stats_{nullptr};
-    std::atomic<std::uint64_t> processed_{0}; // statistic; single writer: this actor
+    // Layout (three cache lines; a test pins it): line 0 is read-mostly
+    // identity and sender-side settings; line 1 holds tree links and the
+    // mailbox's producer side, which producers write on every send; line 2
+    // starts with the mailbox's consumer side and holds what the owner writes
+    // per message. An idle actor's whole cost is this object plus its
+    // behaviour (bench: bytes_per_actor), so rare state lives behind
+    // `options_`, `shared_` and `extras_`.
+    system_core& sys_;                             // the tree's owner; outlives every cell
+    std::unique_ptr<cell_options> options_;        // null when all defaults; immutable
+    std::uint64_t id_;                             // immutable
+    std::atomic<cell_shared*> shared_{nullptr};    // installed on first use, any thread
+    actor_base* behaviour_ = nullptr;              // own turn only (lives in cell_impl storage)
+    std::atomic<std::uint32_t> refs_{1};           // the initial reference is the "alive" one
+    overflow_policy policy_;                       // immutable
+    std::atomic<bool> terminated_{false};          // set once, release
+    std::uint16_t throughput_;                     // immutable
+    std::atomic<bool> decides_child_exits_{false}; // set by the behaviour; relaxed
+    std::atomic<bool> stop_requested_{false};      // set once per incarnation; see request_stop()
+    bool takes_children_ = true;                   // guarded by this cell's tree lock
+    child_list<cell> children_;                    // guarded by this cell's tree lock
+    std::unique_ptr<cell_extras> extras_;          // own turn only, lazily created
+    cell_ptr parent_;                              // immutable; keeps the parent's shell alive
+    mailbox mailbox_;                              // straddles lines 1 and 2
+    std::atomic<std::uint64_t> processed_{0};      // statistic; single writer: this actor
+    state state_ = state::fresh;                   // own turn only
+    bool cancelled_ = false;                       // own turn only
+    std::uint8_t flags_ = 0;                       // own turn only (`flag` bits)
 };
 
 /// Thread-local context of the running actor (null outside handlers).

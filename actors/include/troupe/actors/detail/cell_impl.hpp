@@ -25,7 +25,7 @@ void invoke_handler(Impl& impl, cell& c, M& m, ask_state_base*& reply) {
     if constexpr (is_task<result>::value) {
         using value = typename result::value_type;
         auto h = impl.on(m).release();
-        cell::pending_task t;
+        pending_task t;
         t.handle = h;
         t.reply = std::exchange(reply, nullptr);
         t.complete = [](std::coroutine_handle<> raw, void* r) {

@@ -36,24 +36,37 @@ struct envelope : mailbox_node, pooled {
     std::uint64_t trace_id = 0; // propagated from the sending handler's message
 };
 
-/// Control messages of the system lane.
+/// Who asked an actor to stop: a stop its parent did not ask for may be a
+/// failure the parent rules on (see the lifecycle table in cell.hpp).
+enum class stop_origin : std::uint8_t {
+    parent, ///< the parent's ordered stop, or a supervisor's decision
+    self,   ///< the actor's own `stop()`
+    other,  ///< anyone else: a ref's `stop()`, a linked exit, the system
+};
+
+/// Control messages of the system lane (the lifecycle table in cell.hpp says
+/// what each does in each state).
 enum class sys_kind : std::uint8_t {
-    stop,         ///< cause: stop children (reverse order), then self
-    cancel,       ///< cause: signal the token, cancel a pending await, pass on to children
-    kill,         ///< cause: terminate without on_stop
-    child_failed, ///< other = child, cause = failure; the child is suspended
-    child_exited, ///< other = child, cause = exit cause
-    restart,      ///< from the parent: rebuild the behaviour, keep the mailbox
-    resume,       ///< from the parent: continue after a failure without restarting
-    monitor,      ///< other = watcher (or callback set), add to the watch list
-    demonitor,    ///< other = watcher
-    down,         ///< other = dead actor, cause = its exit cause
-    link,         ///< other = peer
-    unlink,       ///< other = peer
-    exit_signal,  ///< other = linked peer that exited, cause
-    wake,         ///< generation: a pending await completed; resume the coroutine
-    idle_timeout, ///< generation: the idle timer fired
-    call,         ///< run `fn` on the actor's turn (runtime-internal)
+    stop,          ///< cause, origin: stop children (newest first), then self
+    kill,          ///< cause: terminate at once, without on_stop
+    cancel,        ///< cause: signal the token, cancel a pending await, pass on
+    restart,       ///< cause: tear the behaviour down in place, build it again
+    halt,          ///< cause, brutal: tear down in place, wait for `start`
+    start,         ///< build the behaviour again after a halt
+    resume,        ///< go on after a failure, behaviour kept
+    child_failed,  ///< other = child, cause = failure (or supervised exit)
+    child_exited,  ///< other = child, cause = exit cause
+    child_halted,  ///< other = child: torn down for a group restart
+    child_started, ///< other = child: started again in a group restart
+    monitor,       ///< other = watcher (or callback set): watch this actor
+    demonitor,     ///< other = watcher
+    down,          ///< other = dead actor, cause = its exit cause
+    link,          ///< other = peer
+    unlink,        ///< other = peer
+    exit_signal,   ///< other = linked peer that exited, cause
+    wake,          ///< generation: a pending await completed; resume the coroutine
+    idle_timeout,  ///< generation: the idle timer fired
+    call,          ///< run `callback` on the actor's turn (runtime-internal)
 };
 
 /// A system-lane message. Rare, so one shape for all kinds.
@@ -65,6 +78,8 @@ struct system_envelope final : envelope {
     [[nodiscard]] std::string_view type_name() const noexcept override;
 
     sys_kind kind;
+    stop_origin origin = stop_origin::other; // stop only
+    bool brutal = false;                     // halt only: no on_stop
     error cause;
     cell_ptr other;
     std::uint64_t generation = 0;

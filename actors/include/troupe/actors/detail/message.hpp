@@ -4,8 +4,8 @@
 
 #include <troupe/actors/detail/ask_state.hpp>
 #include <troupe/actors/detail/envelope.hpp>
+#include <troupe/actors/type_name.hpp>
 
-#include <boost/core/demangle.hpp>
 #include <boost/intrusive_ptr.hpp>
 
 #include <string>
@@ -36,8 +36,7 @@ namespace detail {
 
 template <class T>
 std::string_view type_name_of() noexcept {
-    static const std::string name = boost::core::demangle(typeid(T).name());
-    return name;
+    return troupe::type_name<T>();
 }
 
 /// A user message for an actor speaking `Protocol`: the payload plus, for

@@ -2,6 +2,7 @@
 
 #pragma once
 
+#include <troupe/actors/child_decision.hpp>
 #include <troupe/actors/clock.hpp>
 #include <troupe/actors/dead_letters.hpp>
 #include <troupe/actors/detail/cell.hpp>
@@ -10,13 +11,14 @@
 
 #include <array>
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <typeindex>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace troupe {
 class system;
@@ -24,33 +26,32 @@ class system;
 
 namespace troupe::detail {
 
-/// Observers that higher layers (supervision, events) add to the core.
-struct lifecycle_hooks {
-    /// An actor failed (before its parent decides).
-    hook_list<const actor_addr&, const error&> failures;
-    /// A parent decided about a failed child.
-    hook_list<const actor_addr&, const error&, child_decision> decisions;
-};
-
 /// The system's shared internals, reachable from every cell.
 ///
+/// **Lifetime:** owned by the root guardian's cell and freed with it, that is
+/// after the last cell of the system (every cell keeps its parent alive), so
+/// a ref that outlives its `troupe::system` still reaches a valid core: its
+/// sends find the mailbox closed and become dead letters. The executor and
+/// clock it owns (when the system made them) live as long.
 /// **Threading:** every member function is thread-safe unless noted.
 class system_core {
 public:
-    system_core(troupe::system& owner, executor* exec, clock* clk);
+    system_core(troupe::system& owner, std::unique_ptr<executor> own_exec, executor* exec,
+                std::unique_ptr<troupe::clock> own_clock, troupe::clock* clk);
     system_core(const system_core&) = delete;
     system_core& operator=(const system_core&) = delete;
     ~system_core();
 
+    /// The system object; valid until it is destroyed (not after: a handler
+    /// still running then must not use it).
     [[nodiscard]] troupe::system& owner() const noexcept { return owner_; }
     [[nodiscard]] executor& exec() const noexcept { return *exec_; }
     [[nodiscard]] troupe::clock& clk() const noexcept { return *clock_; }
+    [[nodiscard]] bool owns_executor() const noexcept { return own_exec_ != nullptr; }
     [[nodiscard]] dead_letter_sink& dead_letters() noexcept { return dead_letters_; }
     [[nodiscard]] std::uint64_t next_id() noexcept {
         return next_id_.fetch_add(1, std::memory_order_relaxed); // unique ids only
     }
-    [[nodiscard]] cell* user_guardian() const noexcept { return user_.get(); }
-    [[nodiscard]] cell* system_guardian() const noexcept { return system_.get(); }
     /// Striped lock guarding a cell's children list.
     [[nodiscard]] std::mutex& tree_lock(const cell* c) noexcept;
 
@@ -74,22 +75,61 @@ public:
         live_.fetch_sub(1, std::memory_order_release);
     }
 
-    /// The live tree as indented text (path, mailbox depth/capacity).
+    /// Observers of failures and decisions (system::failure_hooks & co).
+    hook_list<const actor_addr&, const error&> failures;
+    hook_list<const actor_addr&, const error&, child_decision> decisions;
+    void report_failure(const actor_addr& who, const error& cause) noexcept {
+        failures(who, cause);
+    }
+    void report_decision(const actor_addr& child, const error& cause, child_decision d) noexcept {
+        decisions(child, cause, d);
+    }
+
+    /// The extension of type key `key`, or null.
+    [[nodiscard]] std::shared_ptr<void> find_extension(std::type_index key) const;
+    /// Installs `make()` under `key` unless one is there; returns the one
+    /// that is. `make` runs under the slots' lock and must not use them.
+    template <class Make>
+    std::shared_ptr<void> extension(std::type_index key, Make&& make) {
+        std::lock_guard lock(extensions_mutex_);
+        for (auto& [k, v] : extensions_) {
+            if (k == key) {
+                return v;
+            }
+        }
+        std::shared_ptr<void> made = make();
+        extensions_.emplace_back(key, made);
+        return made;
+    }
+    /// Destroys the extensions, newest first (at shutdown, after the tree).
+    void clear_extensions() noexcept;
+
+    /// The live tree as indented text (path, mailbox depth/capacity), by an
+    /// explicit stack: any depth.
     [[nodiscard]] std::string dump_tree() const;
 
-    lifecycle_hooks hooks; // thread-safe observer lists
-
-    /// Builds the guardians; called once by troupe::system after construction.
-    void create_guardians();
-    /// Stops the tree (ordered) and waits up to `timeout`.
+    /// Builds the guardians; called once by troupe::system, which keeps them.
+    /// The root takes ownership of this core.
+    struct guardians {
+        cell_ptr root;
+        cell_ptr user;
+        cell_ptr system;
+    };
+    guardians create_guardians();
+    /// Stops the tree (ordered) and waits up to `timeout` (real time).
     expected<void> stop_tree(duration timeout);
-    /// Final teardown of guardians after executor shutdown.
-    void release_guardians() noexcept;
+    /// After the executor has stopped: terminates every cell still alive,
+    /// children before parents, on the calling thread (no actor runs any
+    /// more), so their messages become dead letters and later sends are
+    /// refused. Iterative, any depth.
+    void terminate_abandoned() noexcept;
 
 private:
     troupe::system& owner_;
-    executor* exec_;       // owned by troupe::system
-    troupe::clock* clock_; // owned by troupe::system or the test
+    std::unique_ptr<executor> own_exec_;       // when the system made it
+    executor* exec_;                           // own_exec_ or the user's (outlives the system)
+    std::unique_ptr<troupe::clock> own_clock_; // when the system made it
+    troupe::clock* clock_;                     // own_clock_ or the user's
     dead_letter_sink dead_letters_;
     std::atomic<std::uint64_t> next_id_{1};
     std::atomic<std::uint64_t> late_replies_{0}; // statistic
@@ -97,9 +137,9 @@ private:
     std::array<std::mutex, 64> tree_locks_;
     mutable std::mutex registry_mutex_;
     std::unordered_map<std::string, cell*> registry_; // guarded by registry_mutex_
-    cell_ptr root_;
-    cell_ptr user_;
-    cell_ptr system_;
+    mutable std::mutex extensions_mutex_;
+    std::vector<std::pair<std::type_index, std::shared_ptr<void>>> extensions_; // guarded
+    cell* root_ = nullptr; // kept alive by troupe::system (and the cells)
 };
 
 } // namespace troupe::detail

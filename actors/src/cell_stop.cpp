@@ -1,0 +1,493 @@
+// Part of troupe. See LICENSE at the repository root.
+//
+// Adoption, ordered stop, restarts in place (single and group), kill and
+// termination.
+
+#include <troupe/actors/actor.hpp>
+#include <troupe/actors/detail/cell.hpp>
+#include <troupe/actors/detail/system_core.hpp>
+
+#include "cell_state.hpp"
+#include "cell_util.hpp"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace troupe::detail {
+
+namespace {
+
+duration shutdown_timeout_of(const cell_options* o) noexcept {
+    return o != nullptr ? o->shutdown_timeout : duration::max();
+}
+
+/// Posts `call(fn)` to `target` when the clock reaches `at`; 0 if never.
+template <class F>
+timer_id call_at(clock& clk, time_point at, cell_ptr target, F fn) {
+    if (at == time_point::max()) {
+        return 0;
+    }
+    return clk.schedule_at(at, [target = std::move(target), fn = std::move(fn)] {
+        auto* e = new system_envelope(sys_kind::call);
+        e->callback = [fn](const error&) { fn(); };
+        target->enqueue_system(e);
+    });
+}
+
+} // namespace
+
+// ---- adoption -------------------------------------------------------------------------
+
+bool cell::adopt(cell* child) noexcept {
+    error refusal;
+    {
+        std::lock_guard lock(sys_.tree_lock(this));
+        if (!takes_children_) {
+            refusal = error{errc::receiver_down, "the parent " + path() + " takes no children now"};
+        } else if (child->options_ && !child->options_->name.empty()) {
+            child->options_->registered_path = child->path();
+            if (auto ok = sys_.register_path(child, child->options_->registered_path); !ok) {
+                child->options_->registered_path.clear();
+                refusal = ok.error();
+            }
+        }
+        if (!refusal) {
+            if (parent_ != nullptr) { // children of the root are guardians: not counted
+                sys_.actor_started();
+            }
+            child->add_ref(); // the children list's reference
+            children_.add_newest(*child);
+        }
+    }
+    if (refusal) {
+        child->refuse(std::move(refusal));
+        return false;
+    }
+    if (child->mailbox_.try_unblock()) { // schedules its first turn
+        sys_.exec().schedule(child);
+    }
+    return true;
+}
+
+void cell::refuse(error cause) noexcept {
+    shared().exit_cause = std::make_unique<const error>(std::move(cause));
+    state_ = state::terminated;
+    terminated_.store(true, std::memory_order_release); // pairs with is_terminated()
+    (void)mailbox_.close();                             // never ran: nothing was queued
+    release(); // the alive reference; the spawner still holds one
+}
+
+// ---- stop -------------------------------------------------------------------------
+
+void cell::begin_stop(error cause, stop_origin origin) {
+    if (state_ == state::stopping || state_ == state::terminated) {
+        return;
+    }
+    const bool parent_decides = origin != stop_origin::parent && parent_ != nullptr &&
+                                parent_->decides_child_exits_.load(std::memory_order_relaxed);
+    if (parent_decides) {
+        // A supervised child's own exit: the parent rules on it (restart in
+        // place, stop, ...). Already failed: that decision is pending.
+        if (state_ == state::running || state_ == state::fresh) {
+            cancel_awaiter(cause);
+            if (cause) {
+                sys_.report_failure(actor_addr(cell_ptr(this)), cause);
+            }
+            report_exit_to_parent(std::move(cause));
+        }
+        return;
+    }
+    if (state_ == state::failed && extras_ && extras_->failure) {
+        cause = *extras_->failure; // a failed actor ends with its failure (as in OTP)
+    }
+    state_ = state::stopping;
+    drop_group_restarts();
+    {
+        std::lock_guard lock(sys_.tree_lock(this));
+        takes_children_ = false;
+    }
+    cancel(cause); // signals the token and tells the children at once
+    start_child_stops(std::move(cause));
+}
+
+void cell::begin_teardown(error cause, teardown_end end) {
+    state_ = state::restarting;
+    set(flag::halt_after_teardown, end == teardown_end::halt);
+    set(flag::start_after_teardown, false);
+    drop_group_restarts();
+    cancel_awaiter(cause);
+    {
+        std::lock_guard lock(sys_.tree_lock(this));
+        takes_children_ = false; // until rebuilt
+        children_.for_each([&](cell& c) {
+            c.signal_stop(cause);
+            c.post(sys_kind::cancel, cause);
+        });
+    }
+    start_child_stops(std::move(cause));
+}
+
+void cell::cancel(const error& cause) {
+    if (!cancelled_) {
+        cancelled_ = true;
+        signal_stop(cause);
+    }
+    cancel_awaiter(cause);
+    std::lock_guard lock(sys_.tree_lock(this));
+    children_.for_each([&](cell& c) {
+        c.signal_stop(cause); // a child stuck in a handler sees its token now
+        c.post(sys_kind::cancel, cause);
+    });
+}
+
+void cell::start_child_stops(error cause) {
+    bool any = false;
+    {
+        std::lock_guard lock(sys_.tree_lock(this));
+        any = !children_.empty();
+    }
+    if (!any) { // the common case: no bookkeeping needed
+        after_children_stopped(std::move(cause));
+        return;
+    }
+    extras().stopping.emplace(child_stop_sequence{nullptr, 0, std::move(cause)});
+    stop_next_child();
+}
+
+void cell::stop_next_child() {
+    cell* next = nullptr;
+    {
+        std::lock_guard lock(sys_.tree_lock(this));
+        next = children_.newest();
+    }
+    child_stop_sequence& seq = *extras_->stopping;
+    if (next == nullptr) {
+        error cause = std::move(seq.cause);
+        extras_->stopping.reset();
+        after_children_stopped(std::move(cause));
+        return;
+    }
+    seq.awaited = next;
+    const duration limit = shutdown_timeout_of(next->options_.get());
+    if (limit <= duration::zero()) { // brutal kill: its exit moves us on
+        next->request_kill(seq.cause);
+        return;
+    }
+    next->request_stop(seq.cause, stop_origin::parent);
+    // On overrun the child is killed and this cell moves on at once (a child
+    // stuck in a handler would otherwise hold the stop).
+    seq.overrun_timer = call_at(
+        sys_.clk(), saturating_add(sys_.clk().now(), limit), cell_ptr(this),
+        [self = cell_ptr(this), c = cell_ptr(next)] { self->on_child_shutdown_overrun(c); });
+}
+
+void cell::on_child_shutdown_overrun(const cell_ptr& child) {
+    if (!extras_ || !extras_->stopping || extras_->stopping->awaited != child.get()) {
+        return; // it stopped in time
+    }
+    extras_->stopping->overrun_timer = 0;
+    child->request_kill(error{errc::timeout, "shutdown timeout overrun", extras_->stopping->cause});
+    if (behaviour_ != nullptr) {
+        try {
+            behaviour_->on_child_shutdown_timeout(actor_addr(child));
+        } catch (...) {
+            // a recording hook cannot change the outcome
+        }
+    }
+    unlist_child(child.get());
+}
+
+void cell::unlist_child(cell* child) {
+    {
+        std::lock_guard lock(sys_.tree_lock(this));
+        if (!children_.remove(*child)) {
+            return; // never adopted, or unlisted before (an overrun)
+        }
+    }
+    const cell_ptr keep(child); // past the list's reference, for the checks below
+    child->release();           // the children list's reference
+    if (!extras_) {
+        return;
+    }
+    on_group_member_done(child); // a group member that exited instead of halting
+    if (extras_ && extras_->stopping && extras_->stopping->awaited == child) {
+        if (extras_->stopping->overrun_timer != 0) {
+            sys_.clk().cancel(std::exchange(extras_->stopping->overrun_timer, 0));
+        }
+        extras_->stopping->awaited = nullptr;
+        stop_next_child();
+    }
+}
+
+void cell::after_children_stopped(error cause) {
+    if (state_ == state::stopping) {
+        terminate(std::move(cause), run_on_stop::yes);
+        return;
+    }
+    if (state_ != state::restarting) {
+        return;
+    }
+    tear_down_behaviour(cause, run_on_stop::yes);
+    if (has(flag::halt_after_teardown) && !has(flag::start_after_teardown)) {
+        enter_halted();
+        return;
+    }
+    const bool tell_started = has(flag::start_after_teardown);
+    rebuild();
+    if (tell_started && parent_) {
+        parent_->post(sys_kind::child_started, {}, cell_ptr(this));
+    }
+}
+
+// ---- restarts in place -------------------------------------------------------------------
+
+void cell::tear_down_behaviour(const error& cause, run_on_stop on_stop) {
+    drop_task(cause);
+    if (behaviour_ != nullptr && on_stop == run_on_stop::yes) {
+        try {
+            behaviour_->on_stop(cause);
+        } catch (...) {
+            // on_stop failing cannot change the outcome; the teardown goes on.
+        }
+    }
+    if (extras_) {
+        extras_->timers.cancel_all();
+        extras_->timers.cancel_idle(sys_.clk());
+    }
+    set(flag::stamps_activity, false);
+    if (behaviour_ != nullptr) {
+        destroy_behaviour();
+        behaviour_ = nullptr;
+    }
+}
+
+void cell::rebuild() {
+    cancelled_ = false;
+    if (extras_) {
+        extras_->failure.reset();
+    }
+    set(flag::halt_after_teardown, false);
+    set(flag::start_after_teardown, false);
+    // A new incarnation: a new stop token, no stop requested yet.
+    stop_requested_.store(false, std::memory_order_seq_cst);
+    if (cell_shared* s = shared_if_any()) {
+        std::lock_guard lock(s->mutex);
+        s->stop_source.reset();
+        s->stop_cause = {};
+        s->stop_signalled = false;
+    }
+    {
+        std::lock_guard lock(sys_.tree_lock(this));
+        takes_children_ = true;
+    }
+    run_start();
+}
+
+void cell::enter_halted() {
+    state_ = state::halted;
+    if (parent_) {
+        parent_->post(sys_kind::child_halted, {}, cell_ptr(this));
+    }
+}
+
+void cell::halt_brutally(const error& cause) {
+    state_ = state::restarting;
+    drop_group_restarts();
+    {
+        std::lock_guard lock(sys_.tree_lock(this));
+        children_.for_each([&](cell& c) { c.request_kill(cause); });
+    }
+    tear_down_behaviour(cause, run_on_stop::no);
+    set(flag::halt_after_teardown, true);
+    set(flag::start_after_teardown, false);
+    enter_halted(); // killed children are unlisted as their exits arrive
+}
+
+void cell::restart_children(std::vector<cell_ptr> members, error cause) {
+    auto& x = extras();
+    const std::size_t n = members.size();
+    x.groups.push_back(group_restart{std::move(members), n, false, nullptr, 0, std::move(cause)});
+    if (x.groups.size() == 1) {
+        group_next();
+    }
+}
+
+void cell::group_next() {
+    while (extras_ && !extras_->groups.empty()) {
+        group_restart& g = extras_->groups.front();
+        auto listed = [&](const cell_ptr& m) {
+            std::lock_guard lock(sys_.tree_lock(this));
+            return children_.contains(*m);
+        };
+        while (!g.starting && g.next > 0) { // halt newest first
+            const cell_ptr m = g.members[--g.next];
+            if (!listed(m)) {
+                continue; // exited meanwhile
+            }
+            g.awaited = m.get();
+            const duration limit = shutdown_timeout_of(m->options_.get());
+            auto* e = new system_envelope(sys_kind::halt, g.cause);
+            e->brutal = limit <= duration::zero();
+            m->enqueue_system(e);
+            if (!e->brutal) {
+                g.overrun_timer =
+                    call_at(sys_.clk(), saturating_add(sys_.clk().now(), limit), cell_ptr(this),
+                            [self = cell_ptr(this), m] { self->on_group_member_overrun(m); });
+            }
+            return;
+        }
+        g.starting = true;
+        while (g.next < g.members.size()) { // then start in start order
+            const cell_ptr m = g.members[g.next++];
+            if (!listed(m)) {
+                continue;
+            }
+            g.awaited = m.get();
+            m->post(sys_kind::start);
+            return;
+        }
+        extras_->groups.pop_front();
+    }
+}
+
+void cell::on_group_member_overrun(const cell_ptr& member) {
+    if (!extras_ || extras_->groups.empty() || extras_->groups.front().awaited != member.get()) {
+        return; // it halted in time
+    }
+    extras_->groups.front().overrun_timer = 0;
+    member->request_kill_in_place(
+        error{errc::timeout, "shutdown timeout overrun", extras_->groups.front().cause});
+    if (behaviour_ != nullptr) {
+        try {
+            behaviour_->on_child_shutdown_timeout(actor_addr(member));
+        } catch (...) {
+            // a recording hook cannot change the outcome
+        }
+    }
+    extras_->groups.front().awaited = nullptr;
+    group_next();
+}
+
+void cell::on_group_member_done(cell* member) {
+    if (!extras_ || extras_->groups.empty() || extras_->groups.front().awaited != member) {
+        return; // not awaited (an answer after an overrun, or no group)
+    }
+    group_restart& g = extras_->groups.front();
+    if (g.overrun_timer != 0) {
+        sys_.clk().cancel(std::exchange(g.overrun_timer, 0));
+    }
+    g.awaited = nullptr;
+    group_next();
+}
+
+void cell::drop_group_restarts() noexcept {
+    if (!extras_) {
+        return;
+    }
+    for (auto& g : extras_->groups) {
+        if (g.overrun_timer != 0) {
+            sys_.clk().cancel(g.overrun_timer);
+        }
+    }
+    extras_->groups.clear();
+}
+
+// ---- kill and termination ---------------------------------------------------------------
+
+void cell::kill(const error& cause) {
+    if (state_ == state::terminated) {
+        return;
+    }
+    {
+        std::lock_guard lock(sys_.tree_lock(this));
+        takes_children_ = false;
+        children_.for_each([&](cell& c) { c.request_kill(cause); });
+    }
+    terminate(error{errc::killed, "killed", cause}, run_on_stop::no);
+}
+
+void cell::terminate(error cause, run_on_stop on_stop) {
+    if (state_ == state::terminated) {
+        return;
+    }
+    drop_group_restarts();
+    if (extras_ && extras_->stopping && extras_->stopping->overrun_timer != 0) {
+        sys_.clk().cancel(extras_->stopping->overrun_timer); // killed while stopping
+    }
+    tear_down_behaviour(cause, on_stop);
+    if (options_ && options_->interceptor) {
+        try {
+            options_->interceptor->on_terminate();
+        } catch (...) {
+            // an interceptor cannot change the outcome
+        }
+    }
+    // Children left behind (kill does not wait for them) are released. Once
+    // takes_children_ is false only this turn changes the list.
+    std::vector<cell*> left;
+    {
+        std::lock_guard lock(sys_.tree_lock(this));
+        takes_children_ = false;
+        children_.clear([&](cell& c) { left.push_back(&c); });
+    }
+    for (cell* c : left) {
+        c->release();
+    }
+    state_ = state::terminated;
+    if (cause) { // a normal exit is recorded as no cause
+        shared().exit_cause = std::make_unique<const error>(cause);
+    }
+    if (parent_ && parent_->parent_ != nullptr) { // guardians are not counted
+        sys_.actor_exited(); // before any exit observer runs (live_actors() agrees)
+    }
+    if (options_ && !options_->registered_path.empty()) {
+        sys_.unregister_path(options_->registered_path);
+    }
+    close_and_account();
+    notify_exit(cause);
+}
+
+void cell::close_and_account() {
+    // User messages first: an exit observer (e.g. wait_for_exit) must see the
+    // final counters, so every leftover user message is dead-lettered before
+    // anyone learns of the exit. System requests that race with the death
+    // queue up meanwhile (close_user_lane) and are answered as a dead actor
+    // would, after the exit cause is published.
+    std::vector<system_envelope*> requests;
+    for (mailbox_node* n = mailbox_.close_user_lane(); n != nullptr;) {
+        mailbox_node* next = n->next;
+        if (n->lane_kind == lane::system) {
+            requests.push_back(static_cast<system_envelope*>(n));
+        } else {
+            dead_letter(static_cast<envelope*>(n), dead_letter_reason::receiver_down);
+        }
+        n = next;
+    }
+    terminated_.store(true, std::memory_order_release); // pairs with is_terminated()
+    for (mailbox_node* n = mailbox_.close(); n != nullptr;) {
+        mailbox_node* next = n->next;
+        requests.push_back(static_cast<system_envelope*>(n));
+        n = next;
+    }
+    for (system_envelope* e : requests) {
+        answer_as_dead(e);
+    }
+    if (options_) {
+        wake_waiting_senders(true); // their retries find the mailbox closed
+    }
+}
+
+void cell::notify_exit(const error& cause) {
+    const cell_ptr self(this);
+    if (extras_) {
+        extras_->observers.notify(self, cause);
+        extras_.reset();
+    }
+    if (parent_) {
+        parent_->post(sys_kind::child_exited, cause, self);
+    }
+}
+
+} // namespace troupe::detail
