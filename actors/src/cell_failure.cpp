@@ -73,15 +73,19 @@ void cell::decide_about_child(system_envelope& e) {
         try {
             d = behaviour_->on_child_failed(child, e.cause);
         } catch (...) {
-            d = child_decision::stop;
+            // An escalation with the thrower's own cause: the child is
+            // stopped and this actor fails with what was thrown.
+            d = child_decision::escalate;
             own_failure = internal::error_from_current_exception();
         }
     }
     sys_.report_decision(child, e.cause, d);
-    apply_decision(d, e.other, e.cause);
     if (own_failure) {
+        e.other->request_stop(e.cause, stop_origin::parent);
         handle_failure(std::move(own_failure), nullptr);
+        return;
     }
+    apply_decision(d, e.other, e.cause);
 }
 
 void cell::apply_decision(child_decision d, const cell_ptr& child, const error& cause) {

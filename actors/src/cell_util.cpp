@@ -9,6 +9,8 @@ namespace troupe::internal {
 error error_from_current_exception() {
     try {
         throw;
+    } catch (const error_exception& ex) {
+        return ex.get();
     } catch (const std::exception& ex) {
         return error{errc::exception, ex.what()};
     } catch (...) {

@@ -102,6 +102,7 @@ void system_core::clear_extensions() noexcept {
     {
         std::lock_guard lock(extensions_mutex_);
         doomed.swap(extensions_);
+        extensions_closed_ = true;
     }
     while (!doomed.empty()) {
         doomed.pop_back(); // newest first, outside the lock

@@ -101,7 +101,7 @@ void troupe_shutdown(benchmark::State& state) {
             (void)s->ask(troupe::which_children{}, 30s).get();
         }
         state.ResumeTiming();
-        root.cell()->post(troupe::detail::sys_kind::stop, troupe::error{});
+        (void)root.stop();
         (void)sys.wait_for_exit(root.addr(), 60s);
         state.PauseTiming();
         (void)sys.shutdown();

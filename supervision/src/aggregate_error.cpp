@@ -1,6 +1,6 @@
 // Part of troupe. See LICENSE at the repository root.
 
-#include <troupe/actors/detail/cell.hpp>
+#include <troupe/actors/system.hpp>
 #include <troupe/supervision/aggregate_error.hpp>
 
 #include <map>
@@ -49,15 +49,13 @@ void print(std::ostringstream& os, const aggregate_error& a, int depth) {
     }
 }
 
-struct report_registry {
+/// The reports of one system's supervisors that gave up: a system
+/// extension, destroyed with the system.
+struct failure_reports {
     std::mutex mutex;
-    // Keyed by the cell's address (kept alive by the stored actor_addr).
-    std::map<actor_addr, std::shared_ptr<const aggregate_error>> reports;
+    std::map<actor_addr, std::shared_ptr<const aggregate_error>> reports; // guarded by mutex
 };
-report_registry& registry() {
-    static report_registry r;
-    return r;
-}
+
 } // namespace
 
 std::string aggregate_error::to_tree_string() const {
@@ -67,29 +65,39 @@ std::string aggregate_error::to_tree_string() const {
 }
 
 std::shared_ptr<const aggregate_error> failure_report(const actor_addr& who) {
-    auto& r = registry();
-    std::lock_guard lock(r.mutex);
-    auto it = r.reports.find(who);
-    return it == r.reports.end() ? nullptr : it->second;
+    auto r = troupe::system::find_extension_of<failure_reports>(who);
+    if (!r) {
+        return nullptr;
+    }
+    std::lock_guard lock(r->mutex);
+    auto it = r->reports.find(who);
+    return it == r->reports.end() ? nullptr : it->second;
 }
 
 std::shared_ptr<const aggregate_error> take_failure_report(const actor_addr& who) {
-    auto& r = registry();
-    std::lock_guard lock(r.mutex);
-    auto it = r.reports.find(who);
-    if (it == r.reports.end()) {
+    auto r = troupe::system::find_extension_of<failure_reports>(who);
+    if (!r) {
+        return nullptr;
+    }
+    std::lock_guard lock(r->mutex);
+    auto it = r->reports.find(who);
+    if (it == r->reports.end()) {
         return nullptr;
     }
     auto a = std::move(it->second);
-    r.reports.erase(it);
+    r->reports.erase(it);
     return a;
 }
 
 namespace detail {
 void publish_failure_report(const actor_addr& who, std::shared_ptr<const aggregate_error> a) {
-    auto& r = registry();
-    std::lock_guard lock(r.mutex);
-    r.reports[who] = std::move(a);
+    auto r = troupe::system::extension_of<failure_reports>(
+        who, [] { return std::make_shared<failure_reports>(); });
+    if (!r) {
+        return; // the system is shutting down
+    }
+    std::lock_guard lock(r->mutex);
+    r->reports[who] = std::move(a); // a supervisor that gives up again replaces its report
 }
 } // namespace detail
 

@@ -1,13 +1,19 @@
 // Part of troupe. See LICENSE at the repository root.
 
-#include <troupe/actors/detail/cell.hpp>
 #include <troupe/supervision/supervisor.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <set>
+#include <string>
 #include <utility>
 
 namespace troupe {
+
+namespace detail {
+void publish_failure_report(const actor_addr& who, std::shared_ptr<const aggregate_error> a);
+} // namespace detail
 
 duration backoff_policy::delay(std::uint32_t k, std::mt19937_64& rng) const {
     if (min <= duration::zero()) {
@@ -29,7 +35,16 @@ supervisor::supervisor(supervisor_options options, std::vector<child_spec> child
     : options_(std::move(options)), initial_(std::move(children)), rng_(options_.seed) {}
 
 void supervisor::on_start() {
-    history_ = aggregate_error(path(), {});
+    std::set<std::string> names;
+    for (const auto& spec : initial_) {
+        if (spec.name.empty() || !spec.start || !names.insert(spec.name).second) {
+            throw error_exception(
+                error{errc::invalid_argument, "child specs need a start function and unique names; "
+                                              "bad or repeated: '" +
+                                                  spec.name + "'"});
+        }
+    }
+    decide_child_exits();
     for (auto& spec : initial_) {
         children_.emplace_back(spec);
         start_child(children_.back());
@@ -38,22 +53,28 @@ void supervisor::on_start() {
 
 actor_addr supervisor::start_child(child_state& c) {
     c.addr = c.spec.start(*this, c.spec.name, c.spec.options);
-    monitor(c.addr);
     return c.addr;
 }
 
 supervisor::child_state* supervisor::find(const actor_addr& a) {
-    for (auto& c : children_) {
-        if (c.addr == a) {
-            return &c;
-        }
-    }
-    return nullptr;
+    auto it = std::find_if(children_.begin(), children_.end(),
+                           [&](const child_state& c) { return c.addr == a; });
+    return it == children_.end() ? nullptr : &*it;
 }
 
 void supervisor::emit(supervision_event e) const {
     if (options_.on_event) {
         options_.on_event(e);
+    }
+}
+
+void supervisor::remember(child_failure f) {
+    history_.push_back(std::move(f));
+    const time_point now = history_.back().when;
+    while (!history_.empty() &&
+           (now - history_.front().when > options_.within ||
+            history_.size() > static_cast<std::size_t>(options_.max_restarts) + 1)) {
+        history_.pop_front();
     }
 }
 
@@ -69,124 +90,118 @@ bool supervisor::intensity_exceeded(time_point now) {
 }
 
 child_decision supervisor::on_child_failed(const actor_addr& child, const error& cause) {
-    time_point now = system().clock().now();
+    const time_point now = system().clock().now();
     child_state* c = find(child);
     if (c == nullptr || giving_up_) {
         return child_decision::stop;
     }
-    history_.add(child_failure{child.path(), cause, now, c->restarts, take_failure_report(child)});
-    emit({supervision_event::kind::failure, addr(), child, cause, {}, c->restarts, nullptr});
-
-    if (c->spec.restart == restart_type::temporary) {
+    const bool failed = static_cast<bool>(cause); // a non-normal exit
+    if (failed) {
+        // A sub-supervisor that gave up left its report: it nests here (and
+        // stays queryable on its own).
+        remember(child_failure{child.path(), cause, now, c->restarts, failure_report(child)});
+        emit({supervision_event::kind::failure, addr(), child, cause, {}, c->restarts, nullptr});
+    }
+    const bool restarts = c->spec.restart == restart_type::permanent ||
+                          (c->spec.restart == restart_type::transient && failed);
+    if (!restarts) {
         std::erase_if(children_, [&](const child_state& s) { return s.addr == child; });
         return child_decision::stop;
     }
     if (intensity_exceeded(now)) {
-        giving_up_ = true;
-        auto agg = std::make_shared<aggregate_error>(
-            path(),
-            error{errc::escalated,
-                  "restart intensity exceeded (" + std::to_string(options_.max_restarts) + " in " +
-                      std::to_string(
-                          std::chrono::duration_cast<std::chrono::milliseconds>(options_.within)
-                              .count()) +
-                      "ms)",
-                  cause});
-        for (const auto& f : history_.failures()) {
-            agg->add(f);
-        }
-        detail::publish_failure_report(addr(), agg);
-        emit({supervision_event::kind::give_up, addr(), child, cause, {}, c->restarts, agg});
-        return child_decision::escalate;
+        return give_up(child, cause, c->restarts);
     }
+    return restart(*c, cause, now);
+}
 
-    // Backoff for the failed child.
-    if (c->restarts > 0 && now - c->last_failure >= options_.backoff.reset_after) {
-        c->consecutive = 0;
+child_decision supervisor::give_up(const actor_addr& child, const error& cause,
+                                   std::uint32_t restarts) {
+    giving_up_ = true;
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(options_.within).count();
+    error why{errc::escalated,
+              "restart intensity exceeded (" + std::to_string(options_.max_restarts) + " in " +
+                  std::to_string(ms) + "ms)",
+              cause};
+    auto agg = std::make_shared<aggregate_error>(path(), why);
+    for (const auto& f : history_) {
+        agg->add(f);
     }
-    duration delay = options_.backoff.delay(c->consecutive, rng_);
-    ++c->consecutive;
-    c->last_failure = now;
-    ++c->restarts;
-    emit({supervision_event::kind::restart, addr(), child, cause, delay, c->restarts, nullptr});
+    detail::publish_failure_report(addr(), agg);
+    emit({supervision_event::kind::give_up, addr(), child, cause, {}, restarts, agg});
+    // The child is stopped and this supervisor fails to its parent with the
+    // summary; its parent's decision stops (or restarts) the rest in order.
+    throw error_exception(std::move(why));
+}
 
-    // Siblings per strategy: restarted in place (refs and mailboxes kept),
-    // newest first like an ordered stop.
-    if (options_.strategy != restart_strategy::one_for_one) {
-        std::size_t idx = static_cast<std::size_t>(c - children_.data());
-        std::size_t from = options_.strategy == restart_strategy::one_for_all ? 0 : idx + 1;
-        for (std::size_t i = children_.size(); i-- > from;) {
-            if (i == idx) {
-                continue;
-            }
-            auto& s = children_[i];
-            ++s.restarts;
-            if (s.backoff_timer != 0) { // it restarts now, not later
-                system().clock().cancel(std::exchange(s.backoff_timer, 0));
-            }
-            s.addr.cell()->post(detail::sys_kind::restart,
-                                error{errc::stopped, "sibling " + child.path() + " failed", cause});
-        }
+child_decision supervisor::restart(child_state& c, const error& cause, time_point now) {
+    if (c.restarts > 0 && now - c.last_failure >= options_.backoff.reset_after) {
+        c.consecutive = 0;
     }
-    if (delay <= duration::zero()) {
+    const duration delay = options_.backoff.delay(c.consecutive, rng_);
+    ++c.consecutive;
+    c.last_failure = now;
+    ++c.restarts;
+    emit({cause ? supervision_event::kind::restart : supervision_event::kind::respawn, addr(),
+          c.addr, cause, delay, c.restarts, nullptr});
+    if (delay > duration::zero()) {
+        // Restart later; meanwhile the child stays failed and its mailbox
+        // fills. The timer belongs to this actor: a stop cancels it.
+        c.backoff_timer.cancel();
+        c.backoff_timer =
+            delayed_tell(self(), delay, restart_after_backoff{c.addr, ++c.backoff_generation});
+        return child_decision::defer;
+    }
+    if (options_.strategy == restart_strategy::one_for_one) {
         return child_decision::restart;
     }
-    // Restart later; meanwhile the child stays failed and its mailbox fills.
-    // One pending timer per child (a failed child cannot fail again).
-    c->backoff_timer =
-        system().clock().schedule_at(now + delay, [target = detail::cell_ptr(child.cell()), cause] {
-            target->post(detail::sys_kind::restart, cause);
-        });
+    restart_now(c, cause);
     return child_decision::defer;
 }
 
-void supervisor::on_down(const down_msg& msg) {
-    child_state* c = find(msg.source);
-    if (c == nullptr || giving_up_ || stop_token().stop_requested()) {
-        return;
-    }
-    if (msg.cause) {
-        // Stopped abnormally outside the failure path (e.g. a linked exit or
-        // a stop decision): recorded, not restarted.
-        history_.add(child_failure{msg.source.path(), msg.cause, system().clock().now(),
-                                   c->restarts, nullptr});
-        std::erase_if(children_, [&](const child_state& s) { return s.addr == msg.source; });
-        return;
-    }
-    if (c->spec.restart != restart_type::permanent) {
-        std::erase_if(children_, [&](const child_state& s) { return s.addr == msg.source; });
-        return;
-    }
-    time_point now = system().clock().now();
-    if (intensity_exceeded(now)) {
-        // Too many respawns: give up like for failures.
-        giving_up_ = true;
-        auto agg = std::make_shared<aggregate_error>(
-            path(), error{errc::escalated, "restart intensity exceeded by respawns"});
-        for (const auto& f : history_.failures()) {
-            agg->add(f);
+std::vector<actor_addr> supervisor::restart_group(const child_state& c) const {
+    std::vector<actor_addr> group;
+    bool from_here = options_.strategy == restart_strategy::one_for_all;
+    for (const auto& s : children_) {
+        from_here = from_here || s.addr == c.addr;
+        if (from_here) {
+            group.push_back(s.addr);
         }
-        detail::publish_failure_report(addr(), agg);
-        emit({supervision_event::kind::give_up, addr(), msg.source, {}, {}, c->restarts, agg});
-        stop(agg->summary());
+    }
+    return group;
+}
+
+void supervisor::restart_now(child_state& c, const error& cause) {
+    if (options_.strategy == restart_strategy::one_for_one) {
+        restart_child(c.addr, cause);
         return;
     }
-    ++c->restarts;
-    start_child(*c);
-    emit({supervision_event::kind::respawn, addr(), c->addr, {}, {}, c->restarts, nullptr});
+    std::vector<actor_addr> group = restart_group(c);
+    for (auto& s : children_) {
+        if (s.addr != c.addr && std::find(group.begin(), group.end(), s.addr) != group.end()) {
+            ++s.restarts;
+            s.backoff_timer.cancel(); // it restarts now, with the group
+        }
+    }
+    restart_children(group, error{errc::stopped, "sibling " + c.addr.path() + " failed", cause});
+}
+
+void supervisor::on(restart_after_backoff& m) {
+    child_state* c = find(m.child);
+    if (c == nullptr || giving_up_ || c->backoff_generation != m.generation) {
+        return; // removed, or superseded by a later restart
+    }
+    restart_now(*c, error{errc::stopped, "restart after backoff"});
 }
 
 void supervisor::on_child_shutdown_timeout(const actor_addr& child) {
     error why{errc::killed, "shutdown timeout overrun"};
-    history_.add(child_failure{child.path(), why, system().clock().now(), 0, nullptr});
+    remember(child_failure{child.path(), why, system().clock().now(), 0, nullptr});
     emit({supervision_event::kind::shutdown_kill, addr(), child, why, {}, 0, nullptr});
 }
 
 void supervisor::on_stop(const error& /*cause*/) {
     for (auto& c : children_) {
-        if (c.backoff_timer != 0) {
-            system().clock().cancel(std::exchange(c.backoff_timer, 0));
-        }
+        c.backoff_timer.cancel();
     }
 }
 
@@ -198,7 +213,7 @@ actor_addr supervisor::on(add_child& m) {
     }
     children_.emplace_back(std::move(m.spec));
     actor_addr a = start_child(children_.back());
-    if (a.cell() == nullptr || a.cell()->is_terminated()) {
+    if (!a || a.is_terminated()) {
         children_.pop_back();
         return {};
     }
@@ -211,15 +226,16 @@ bool supervisor::on(remove_child& m) {
     if (it == children_.end()) {
         return false;
     }
-    actor_addr a = it->addr;
+    const actor_addr a = it->addr;
+    it->backoff_timer.cancel();
     children_.erase(it);
-    demonitor(a);
-    a.cell()->post(detail::sys_kind::stop, error{});
+    stop_child(a);
     return true;
 }
 
 std::vector<child_info> supervisor::on(which_children&) {
     std::vector<child_info> out;
+    out.reserve(children_.size());
     for (const auto& c : children_) {
         out.push_back(child_info{c.spec.name, c.addr, c.spec.restart, c.restarts});
     }

@@ -119,7 +119,10 @@ TEST_F(SupervisionTest, RestartTypesAfterFailureAndNormalStop) {
         names.push_back(k.name);
     }
     EXPECT_EQ(names, (std::vector<std::string>{"perm", "trans"}));
-    EXPECT_NE(child(s, "perm").addr(), perm_before.addr()); // respawned: a new actor
+    // Restarted in place: the same actor, so refs held elsewhere stay valid.
+    EXPECT_EQ(child(s, "perm").addr(), perm_before.addr());
+    EXPECT_FALSE(perm_before.addr().is_terminated());
+    EXPECT_TRUE(perm_before.tell(add_msg{1}));
 }
 
 TEST_F(SupervisionTest, IntensityExceededEscalatesTwoLevelsWithNestedAggregate) {
@@ -357,7 +360,7 @@ TEST(SupervisionThreads, ChildOverrunningShutdownTimeoutIsKilledAndRecorded) {
     ASSERT_TRUE(st);
     (void)st->tell(block_msg{});
     entered.wait();
-    s.cell()->post(detail::sys_kind::stop, error{errc::stopped, "bye"});
+    (void)s.stop(error{errc::stopped, "bye"});
     auto sup_exit = sys.wait_for_exit(s.addr(), 30s);
     ASSERT_TRUE(sup_exit);
     EXPECT_EQ(ev.count(supervision_event::kind::shutdown_kill), 1);

@@ -56,7 +56,11 @@ public:
     virtual void on_exit(const exit_msg& /*msg*/) {}
     /// No user message arrived for the idle timeout (`set_idle_timeout`).
     virtual void on_idle() {}
-    /// A child failed; the answer decides its fate. Default: stop it.
+    /// A child failed (or, with `decide_child_exits`, exited on its own: a
+    /// normal exit comes with `errc::none`); the answer decides its fate.
+    /// Throwing escalates with the thrown cause: the child is stopped and
+    /// this actor fails (`error_exception` sets the cause exactly). Default:
+    /// stop it.
     virtual child_decision on_child_failed(const actor_addr& /*child*/, const error& /*cause*/) {
         return child_decision::stop;
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -70,6 +71,19 @@ private:
     errc code_ = errc::none;
     std::string message_;
     std::shared_ptr<const error> cause_;
+};
+
+/// Thrown by a handler (or hook) to fail its actor with exactly `err` as the
+/// failure cause, instead of `errc::exception` carrying `what()`.
+class error_exception : public std::exception {
+public:
+    explicit error_exception(error err) : err_(std::move(err)), what_(err_.to_string()) {}
+    [[nodiscard]] const error& get() const noexcept { return err_; }
+    [[nodiscard]] const char* what() const noexcept override { return what_.c_str(); }
+
+private:
+    error err_;
+    std::string what_;
 };
 
 std::ostream& operator<<(std::ostream& os, const error& e);

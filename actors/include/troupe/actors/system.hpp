@@ -186,6 +186,22 @@ public:
     [[nodiscard]] std::shared_ptr<T> find_extension() const {
         return std::static_pointer_cast<T>(core_->find_extension(typeid(T)));
     }
+    /// As `extension`, for the system the actor `who` belongs to: null for an
+    /// empty address, or once that system has shut down.
+    template <class T, class Make>
+    static std::shared_ptr<T> extension_of(const actor_addr& who, Make&& make) {
+        if (!who) {
+            return nullptr;
+        }
+        return std::static_pointer_cast<T>(who.cell()->sys().extension(
+            typeid(T), [&]() -> std::shared_ptr<void> { return std::shared_ptr<T>(make()); }));
+    }
+    /// The extension of type `T` of the system `who` belongs to, or null.
+    template <class T>
+    [[nodiscard]] static std::shared_ptr<T> find_extension_of(const actor_addr& who) {
+        return who ? std::static_pointer_cast<T>(who.cell()->sys().find_extension(typeid(T)))
+                   : nullptr;
+    }
 
     /// Stops every actor (ordered) and stops the workers. Returns within
     /// `timeout` plus a small margin: actors still running by then are

@@ -62,7 +62,9 @@ private:
 };
 
 /// The aggregate a supervisor published when it gave up (null if none).
-/// Stays available after the supervisor terminated; `take` removes it.
+/// Kept per system (an extension slot) until the system shuts down: it stays
+/// available after the supervisor terminated and after its parent nested it
+/// into its own report; `take` removes it.
 [[nodiscard]] std::shared_ptr<const aggregate_error> failure_report(const actor_addr& who);
 [[nodiscard]] std::shared_ptr<const aggregate_error> take_failure_report(const actor_addr& who);
 

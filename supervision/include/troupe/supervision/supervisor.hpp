@@ -31,9 +31,9 @@ enum class restart_strategy : std::uint8_t {
 /// What a supervisor reports through `supervisor_options::on_event`.
 struct supervision_event {
     enum class kind : std::uint8_t {
-        failure,       ///< a child failed (before the decision)
+        failure,       ///< a child failed or exited abnormally (before the decision)
         restart,       ///< a child restarts (`delay` > 0: after a backoff)
-        respawn,       ///< a permanent child that stopped normally was started anew
+        respawn,       ///< a permanent child that stopped normally restarts (in place)
         give_up,       ///< intensity exceeded: the supervisor escalates `aggregate`
         shutdown_kill, ///< a child overran its shutdown timeout and was killed
     };
@@ -51,9 +51,10 @@ struct supervisor_options {
     restart_strategy strategy = restart_strategy::one_for_one;
     /// Restart intensity: more than `max_restarts` restarts within `within`
     /// makes the supervisor give up: it publishes an `aggregate_error` of
-    /// every failure it saw (see `failure_report`) and fails to its parent
-    /// (`errc::escalated`), whose decision then stops or restarts it — its
-    /// children are stopped in order (reverse start order) either way.
+    /// the failures in that window (see `failure_report`) and fails to its
+    /// parent (`errc::escalated`), whose decision then stops or restarts it —
+    /// its children are stopped in order (reverse start order) either way.
+    /// Its failure history keeps only that window: bounded memory.
     std::uint32_t max_restarts = 3;
     duration within = std::chrono::seconds(5);
     backoff_policy backoff{};
@@ -81,36 +82,56 @@ struct child_info {
 struct which_children {
     using reply_type = std::vector<child_info>; ///< in start order
 };
-using supervisor_protocol = std::variant<add_child, remove_child, which_children>;
+/// Internal: a child's backoff elapsed (sent by the supervisor to itself).
+struct restart_after_backoff {
+    actor_addr child;
+    std::uint64_t generation = 0;
+};
+using supervisor_protocol =
+    std::variant<add_child, remove_child, which_children, restart_after_backoff>;
 
 /// An actor that starts `children` in order and keeps them running per
-/// `options` (strategy, restart types, intensity, backoff).
+/// `options` (strategy, restart types, intensity, backoff), with the
+/// semantics of Erlang/OTP's supervisor:
 ///
-/// Restarts use the core's in-place restart: the child's behaviour is
-/// rebuilt from its spawn arguments, its mailbox and every ref to it stay
-/// valid. A permanent child that stops normally is started anew (a new actor
-/// at the same path; old refs then reach dead letters). Ordered stop: the
-/// core stops children newest first, each per its shutdown policy; an
-/// overrun is killed, reported (`shutdown_kill` event) and recorded in
-/// the supervisor's failure history.
+/// - Every exit of a child that the supervisor did not ask for is reported
+///   to it (`actor_base::decide_child_exits`): a handler that threw, a stop
+///   by the child itself or by anyone else, a kill, a linked peer's death.
+///   A non-normal cause is a failure. `permanent` children restart after
+///   any exit, `transient` ones after failures, `temporary` ones never (they
+///   are removed). Every restart is in place: the behaviour is rebuilt from
+///   its spawn arguments; its mailbox and every ref to it stay valid.
+/// - `one_for_one` restarts the child; `one_for_all` stops the other
+///   children newest first (each under its shutdown policy), then starts all
+///   of them in start order; `rest_for_one` does the same for the failed
+///   child and the ones started after it.
+/// - More than `max_restarts` restarts within `within` make it give up: it
+///   fails to its parent with `escalated` and publishes its aggregate (which
+///   nests the reports of sub-supervisors that gave up), whatever the path —
+///   failures or children that keep exiting normally.
+/// - Ordered stop: children newest first, each per its shutdown policy; an
+///   overrun is killed (exit cause `killed` <- `timeout`), reported
+///   (`shutdown_kill` event) and recorded.
+/// - Child names must be unique: a spec with duplicates fails the
+///   supervisor at start with `invalid_argument`.
 ///
 /// **Threading:** like every actor, its state is touched on its own turn
 /// only; talk to it through its ref. **Failure:** a child failure never
 /// throws into the supervisor; the supervisor itself fails only by giving
-/// up (escalation) or if a child's `start` throws.
+/// up (escalation), by a bad spec, or if a child's `start` throws.
 class supervisor : public actor<supervisor_protocol> {
 public:
     supervisor(supervisor_options options, std::vector<child_spec> children);
 
     void on_start() override;
     void on_stop(const error& cause) override;
-    void on_down(const down_msg& msg) override;
     child_decision on_child_failed(const actor_addr& child, const error& cause) override;
     void on_child_shutdown_timeout(const actor_addr& child) override;
 
     actor_addr on(add_child& m);
     bool on(remove_child& m);
     std::vector<child_info> on(which_children& m);
+    void on(restart_after_backoff& m);
 
 private:
     struct child_state {
@@ -120,18 +141,25 @@ private:
         std::uint32_t restarts = 0;
         std::uint32_t consecutive = 0; // for backoff
         time_point last_failure{};
-        timer_id backoff_timer = 0; // pending delayed restart, if any
+        timer_handle backoff_timer; // pending delayed restart, if any
+        std::uint64_t backoff_generation = 0;
     };
     actor_addr start_child(child_state& c);
     child_state* find(const actor_addr& a);
     void emit(supervision_event e) const;
+    void remember(child_failure f);
     bool intensity_exceeded(time_point now);
+    child_decision give_up(const actor_addr& child, const error& cause, std::uint32_t restarts);
+    child_decision restart(child_state& c, const error& cause, time_point now);
+    /// The children a restart of `c` takes along, in start order.
+    std::vector<actor_addr> restart_group(const child_state& c) const;
+    void restart_now(child_state& c, const error& cause);
 
     supervisor_options options_;
     std::vector<child_spec> initial_;
     std::vector<child_state> children_; // start order
     std::deque<time_point> restarts_;   // within the intensity window
-    aggregate_error history_;
+    std::deque<child_failure> history_; // within the intensity window, at most max_restarts + 1
     std::mt19937_64 rng_;
     bool giving_up_ = false;
 };

@@ -88,10 +88,14 @@ public:
     /// The extension of type key `key`, or null.
     [[nodiscard]] std::shared_ptr<void> find_extension(std::type_index key) const;
     /// Installs `make()` under `key` unless one is there; returns the one
-    /// that is. `make` runs under the slots' lock and must not use them.
+    /// that is (null once the extensions were cleared at shutdown). `make`
+    /// runs under the slots' lock and must not use them.
     template <class Make>
     std::shared_ptr<void> extension(std::type_index key, Make&& make) {
         std::lock_guard lock(extensions_mutex_);
+        if (extensions_closed_) {
+            return nullptr;
+        }
         for (auto& [k, v] : extensions_) {
             if (k == key) {
                 return v;
@@ -139,6 +143,7 @@ private:
     std::unordered_map<std::string, cell*> registry_; // guarded by registry_mutex_
     mutable std::mutex extensions_mutex_;
     std::vector<std::pair<std::type_index, std::shared_ptr<void>>> extensions_; // guarded
+    bool extensions_closed_ = false;                                            // guarded
     cell* root_ = nullptr; // kept alive by troupe::system (and the cells)
 };
 
