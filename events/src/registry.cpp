@@ -1,5 +1,6 @@
 // Part of troupe. See LICENSE at the repository root.
 
+#include <troupe/actors/current_actor.hpp>
 #include <troupe/events/registry.hpp>
 
 #include <algorithm>
@@ -39,10 +40,8 @@ void fill_meta(event_meta& m, topic_entry& e) {
     // relaxed: only uniqueness and per-topic order of the counter matter.
     m.sequence = e.sequence.fetch_add(1, std::memory_order_relaxed) + 1;
     m.timestamp = std::chrono::system_clock::now();
-    if (auto* c = troupe::detail::this_thread_context().current) {
-        m.source_id = c->id();
-    }
-    m.trace_id = troupe::detail::outgoing_trace_id();
+    m.source_id = troupe::current_actor_id(); // 0 outside actors
+    m.trace_id = troupe::outgoing_trace_id();
 }
 
 core::~core() = default;

@@ -211,9 +211,6 @@ public:
     /// this system's actors.
     expected<void> shutdown(duration timeout = std::chrono::seconds(10));
 
-    /// @private runtime
-    [[nodiscard]] detail::system_core& core() noexcept { return *core_; }
-
 private:
     [[nodiscard]] bool on_own_worker() const noexcept;
     void finish_in_background(duration stop_timeout, bool stop_first);

@@ -5,8 +5,8 @@
 #pragma once
 
 #include <troupe/actors/actor_ref.hpp>
-#include <troupe/actors/detail/message.hpp>
 #include <troupe/actors/system.hpp>
+#include <troupe/actors/type_name.hpp>
 #include <troupe/events/detail/core.hpp>
 #include <troupe/events/event.hpp>
 #include <troupe/events/pattern.hpp>
@@ -106,8 +106,7 @@ public:
     /// Declares (or finds) topic `name` with payload type `T`.
     template <class T>
     expected<topic<T>> declare(std::string_view name, topic_options opts = {}) {
-        auto e =
-            core_->declare(name, typeid(T), troupe::detail::type_name_of<T>(), opts.retain_last);
+        auto e = core_->declare(name, typeid(T), troupe::type_name<T>(), opts.retain_last);
         if (!e) {
             return troupe::unexpected(e.error());
         }
@@ -127,13 +126,13 @@ public:
     expected<std::size_t> publish(std::string_view name, T value) {
         auto e = core_->find(name);
         if (!e) {
-            auto d = core_->declare(name, typeid(T), troupe::detail::type_name_of<T>(), false);
+            auto d = core_->declare(name, typeid(T), troupe::type_name<T>(), false);
             if (!d) {
                 return troupe::unexpected(d.error());
             }
             e = std::move(*d);
         } else if (e->type != std::type_index(typeid(T))) {
-            return mismatch(*e, troupe::detail::type_name_of<T>());
+            return mismatch(*e, troupe::type_name<T>());
         }
         return publish_entry<T>(*e, std::move(value));
     }
@@ -178,7 +177,7 @@ public:
             return fail(errc::invalid_argument, "unknown topic '" + std::string(name) + "'");
         }
         if (e->type != std::type_index(typeid(T))) {
-            return mismatch(*e, troupe::detail::type_name_of<T>());
+            return mismatch(*e, troupe::type_name<T>());
         }
         return last_of<T>(*e);
     }
@@ -210,8 +209,7 @@ private:
     template <class T>
     struct typed_sub : detail::sub_base {
         typed_sub(pattern p, std::function<bool(const T&)> f)
-            : sub_base(std::move(p), typeid(T), troupe::detail::type_name_of<T>()),
-              filter(std::move(f)) {}
+            : sub_base(std::move(p), typeid(T), troupe::type_name<T>()), filter(std::move(f)) {}
         [[nodiscard]] bool accepts(const void* ev) const override {
             return !filter || filter(static_cast<const event<T>*>(ev)->payload);
         }
