@@ -35,6 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BINARIES = (
     "build/release/bench/troupe_actors_bench",
     "build/release/bench/troupe_events_bench",
+    "build/release/bench/troupe_supervision_bench",
 )
 FRAMEWORKS = ("troupe", "caf")
 

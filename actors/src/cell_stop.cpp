@@ -130,11 +130,14 @@ void cell::begin_teardown(error cause, teardown_end end) {
 }
 
 void cell::cancel(const error& cause) {
-    if (!cancelled_) {
-        cancelled_ = true;
-        signal_stop(cause);
-    }
     cancel_awaiter(cause);
+    if (cancelled_) {
+        // Passed on already: doing it again at every level of a stop would
+        // cost O(depth) per level, O(n^2) for a chain of n actors.
+        return;
+    }
+    cancelled_ = true;
+    signal_stop(cause);
     std::lock_guard lock(sys_.tree_lock(this));
     children_.for_each([&](cell& c) {
         c.signal_stop(cause); // a child stuck in a handler sees its token now
