@@ -6,6 +6,7 @@
 
 #include "cell_state.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -181,7 +182,13 @@ std::string system_core::dump_tree() const {
     while (!stack.empty()) {
         item it = std::move(stack.back());
         stack.pop_back();
-        out.append(it.depth * 2, ' ');
+        // Indentation stops growing at max_indent levels (deeper lines say
+        // their depth), so a chain of n actors prints O(n), not O(n^2), text.
+        constexpr std::size_t max_indent = 32;
+        out.append(std::min(it.depth, max_indent) * 2, ' ');
+        if (it.depth > max_indent) {
+            out += "(depth " + std::to_string(it.depth) + ") ";
+        }
         out += it.depth == 0 ? std::string("/") : it.c->name();
         out += it.c->is_terminated() ? " [terminated]" : "";
         out += " mailbox " + std::to_string(it.c->box().size()) + "/" +

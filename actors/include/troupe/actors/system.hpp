@@ -157,7 +157,9 @@ public:
     [[nodiscard]] std::uint64_t late_replies() const noexcept { return core_->late_replies(); }
     /// Actors spawned and not yet terminated (guardians excluded).
     [[nodiscard]] std::int64_t live_actors() const noexcept { return core_->live_actors(); }
-    /// The live tree as indented text: path, state, mailbox depth/capacity.
+    /// The live tree as indented text: name, state, mailbox depth/capacity,
+    /// children below their parent, oldest first. Indentation stops at 32
+    /// levels; deeper lines start with their depth.
     [[nodiscard]] std::string dump_tree() const;
 
     /// Every actor failure (a handler threw, or a supervised exit), before
