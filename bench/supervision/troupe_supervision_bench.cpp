@@ -10,6 +10,12 @@
 //                                       (1 root supervisor, 100 sub-supervisors,
 //                                       99 workers each), children before
 //                                       parents, newest first.
+//   troupe/supervision/restart_storm/1000  1,000 supervisors, one flaky child
+//                                       each, 20 fail/restart cycles per child
+//                                       per iteration: items/s = restarts per
+//                                       second; bytes_per_failure = RSS growth
+//                                       per failure over the whole run (flat
+//                                       history: it tends to 0).
 //
 // CAF has no supervisors, so the CAF cases are the closest honest idioms:
 //   caf/supervision/restart          a monitor actor respawns a worker that quits
@@ -20,13 +26,16 @@
 //                                    gets an exit message and the links take the
 //                                    others down (unordered: CAF does no ordered
 //                                    shutdown, so it does less work).
+//   caf/supervision/restart_storm/1000  1,000 monitor actors, each respawning its
+//                                    worker 20 times per iteration.
 // The shutdown cases run a fixed 10 iterations: their paused setup (building
 // 10,000 actors) dwarfs the measured part.
 // Setup and teardown run with timing paused; completion is signalled through
 // promises, never sleeps or polling.
 
-#include <troupe/actors/detail/cell.hpp>
 #include <troupe/troupe.hpp>
+
+#include "common/rss.hpp"
 
 #include <benchmark/benchmark.h>
 #include <caf/all.hpp>
@@ -110,6 +119,42 @@ void troupe_shutdown(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations() * 10'001);
 }
 
+constexpr int storm_supervisors = 1000;
+constexpr int storm_cycles = 20;
+
+void troupe_restart_storm(benchmark::State& state) {
+    troupe::system sys;
+    troupe::supervisor_options o;
+    o.max_restarts = 1'000'000'000; // never gives up: the history must stay bounded anyway
+    o.within = 1s;
+    std::vector<troupe::actor_ref<worker_protocol>> workers;
+    for (int i = 0; i < storm_supervisors; ++i) {
+        auto sup = sys.spawn<troupe::supervisor>(
+            o, std::vector<troupe::child_spec>{troupe::make_child<flaky>("w")});
+        (void)sup.ask(troupe::which_children{}, 10s).get();
+        workers.push_back(*sys.find<worker_protocol>(sup.addr().path() + "/w"));
+    }
+    troupe::bench::release_free_memory();
+    const std::size_t before = troupe::bench::current_rss_bytes();
+    for (auto _ : state) {
+        for (int c = 0; c < storm_cycles; ++c) {
+            for (auto& w : workers) {
+                (void)w.tell(crash{});
+            }
+            for (auto& w : workers) { // answered by the restarted instance
+                benchmark::DoNotOptimize(w.ask(ping{}, 10s).get());
+            }
+        }
+    }
+    troupe::bench::release_free_memory();
+    const std::size_t after = troupe::bench::current_rss_bytes();
+    const double failures =
+        static_cast<double>(state.iterations()) * storm_supervisors * storm_cycles;
+    state.SetItemsProcessed(state.iterations() * storm_supervisors * storm_cycles);
+    state.counters["bytes_per_failure"] =
+        benchmark::Counter(after > before ? static_cast<double>(after - before) / failures : 0.0);
+}
+
 // -- CAF --------------------------------------------------------------------------------------
 
 using crash_atom = caf::atom_constant<caf::atom("crash")>;
@@ -162,6 +207,35 @@ void caf_restart(benchmark::State& state) {
     caf::anon_send_exit(mon, caf::exit_reason::user_shutdown);
 }
 
+void caf_restart_storm(benchmark::State& state) {
+    caf_runtime rt;
+    std::vector<caf::actor> monitors;
+    for (int i = 0; i < storm_supervisors; ++i) {
+        monitors.push_back(rt.sys.spawn(caf_monitor));
+    }
+    caf::scoped_actor self{rt.sys};
+    troupe::bench::release_free_memory();
+    const std::size_t before = troupe::bench::current_rss_bytes();
+    for (auto _ : state) {
+        for (int c = 0; c < storm_cycles; ++c) {
+            for (auto& m : monitors) { // one crash and respawn per monitor, answered in turn
+                self->request(m, caf::infinite, crash_atom::value)
+                    .receive([](int x) { benchmark::DoNotOptimize(x); }, [](caf::error&) {});
+            }
+        }
+    }
+    troupe::bench::release_free_memory();
+    const std::size_t after = troupe::bench::current_rss_bytes();
+    const double failures =
+        static_cast<double>(state.iterations()) * storm_supervisors * storm_cycles;
+    state.SetItemsProcessed(state.iterations() * storm_supervisors * storm_cycles);
+    state.counters["bytes_per_failure"] =
+        benchmark::Counter(after > before ? static_cast<double>(after - before) / failures : 0.0);
+    for (auto& m : monitors) {
+        caf::anon_send_exit(m, caf::exit_reason::user_shutdown);
+    }
+}
+
 void caf_shutdown(benchmark::State& state) {
     for (auto _ : state) {
         state.PauseTiming();
@@ -206,6 +280,16 @@ void caf_shutdown(benchmark::State& state) {
 
 BENCHMARK(troupe_restart)->Name("troupe/supervision/restart")->UseRealTime();
 BENCHMARK(caf_restart)->Name("caf/supervision/restart")->UseRealTime();
+BENCHMARK(troupe_restart_storm)
+    ->Name("troupe/supervision/restart_storm/1000")
+    ->UseRealTime()
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(caf_restart_storm)
+    ->Name("caf/supervision/restart_storm/1000")
+    ->UseRealTime()
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(troupe_shutdown)
     ->Name("troupe/supervision/shutdown/10000")
     ->UseRealTime()
