@@ -180,11 +180,12 @@ void cell::request_stop(error cause, stop_origin origin) {
     enqueue_system(e);
 }
 
-void cell::request_kill(error cause) {
+void cell::request_kill(error cause, stop_origin origin) {
     cell_shared& s = shared();
     {
         std::lock_guard lock(s.mutex);
         s.kill_cause = cause;
+        s.kill_origin = origin;
     }
     // release: the cause is written before the mode is seen.
     s.kill.store(cell_shared::kill_mode::terminate, std::memory_order_release);

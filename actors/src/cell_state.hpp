@@ -49,10 +49,11 @@ struct cell_shared {
     std::atomic<kill_mode> kill{kill_mode::none}; // release store after kill_cause
 
     mutable std::mutex mutex;
-    std::optional<std::stop_source> stop_source; // guarded by mutex
-    error stop_cause;                            // guarded by mutex; the first requested
-    bool stop_signalled = false;                 // guarded by mutex
-    error kill_cause;                            // guarded by mutex
+    std::optional<std::stop_source> stop_source;  // guarded by mutex
+    error stop_cause;                             // guarded by mutex; the first requested
+    bool stop_signalled = false;                  // guarded by mutex
+    error kill_cause;                             // guarded by mutex
+    stop_origin kill_origin = stop_origin::other; // guarded by mutex
 };
 
 /// An ordered stop of this actor's children, one at a time, newest first.

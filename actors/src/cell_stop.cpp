@@ -175,7 +175,7 @@ void cell::stop_next_child() {
     seq.awaited = next;
     const duration limit = shutdown_timeout_of(next->options_.get());
     if (limit <= duration::zero()) { // brutal kill: its exit moves us on
-        next->request_kill(seq.cause);
+        next->request_kill(seq.cause, stop_origin::parent);
         return;
     }
     next->request_stop(seq.cause, stop_origin::parent);
@@ -191,7 +191,8 @@ void cell::on_child_shutdown_overrun(const cell_ptr& child) {
         return; // it stopped in time
     }
     extras_->stopping->overrun_timer = 0;
-    child->request_kill(error{errc::timeout, "shutdown timeout overrun", extras_->stopping->cause});
+    child->request_kill(error{errc::timeout, "shutdown timeout overrun", extras_->stopping->cause},
+                        stop_origin::parent);
     if (behaviour_ != nullptr) {
         try {
             behaviour_->on_child_shutdown_timeout(actor_addr(child));
@@ -300,7 +301,7 @@ void cell::halt_brutally(const error& cause) {
     drop_group_restarts();
     {
         std::lock_guard lock(sys_.tree_lock(this));
-        children_.for_each([&](cell& c) { c.request_kill(cause); });
+        children_.for_each([&](cell& c) { c.request_kill(cause, stop_origin::parent); });
     }
     tear_down_behaviour(cause, run_on_stop::no);
     set(flag::halt_after_teardown, true);
@@ -399,14 +400,34 @@ void cell::drop_group_restarts() noexcept {
 
 // ---- kill and termination ---------------------------------------------------------------
 
-void cell::kill(const error& cause) {
+void cell::kill(const error& cause, stop_origin origin) {
     if (state_ == state::terminated) {
+        return;
+    }
+    const bool settled = state_ != state::stopping && state_ != state::restarting;
+    if (origin != stop_origin::parent && settled && parent_ != nullptr &&
+        parent_->decides_child_exits_.load(std::memory_order_relaxed)) {
+        // A supervised child killed by someone else: gone at once, but its
+        // parent decides what follows (a restart builds it anew in place).
+        drop_group_restarts();
+        {
+            std::lock_guard lock(sys_.tree_lock(this));
+            children_.for_each([&](cell& c) { c.request_kill(cause, stop_origin::parent); });
+        }
+        tear_down_behaviour(cause, run_on_stop::no);
+        error why{errc::killed, "killed", cause};
+        sys_.report_failure(actor_addr(cell_ptr(this)), why);
+        if (state_ != state::failed) {
+            report_exit_to_parent(std::move(why));
+        } else {
+            extras().failure = std::move(why);
+        }
         return;
     }
     {
         std::lock_guard lock(sys_.tree_lock(this));
         takes_children_ = false;
-        children_.for_each([&](cell& c) { c.request_kill(cause); });
+        children_.for_each([&](cell& c) { c.request_kill(cause, stop_origin::parent); });
     }
     terminate(error{errc::killed, "killed", cause}, run_on_stop::no);
 }

@@ -25,12 +25,14 @@ void cell::apply_requested_kill() {
         return;
     }
     error cause;
+    stop_origin origin = stop_origin::other;
     {
         std::lock_guard lock(s->mutex);
         cause = s->kill_cause;
+        origin = s->kill_origin;
     }
     if (mode == cell_shared::kill_mode::terminate) {
-        kill(cause);
+        kill(cause, origin);
     } else if (state_ != state::halted && state_ != state::stopping) {
         halt_brutally(cause);
     }
@@ -39,7 +41,7 @@ void cell::apply_requested_kill() {
 void cell::handle_system(system_envelope& e) {
     switch (e.kind) {
     case sys_kind::stop: begin_stop(std::move(e.cause), e.origin); break;
-    case sys_kind::kill: kill(e.cause); break;
+    case sys_kind::kill: break; // applied already: apply_requested_kill() runs first
     case sys_kind::cancel:
         if (state_ != state::halted) {
             cancel(e.cause);

@@ -178,7 +178,7 @@ expected<void> actor_addr::kill(error cause) const {
     if (!cell_) {
         return fail(errc::invalid_argument, "kill of an empty actor address");
     }
-    cell_->request_kill(std::move(cause));
+    cell_->request_kill(std::move(cause), detail::stop_origin::other);
     return {};
 }
 

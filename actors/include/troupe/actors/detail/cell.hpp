@@ -87,7 +87,7 @@ enum class run_on_stop : std::uint8_t { no, yes };
 /// | system message | fresh / running | failed | stopping | restarting | halted | terminated |
 /// |---|---|---|---|---|---|---|
 /// | stop(cause, origin) | stop¹ | stop¹ | ignored | becomes a stop | stop | answered dead² |
-/// | kill(cause) | terminate `killed` at once, children killed, no `on_stop` | same | same | same | same | answered dead |
+/// | kill(cause, origin) | terminate `killed` at once, children killed, no `on_stop`⁵ | same | same | same | same | answered dead |
 /// | cancel(cause) | token, awaiter, children cancelled | same | same | same | ignored | ignored |
 /// | restart(cause) | tear down, start again | same | ignored | ignored | start | ignored |
 /// | halt(cause, brutal) | tear down, → halted, tell parent | same | ignored | → halted at the end | tell parent | ignored |
@@ -120,6 +120,11 @@ enum class run_on_stop : std::uint8_t { no, yes };
 /// 4. Exit signal of a linked peer: with `trap_exits`, `on_exit` for every
 ///    cause, normal ones included; without, a non-normal cause stops this
 ///    actor with `linked_exit` (normal ones are ignored).
+/// 5. A kill is a flag checked before every system message, so it overtakes
+///    whatever was queued before it (the `kill` message only wakes the
+///    actor). Not from the parent, for a child whose parent decides exits:
+///    torn down at once (children killed, no `on_stop`), then failed with
+///    `killed` for the parent to decide (a restart builds it anew).
 ///
 /// **Threading:** `enqueue_*`, `request_stop`, `request_kill`, refcounting,
 /// identity getters and counters from any thread; everything else runs on the
@@ -147,8 +152,10 @@ public:
     /// queues the stop. The first cause requested is the one that sticks.
     void request_stop(error cause, stop_origin origin);
     /// Requests a kill: it overtakes everything still queued (a pending
-    /// stop included), so the exit cause is `killed` <- `cause`.
-    void request_kill(error cause);
+    /// stop included), so the exit cause is `killed` <- `cause`. A kill not
+    /// from the parent, of a child whose parent decides exits, tears it down
+    /// without `on_stop` and reports it as a failure instead.
+    void request_kill(error cause, stop_origin origin);
     /// As `request_kill`, but the actor is torn down in place (no `on_stop`)
     /// and halts instead of terminating: a group-restart member that overran
     /// its shutdown timeout.
@@ -332,7 +339,7 @@ private:
     void on_group_member_overrun(const cell_ptr& member);
     void on_group_member_done(cell* member);
     void drop_group_restarts() noexcept;
-    void kill(const error& cause);
+    void kill(const error& cause, stop_origin origin);
     void terminate(error cause, run_on_stop on_stop);
     void close_and_account();
     void notify_exit(const error& cause);
