@@ -7,7 +7,9 @@ namespace troupe::testing {
 
 void manual_executor::schedule(detail::cell* c) noexcept {
     std::lock_guard lock(mutex_);
-    ready_.push_back(c);
+    if (!shut_down_) { // after shutdown the system terminates what is left
+        ready_.push_back(c);
+    }
 }
 
 void manual_executor::shutdown() noexcept {

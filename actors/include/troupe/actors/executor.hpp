@@ -15,16 +15,20 @@ class cell;
 /// only when a test asks, one message at a time if it likes.
 ///
 /// **Threading:** `schedule` may be called from any thread, including from
-/// inside a running actor. A cell is scheduled at most once until it has been
-/// resumed (the mailbox's idle bit guarantees it).
+/// inside a running actor, and also after `shutdown` (the executor then drops
+/// the cell: the system terminates what is left itself). A cell is scheduled
+/// at most once until it has been resumed (the mailbox's idle bit guarantees
+/// it).
 class executor {
 public:
     virtual ~executor() = default;
     /// Makes `c` runnable. Must eventually call `c->resume()` unless the
     /// executor was shut down.
     virtual void schedule(detail::cell* c) noexcept = 0;
-    /// Stops running actors and joins threads. Called once by the system
-    /// after the actor tree has stopped.
+    /// Stops running actors and joins threads: returns once no turn runs
+    /// any more. Called once by the system, never from one of its own
+    /// threads: after the actor tree stopped, or (when `system::shutdown`
+    /// timed out) from a background thread while stuck handlers finish.
     virtual void shutdown() noexcept = 0;
 };
 
