@@ -210,6 +210,14 @@ TEST_F(OtpSemanticsTest, PermanentChildStoppingItselfRestartsInPlace) {
     EXPECT_EQ(get(w), 4) << "a ref held before delivers";
     EXPECT_EQ(ev.of(supervision_event::kind::respawn).size(), 1u);
     EXPECT_TRUE(ev.of(supervision_event::kind::failure).empty()) << "a normal exit is no failure";
+    // A normal stop from outside: the same.
+    EXPECT_TRUE(w.addr().stop());
+    run();
+    EXPECT_EQ(log->count("start:w"), 3);
+    ASSERT_FALSE(w.addr().is_terminated());
+    EXPECT_EQ(get(w), 0);
+    EXPECT_EQ(ev.of(supervision_event::kind::respawn).size(), 2u);
+    EXPECT_EQ(names(s), (strings{"w"}));
 }
 
 TEST_F(OtpSemanticsTest, TransientRestartsAfterAFailureOrAbnormalStopButNotANormalOne) {
@@ -402,6 +410,51 @@ TEST_F(OtpSemanticsTest, SubSupervisorGivingUpOnNormalExitsFailsWithEscalatedAnd
     ASSERT_TRUE(f.nested);
     EXPECT_EQ(f.nested, mid_report) << "the parent nests the child's own report";
     EXPECT_EQ(ev.of(supervision_event::kind::give_up, top.addr())[0].aggregate, top_report);
+}
+
+TEST_F(OtpSemanticsTest, SubSupervisorGivesUpWithEscalatedUnderEveryStrategyAndBackoff) {
+    struct variant_case {
+        std::string name;
+        restart_strategy strategy;
+        backoff_policy backoff;
+    };
+    const backoff_policy none{};
+    const backoff_policy delayed{.min = 100ms, .max = 100ms, .multiplier = 1.0, .jitter = 0.0};
+    const std::vector<variant_case> cases{
+        {"one_for_one", restart_strategy::one_for_one, none},
+        {"one_for_all", restart_strategy::one_for_all, none},
+        {"rest_for_one", restart_strategy::rest_for_one, none},
+        {"one_for_one_backoff", restart_strategy::one_for_one, delayed},
+        {"one_for_all_backoff", restart_strategy::one_for_all, delayed},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.name);
+        supervisor_options mid_opts{.strategy = c.strategy, .max_restarts = 1, .within = 10s};
+        mid_opts.backoff = c.backoff;
+        mid_opts.on_event = ev.sink();
+        supervisor_options top_opts{.max_restarts = 10, .within = 10s};
+        top_opts.on_event = ev.sink();
+        auto top = start(top_opts, {make_child<supervisor>("mid", mid_opts, specs({"a", "b"}))});
+        auto mid = sys.find<supervisor_protocol>(top.addr().path() + "/mid");
+        ASSERT_TRUE(mid);
+        auto b = sys.find<wproto>(mid->addr().path() + "/b");
+        ASSERT_TRUE(b);
+        for (int i = 0; i < 2; ++i) {
+            ASSERT_FALSE(b->addr().is_terminated()) << i;
+            (void)b->tell(crash_msg{});
+            run();
+            advance(100ms); // a pending backoff elapses
+        }
+        EXPECT_EQ(ev.of(supervision_event::kind::give_up, mid->addr()).size(), 1u);
+        const auto failures = ev.of(supervision_event::kind::failure, top.addr());
+        ASSERT_EQ(failures.size(), 1u);
+        EXPECT_EQ(failures[0].child, mid->addr());
+        EXPECT_EQ(failures[0].cause.code(), errc::escalated);
+        EXPECT_TRUE(failure_report(mid->addr()));
+        (void)top.stop();
+        run();
+        ASSERT_TRUE(top.addr().is_terminated());
+    }
 }
 
 TEST_F(OtpSemanticsTest, FailureHistoryIsBoundedByMaxRestarts) {
