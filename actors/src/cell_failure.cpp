@@ -24,9 +24,16 @@ void cell::handle_failure(error cause, envelope* failed_message) {
     }
     drop_task(cause);
     sys_.report_failure(actor_addr(cell_ptr(this)), cause);
+    if (state_ == state::stopping) {
+        // A failure while stopping (a task that throws on its cancellation):
+        // the actor is on its way out, but it ends with this failure.
+        if (!extras().failure) {
+            extras_->failure = std::move(cause);
+        }
+        return;
+    }
     if (state_ != state::running && state_ != state::fresh) {
-        // stopping: on its way out already; failed: reported already;
-        // restarting/halted: the behaviour is being replaced anyway.
+        // failed: reported already; restarting/halted: being replaced anyway.
         return;
     }
     report_exit_to_parent(std::move(cause));

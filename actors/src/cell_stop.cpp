@@ -268,6 +268,11 @@ void cell::tear_down_behaviour(const error& cause, run_on_stop on_stop) {
 }
 
 void cell::rebuild() {
+    if (extras_) { // a new incarnation: the old one's links are broken, both ways
+        for (auto& peer : extras_->observers.take_links()) {
+            peer->post(sys_kind::unlink, {}, cell_ptr(this));
+        }
+    }
     cancelled_ = false;
     if (extras_) {
         extras_->failure.reset();
@@ -435,6 +440,9 @@ void cell::kill(const error& cause, stop_origin origin) {
 void cell::terminate(error cause, run_on_stop on_stop) {
     if (state_ == state::terminated) {
         return;
+    }
+    if (on_stop == run_on_stop::yes && extras_ && extras_->failure) {
+        cause = *extras_->failure; // it failed before or while stopping: that is why it ended
     }
     drop_group_restarts();
     if (extras_ && extras_->stopping && extras_->stopping->overrun_timer != 0) {

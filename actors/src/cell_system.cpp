@@ -90,7 +90,7 @@ void cell::handle_system(system_envelope& e) {
         }
         break;
     case sys_kind::down:
-        if (behaviour_ != nullptr) {
+        if (observes_exits()) {
             behaviour_->on_down(down_msg{actor_addr(e.other), e.cause});
         }
         break;
@@ -137,18 +137,34 @@ void cell::handle_halt(system_envelope& e) {
     }
 }
 
+bool cell::observes_exits() const noexcept {
+    // The behaviour in place hears of exits, failed or stopping too; one
+    // being torn down (restarting) or gone (halted) does not.
+    return behaviour_ != nullptr &&
+           (state_ == state::running || state_ == state::failed || state_ == state::stopping);
+}
+
 void cell::handle_exit_signal(system_envelope& e) {
+    // Only a linked peer's exit counts (an empty address: a link to no actor,
+    // answered with noproc); one unlinked meanwhile, or linked to an earlier
+    // incarnation, is ignored.
+    const bool linked = !e.other || (extras_ && extras_->observers.has_link(e.other.get()));
+    if (!linked) {
+        return;
+    }
     if (extras_) {
         extras_->observers.remove_link(e.other.get());
     }
     if (traps_exits()) {
-        if (behaviour_ != nullptr && state_ == state::running) {
+        if (observes_exits()) {
             behaviour_->on_exit(exit_msg{actor_addr(e.other), e.cause});
         }
         return;
     }
-    if (!e.cause) {
-        return; // a normal exit of a linked peer stops nobody
+    if (!e.cause || state_ == state::restarting || state_ == state::halted) {
+        // A normal exit of a linked peer stops nobody; an incarnation being
+        // replaced does not die of its predecessor's links.
+        return;
     }
     const std::string who = e.other ? e.other->path() : std::string("<none>");
     begin_stop(error{errc::linked_exit, "linked actor " + who + " exited", e.cause},

@@ -31,6 +31,18 @@ bool exit_observers::has_link(const detail::cell* peer) const noexcept {
     });
 }
 
+std::vector<cell_ptr> exit_observers::take_links() {
+    std::vector<cell_ptr> peers;
+    std::erase_if(list_, [&](observer& o) {
+        if (o.what != kind::link) {
+            return false;
+        }
+        peers.push_back(std::move(o.actor));
+        return true;
+    });
+    return peers;
+}
+
 void exit_observers::tell(const observer& o, const cell_ptr& dead, const error& cause) {
     switch (o.what) {
     case kind::monitor: o.actor->post(sys_kind::down, cause, dead); break;

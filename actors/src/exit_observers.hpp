@@ -34,6 +34,9 @@ public:
     /// Removes the link to `peer` (at most one exists).
     void remove_link(const detail::cell* peer) noexcept;
     [[nodiscard]] bool has_link(const detail::cell* peer) const noexcept;
+    /// Removes every link and returns the peers (a restart in place breaks
+    /// the old incarnation's links; monitors of the actor stay).
+    [[nodiscard]] std::vector<detail::cell_ptr> take_links();
     [[nodiscard]] std::size_t size() const noexcept { return list_.size(); }
 
     /// Tells every observer that `dead` terminated with `cause`; empties the list.

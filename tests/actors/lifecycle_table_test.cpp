@@ -867,13 +867,9 @@ TEST_F(LifecycleTableTest, DownReachesAFailedActorsBehaviour) {
     EXPECT_EQ(log_.downs[0].cause.code(), errc::stopped);
 }
 
-// BUG: a trapping actor that is failed (its parent deferred the decision)
-// drops an exit signal that arrives meanwhile: handle_exit_signal calls
-// on_exit only in state running, while a down in the same state reaches
-// on_down. The table says "queued to the behaviour if any" for failed, the
-// same as for down. Expected: after resume, on_exit has seen the peer's exit
-// (one entry); actual: no entry, the exit is lost.
-TEST_F(LifecycleTableTest, DISABLED_TrappedExitReachesAFailedActorsBehaviour) {
+// A trapping actor that is failed (its parent deferred) still hears exits: the
+// behaviour is kept, as for down.
+TEST_F(LifecycleTableTest, TrappedExitReachesAFailedActorsBehaviour) {
     auto& cfg = new_config();
     cfg.decision = child_decision::defer;
     auto p = parent(cfg);
@@ -929,12 +925,8 @@ TEST_F(StoppingObserverTest, DownReachesAStoppingActorsBehaviour) {
     EXPECT_EQ(log_.downs[0].source, watched_.addr());
 }
 
-// BUG: same cause as DISABLED_TrappedExitReachesAFailedActorsBehaviour, in
-// state stopping: a trapping actor waiting for its children in its ordered
-// stop drops an exit signal (on_exit is called only while running), while a
-// down arriving in the same turn reaches on_down (the test above). The table
-// says "same" for stopping. Expected: one on_exit for the peer; actual: none.
-TEST_F(StoppingObserverTest, DISABLED_TrappedExitReachesAStoppingActorsBehaviour) {
+// Stopping, waiting for its children, a trapping actor still hears exits.
+TEST_F(StoppingObserverTest, TrappedExitReachesAStoppingActorsBehaviour) {
     exit_both_while_p_stops();
     ASSERT_EQ(log_.exits.size(), 1u);
     EXPECT_EQ(log_.exits[0].by, "p");
@@ -981,11 +973,8 @@ TEST_F(DeepTreeTest, RestartOfAStoppingActorIsIgnored) {
     EXPECT_EQ(log_.events, (strings{"gg: stop stopped", "g: stop stopped", "mid: stop stopped"}));
 }
 
-// BUG (table vs code): the table says a down reaching an actor that is
-// restarting is ignored; the cell calls the old behaviour's on_down while
-// it is being torn down (handle_system: `down` only checks behaviour_).
-// Expected: no on_down for mid; actual: one, on the outgoing incarnation.
-TEST_F(DeepTreeTest, DISABLED_DownToARestartingActorIsIgnored) {
+// An incarnation being torn down (restarting) hears no more downs.
+TEST_F(DeepTreeTest, DownToARestartingActorIsIgnored) {
     build();
     auto watched = top("watched");
     EXPECT_TRUE(mid_.tell(watch{watched.addr()}));
@@ -1001,12 +990,8 @@ TEST_F(DeepTreeTest, DISABLED_DownToARestartingActorIsIgnored) {
     EXPECT_EQ(std::count(log_.events.begin(), log_.events.end(), "mid: start"), 1);
 }
 
-// BUG (table vs code): the table says an exit signal reaching an actor that
-// is restarting is ignored; without trap_exits the cell turns a non-normal
-// one into a stop (handle_exit_signal -> begin_stop(linked_exit)), so the
-// restart ends in termination. Expected: mid rebuilt and running; actual:
-// mid terminated with linked_exit.
-TEST_F(DeepTreeTest, DISABLED_ExitSignalToARestartingActorIsIgnored) {
+// An incarnation being replaced does not die of its predecessor's links.
+TEST_F(DeepTreeTest, ExitSignalToARestartingActorIsIgnored) {
     build();
     auto peer = top("peer");
     EXPECT_TRUE(mid_.tell(link_to{peer.addr()}));

@@ -89,7 +89,7 @@ enum class run_on_stop : std::uint8_t { no, yes };
 /// | stop(cause, origin) | stop¹ | stop¹ | ignored | becomes a stop | stop | answered dead² |
 /// | kill(cause, origin) | terminate `killed` at once, children killed, no `on_stop`⁵ | same | same | same | same | answered dead |
 /// | cancel(cause) | token, awaiter, children cancelled | same | same | same | ignored | ignored |
-/// | restart(cause) | tear down, start again | same | ignored | ignored | start | ignored |
+/// | restart(cause) | tear down, start again⁶ | same | ignored | ignored | start⁶ | ignored |
 /// | halt(cause, brutal) | tear down, → halted, tell parent | same | ignored | → halted at the end | tell parent | ignored |
 /// | start | ignored | ignored | ignored | start at the end | start, tell parent | ignored |
 /// | resume | ignored | → running | ignored | ignored | ignored | ignored |
@@ -98,7 +98,7 @@ enum class run_on_stop : std::uint8_t { no, yes };
 /// | child_halted / child_started | next of the group job | same | same | same | same | ignored |
 /// | monitor / link | observer added | same | same | same | same | down / exit at once² |
 /// | demonitor / unlink | observer removed | same | same | same | same | ignored |
-/// | down / exit_signal | `on_down` / trap⁴ | queued to the behaviour if any | same | ignored | ignored | ignored |
+/// | down / exit_signal | `on_down` / trap⁴ | same (the behaviour is kept) | same | ignored | ignored | ignored |
 /// | wake(gen) | resumes the awaiter of that generation | same | same | same | ignored | ignored |
 /// | idle_timeout(gen) | `on_idle` (running only) | ignored | ignored | ignored | ignored | ignored |
 /// | call(fn) | `fn()` | same | same | same | same | ignored |
@@ -125,6 +125,9 @@ enum class run_on_stop : std::uint8_t { no, yes };
 ///    actor). Not from the parent, for a child whose parent decides exits:
 ///    torn down at once (children killed, no `on_stop`), then failed with
 ///    `killed` for the parent to decide (a restart builds it anew).
+/// 6. A restart in place keeps the actor's identity: its mailbox, refs and
+///    the monitors others hold on it stay; the links of the old incarnation
+///    are broken on both sides (as a restarted Erlang process has none).
 ///
 /// **Threading:** `enqueue_*`, `request_stop`, `request_kill`, refcounting,
 /// identity getters and counters from any thread; everything else runs on the
@@ -314,6 +317,7 @@ private:
     void handle_system(system_envelope& e);
     void handle_halt(system_envelope& e);
     void handle_exit_signal(system_envelope& e);
+    [[nodiscard]] bool observes_exits() const noexcept;
     void handle_idle_timeout(std::uint64_t generation);
     void handle_wake(std::uint64_t generation);
     // cell_failure.cpp: failures and decisions
