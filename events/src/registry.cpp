@@ -2,7 +2,6 @@
 
 #include <troupe/events/registry.hpp>
 
-#include <algorithm>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -14,13 +13,6 @@ namespace detail {
 namespace {
 thread_local const std::string* tl_topic = nullptr; // topic being dispatched on this thread
 thread_local int tl_dead_letter_depth = 0;          // recursion guard of the dead-letter hook
-
-bool sub_before(const sub_ptr& a, const sub_ptr& b) noexcept {
-    if (a->priority != b->priority) {
-        return a->priority > b->priority;
-    }
-    return a->order < b->order;
-}
 } // namespace
 
 const std::string* current_publish_topic() noexcept { return tl_topic; }
@@ -75,17 +67,15 @@ expected<entry_ptr> core::declare(std::string_view name, std::type_index t, std:
     }
     auto e = std::make_shared<topic_entry>(std::string(name), t, tn);
     e->retain.store(retain, std::memory_order_relaxed);
-    auto list = std::make_shared<sub_list>();
-    if (auto it = exact_.find(std::string(name)); it != exact_.end()) {
-        list->subs = it->second;
-    }
-    for (const auto& s : wildcard_) {
+    // Only wildcard subscriptions can predate the topic: an exact one declares it first.
+    sub_tree tree;
+    for (const auto& [id, s] : wildcard_) {
         if (s->type == t && s->pat.matches(name)) {
-            list->subs.push_back(s);
+            tree = tree_insert(tree, s);
         }
     }
-    std::sort(list->subs.begin(), list->subs.end(), sub_before);
-    e->subs.store(std::move(list), std::memory_order_release);
+    // release: pairs with the acquire load in dispatch(); the nodes are complete before.
+    e->subs.store(std::move(tree), std::memory_order_release);
     topics_.emplace(std::string(name), e);
     auto& shard = lookup_[shard_of(name)];
     auto old = shard.load(std::memory_order_acquire);
@@ -105,22 +95,22 @@ entry_ptr core::find(std::string_view name) const {
     return it == shard->end() ? nullptr : it->second;
 }
 
-void core::rebuild(topic_entry& e, const sub_ptr& add, std::uint64_t remove_id,
-                   std::vector<std::shared_ptr<const void>>& trash) {
+void core::insert_into(topic_entry& e, const sub_ptr& s, trash_bin& trash) {
+    // acquire: pairs with the release store below of the previous writer (also under mu_).
     auto old = e.subs.load(std::memory_order_acquire);
-    auto list = std::make_shared<sub_list>();
-    list->subs.reserve(old->subs.size() + 1);
-    for (const auto& s : old->subs) {
-        if (s->id != remove_id) {
-            list->subs.push_back(s);
-        }
-    }
-    if (add) {
-        auto pos = std::upper_bound(list->subs.begin(), list->subs.end(), add, sub_before);
-        list->subs.insert(pos, add);
-    }
-    e.subs.store(std::move(list), std::memory_order_release);
+    // release: pairs with the acquire load in dispatch(); the new nodes are complete before.
+    e.subs.store(tree_insert(old, s), std::memory_order_release);
     trash.push_back(std::move(old)); // may hold the last refs: released after unlocking
+}
+
+void core::erase_from(topic_entry& e, const sub_base& s, trash_bin& trash) {
+    // acquire/release: as in insert_into().
+    auto old = e.subs.load(std::memory_order_acquire);
+    auto tree = tree_erase(old, s);
+    if (tree != old) {
+        e.subs.store(std::move(tree), std::memory_order_release);
+        trash.push_back(std::move(old));
+    }
 }
 
 expected<std::uint64_t> core::add(const sub_ptr& s) {
@@ -132,20 +122,19 @@ expected<std::uint64_t> core::add(const sub_ptr& s) {
         }
         exact_entry = std::move(*e);
     }
-    std::vector<std::shared_ptr<const void>> trash;
+    trash_bin trash;
     {
         std::lock_guard lock(mu_);
         s->id = next_id_++;
         s->order = s->id;
         by_id_.emplace(s->id, s);
         if (exact_entry) {
-            exact_[s->pat.text()].push_back(s);
-            rebuild(*exact_entry, s, 0, trash);
+            insert_into(*exact_entry, s, trash);
         } else {
-            wildcard_.push_back(s);
+            wildcard_.emplace(s->id, s);
             for (auto& [name, e] : topics_) {
                 if (e->type == s->type && s->pat.matches(name)) {
-                    rebuild(*e, s, 0, trash);
+                    insert_into(*e, s, trash);
                 }
             }
         }
@@ -155,7 +144,7 @@ expected<std::uint64_t> core::add(const sub_ptr& s) {
 }
 
 bool core::remove(std::uint64_t id) {
-    std::vector<std::shared_ptr<const void>> trash;
+    trash_bin trash;
     sub_ptr s;
     {
         std::lock_guard lock(mu_);
@@ -165,26 +154,18 @@ bool core::remove(std::uint64_t id) {
         }
         s = std::move(it->second);
         by_id_.erase(it);
+        // release: pairs with the acquire load in dispatch(), which then skips s even in a
+        // tree loaded before the erase below.
         s->active.store(false, std::memory_order_release);
-        auto drop = [&](std::vector<sub_ptr>& v) {
-            std::erase_if(v, [&](const sub_ptr& x) { return x->id == id; });
-        };
         if (s->pat.is_exact()) {
-            auto xit = exact_.find(s->pat.text());
-            if (xit != exact_.end()) {
-                drop(xit->second);
-                if (xit->second.empty()) {
-                    exact_.erase(xit);
-                }
-            }
             if (auto tit = topics_.find(s->pat.text()); tit != topics_.end()) {
-                rebuild(*tit->second, nullptr, id, trash);
+                erase_from(*tit->second, *s, trash);
             }
         } else {
-            drop(wildcard_);
+            wildcard_.erase(id);
             for (auto& [name, e] : topics_) {
                 if (e->type == s->type && s->pat.matches(name)) {
-                    rebuild(*e, nullptr, id, trash);
+                    erase_from(*e, *s, trash);
                 }
             }
         }
@@ -239,26 +220,31 @@ void core::report_callback_exception(const sub_base& s, const std::string& topic
 }
 
 std::size_t core::dispatch(topic_entry& e, const void* ev) {
-    auto list = e.subs.load(std::memory_order_acquire);
-    if (list->subs.empty()) {
+    // acquire: pairs with the release store in declare()/insert_into()/erase_from(); the loaded
+    // tree's nodes and subscriptions are complete. Holding the root keeps the whole version
+    // alive while it is walked, whatever changes meanwhile.
+    auto tree = e.subs.load(std::memory_order_acquire);
+    if (!tree) {
         return 0;
     }
     publish_scope scope(e.name);
     std::size_t handed = 0;
-    for (const auto& s : list->subs) {
-        if (!s->active.load(std::memory_order_acquire) || !s->accepts(ev)) {
-            continue;
+    tree_for_each(tree.get(), [&](sub_base& s) {
+        // acquire: pairs with the release store in remove(); skips it once removed.
+        if (!s.active.load(std::memory_order_acquire) || !s.accepts(ev)) {
+            return;
         }
-        if (s->once && s->fired.exchange(true, std::memory_order_acq_rel)) {
-            continue; // another publisher won
+        // acq_rel: the first exchange wins among concurrent publishers (once).
+        if (s.once && s.fired.exchange(true, std::memory_order_acq_rel)) {
+            return; // another publisher won
         }
-        if (s->deliver(ev, *this)) {
+        if (s.deliver(ev, *this)) {
             ++handed;
         }
-        if (s->once) {
-            remove(s->id);
+        if (s.once) {
+            remove(s.id);
         }
-    }
+    });
     return handed;
 }
 

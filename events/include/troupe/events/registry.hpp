@@ -79,16 +79,22 @@ struct callback_failure {
 ///
 /// **Threading:** every member may be called from any thread, including
 /// actor handlers and callbacks. Publishing takes no lock and never blocks:
-/// it reads an immutable, priority-sorted subscriber snapshot of the topic
-/// (rebuilt copy-on-write when a matching subscription changes) and, for
-/// actor subscribers, enqueues per the subscriber's overflow policy (a
-/// `block` policy subscriber is not waited for from a worker; avoid it).
-/// Subscribe/unsubscribe/declare serialise on one internal mutex.
+/// it walks an immutable snapshot of the topic's subscribers in delivery
+/// order (a persistent tree, `detail::sub_node`; a matching subscribe or
+/// unsubscribe publishes a new version that copies O(log n) nodes and shares
+/// the rest) and, for actor subscribers, enqueues per the subscriber's
+/// overflow policy (a `block` policy subscriber is not waited for from a
+/// worker; avoid it). The one exception is a `once` subscription, which the
+/// publisher that fires it removes (taking the mutex below).
+/// Subscribe/unsubscribe/declare serialise on one internal mutex; on a topic
+/// with n subscribers each costs O(log n) (a wildcard pattern also re-matches
+/// the declared topics).
 /// **Memory ordering:** a subscription is visible to publishes that start
-/// after `subscribe` returned (release/acquire on the snapshot); after
-/// `unsubscribe` returns, publishes that already loaded the old snapshot may
-/// still skip-or-deliver one event each, never later ones. Statistics are
-/// relaxed.
+/// after `subscribe` returned (release/acquire on the snapshot). After
+/// `unsubscribe` returns, no publish that starts later delivers to it; a
+/// publish already walking an older snapshot may still deliver the one event
+/// it is publishing, or skip it (it checks the subscription's active flag,
+/// acquire, just before delivering). Statistics are relaxed.
 /// **Failure:** invalid names/patterns fail with `errc::invalid_argument`;
 /// a name declared with another payload type fails with
 /// `errc::type_mismatch` naming both types. An exception in a callback

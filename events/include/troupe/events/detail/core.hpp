@@ -5,6 +5,7 @@
 
 #include <troupe/actors/expected.hpp>
 #include <troupe/events/detail/snapshot.hpp>
+#include <troupe/events/detail/sub_tree.hpp>
 #include <troupe/events/event.hpp>
 #include <troupe/events/pattern.hpp>
 
@@ -35,7 +36,8 @@ namespace troupe::events::detail {
 
 class core;
 
-/// One subscription. Immutable after insertion except the atomics.
+/// One subscription. Immutable after insertion except the atomics (and `stop_cb`, set once by
+/// the subscribing thread).
 struct sub_base {
     sub_base(pattern p, std::type_index t, std::string_view tn)
         : pat(std::move(p)), type(t), type_name(tn) {}
@@ -48,7 +50,7 @@ struct sub_base {
     virtual bool deliver(const void* ev, core& c) = 0;
 
     std::uint64_t id = 0;
-    std::uint64_t order = 0;
+    std::uint64_t order = 0; // set by core::add before publishing; with priority, the tree key
     int priority = 0;
     bool once = false;
     pattern pat;
@@ -60,11 +62,6 @@ struct sub_base {
     std::optional<std::stop_callback<std::function<void()>>> stop_cb;
 };
 using sub_ptr = std::shared_ptr<sub_base>;
-
-/// Immutable, priority-sorted subscriber list of one topic.
-struct sub_list {
-    std::vector<sub_ptr> subs;
-};
 
 /// The process-wide copy of a topic name: stable for the life of the process,
 /// so events can point at it without sharing ownership (copying an event then
@@ -80,7 +77,7 @@ struct topic_entry {
     std::string_view type_name;
     std::atomic<bool> retain{false};
     std::atomic<std::uint64_t> sequence{0};
-    snapshot<const sub_list> subs{std::make_shared<const sub_list>()};
+    snapshot<const sub_node> subs; // the subscriber tree in delivery order; null when empty
     snapshot<const void> retained; // an event<T>
 };
 using entry_ptr = std::shared_ptr<topic_entry>;
@@ -147,18 +144,22 @@ private:
     using topic_map = std::unordered_map<std::string, entry_ptr, sv_hash, std::equal_to<>>;
     static constexpr std::size_t shard_count = 64;
     static std::size_t shard_of(std::string_view name) noexcept;
-    // Rebuilds e's list: `add` inserts s, else drops `remove_id`. Caller holds mu_.
-    void rebuild(topic_entry& e, const sub_ptr& add, std::uint64_t remove_id,
-                 std::vector<std::shared_ptr<const void>>& trash);
+    // Replaced trees (and the subscriptions they may hold last), released after unlocking mu_:
+    // destroying a stop_callback under it could deadlock with its callback.
+    using trash_bin = std::vector<std::shared_ptr<const void>>;
+    // Publish e's tree with s inserted / erased. Caller holds mu_. O(log n) for n subscribers.
+    static void insert_into(topic_entry& e, const sub_ptr& s, trash_bin& trash);
+    static void erase_from(topic_entry& e, const sub_base& s, trash_bin& trash);
     void notify_change(bool subscribed, const sub_base& s);
 
     troupe::system& sys_;
     mutable std::mutex mu_; // serialises every change below; publishers never take it
     topic_map topics_;      // guarded by mu_
-    std::unordered_map<std::string, std::vector<sub_ptr>> exact_; // guarded by mu_
-    std::vector<sub_ptr> wildcard_;                               // guarded by mu_
-    std::unordered_map<std::uint64_t, sub_ptr> by_id_;            // guarded by mu_
-    std::uint64_t next_id_ = 1;                                   // guarded by mu_
+    // Every subscription, and the wildcard ones again (re-matched when a topic is declared).
+    // Hash maps, so that removing one of n subscriptions stays O(1) here.
+    std::unordered_map<std::uint64_t, sub_ptr> by_id_;    // guarded by mu_
+    std::unordered_map<std::uint64_t, sub_ptr> wildcard_; // guarded by mu_
+    std::uint64_t next_id_ = 1;                           // guarded by mu_
     // Copy-on-write lookup shards for lock-free find(); written under mu_.
     std::array<snapshot<const topic_map>, shard_count> lookup_{};
     snapshot<const std::function<void(const subscription_change&)>> change_hook_;
