@@ -113,7 +113,7 @@ void core::erase_from(topic_entry& e, const sub_base& s, trash_bin& trash) {
     }
 }
 
-expected<std::uint64_t> core::add(const sub_ptr& s) {
+expected<std::uint64_t> core::add(const sub_ptr& s, const actor_addr& bound) {
     entry_ptr exact_entry;
     if (s->pat.is_exact()) {
         auto e = declare(s->pat.text(), s->type, s->type_name, false);
@@ -123,6 +123,7 @@ expected<std::uint64_t> core::add(const sub_ptr& s) {
         exact_entry = std::move(*e);
     }
     trash_bin trash;
+    bool first_of_actor = false;
     {
         std::lock_guard lock(mu_);
         s->id = next_id_++;
@@ -138,9 +139,43 @@ expected<std::uint64_t> core::add(const sub_ptr& s) {
                 }
             }
         }
+        if (bound) {
+            s->bound_actor = bound.id();
+            auto [it, fresh] = watched_.try_emplace(s->bound_actor);
+            it->second.insert(s->id);
+            first_of_actor = fresh;
+        }
     }
+    const auto id = s->id;
     notify_change(true, *s);
-    return s->id;
+    if (first_of_actor) {
+        // One observer per actor, shared by all its bound subscriptions: unsubscribing them
+        // one by one leaves nothing behind on the actor. Registered after unlocking and after
+        // the change hook: for an actor that already exited it runs at once, on this thread.
+        std::weak_ptr<core> weak = weak_from_this();
+        sys_.on_exit(bound, [weak, actor = bound.id()](const error&) {
+            if (auto c = weak.lock()) {
+                c->on_bound_actor_exit(actor);
+            }
+        });
+    }
+    return id;
+}
+
+void core::on_bound_actor_exit(std::uint64_t actor) {
+    std::set<std::uint64_t> ids;
+    {
+        std::lock_guard lock(mu_);
+        auto it = watched_.find(actor);
+        if (it == watched_.end()) {
+            return;
+        }
+        ids = std::move(it->second);
+        watched_.erase(it); // a later subscription of this actor registers a new observer
+    }
+    for (const auto id : ids) { // in subscription order
+        remove(id);
+    }
 }
 
 bool core::remove(std::uint64_t id) {
@@ -154,6 +189,11 @@ bool core::remove(std::uint64_t id) {
         }
         s = std::move(it->second);
         by_id_.erase(it);
+        if (s->bound_actor != 0) {
+            if (auto w = watched_.find(s->bound_actor); w != watched_.end()) {
+                w->second.erase(id); // the entry stays: the actor's observer is still there
+            }
+        }
         // release: pairs with the acquire load in dispatch(), which then skips s even in a
         // tree loaded before the erase below.
         s->active.store(false, std::memory_order_release);
@@ -188,6 +228,11 @@ std::vector<entry_ptr> core::matching_topics(const sub_base& s) const {
 std::size_t core::subscription_count() const {
     std::lock_guard lock(mu_);
     return by_id_.size();
+}
+
+std::size_t core::exit_observer_count() const {
+    std::lock_guard lock(mu_);
+    return watched_.size();
 }
 
 void core::set_change_hook(std::function<void(const subscription_change&)> h) {
@@ -327,21 +372,18 @@ tl::unexpected<error> registry::mismatch(const detail::topic_entry& e, std::stri
                                          std::string(e.type_name) + ", not " + std::string(other));
 }
 
-void registry::bind_lifetime(const detail::sub_ptr& s, const actor_addr& bound,
-                             const std::stop_token& st) {
+void registry::bind_stop_token(const detail::sub_ptr& s, const std::stop_token& st) {
+    if (!st.stop_possible()) {
+        return;
+    }
     std::weak_ptr<detail::core> weak = core_;
     const auto id = s->id;
-    auto drop = [weak, id] {
-        if (auto c = weak.lock()) {
-            c->remove(id);
-        }
-    };
-    if (bound) {
-        core_->sys().on_exit(bound, [drop](const error&) { drop(); });
-    }
-    if (st.stop_possible()) {
-        s->stop_cb.emplace(st, std::function<void()>(drop));
-    }
+    // Lives in the subscription, so it goes (and deregisters) with it.
+    s->stop_cb.emplace(st, std::function<void()>([weak, id] {
+                           if (auto c = weak.lock()) {
+                               c->remove(id);
+                           }
+                       }));
 }
 
 registry* find_registry(troupe::system& sys) noexcept {

@@ -384,6 +384,50 @@ TEST_F(EventsRegistry, ActorSubscriberMetadataAndAutoUnsubscribe) {
     EXPECT_EQ(reg.subscription_count(), 0u);
 }
 
+// Item of the exit-observer fix: an actor that subscribes and unsubscribes many times gets one
+// on_exit observer from the registry, not one per subscription, and none once it has exited.
+TEST_F(EventsRegistry, RepeatedSubscriptionsShareOneExitObserver) {
+    sink_state st;
+    auto a = sys.spawn<pubsub>(&reg, &st);
+    auto t = *reg.declare<order>("cycle/t");
+    EXPECT_EQ(reg.exit_observer_count(), 0u);
+    for (int i = 0; i < 1000; ++i) {
+        auto as_actor = *reg.subscribe(t, a);
+        auto as_callback = *reg.subscribe(t, [](const event<order>&) {},
+                                          {.once = i % 2 == 0, .bound_to = a.addr()});
+        ASSERT_EQ(reg.exit_observer_count(), 1u) << "cycle " << i;
+        if (i % 3 == 0) {
+            EXPECT_EQ(reg.publish(t, order{i, 0}), 2u);
+        }
+        EXPECT_TRUE(as_actor.unsubscribe());
+        (void)as_callback.unsubscribe(); // a fired once-subscription is already gone
+        ex.run_until_idle();             // the actor handles its events (and the observer)
+    }
+    EXPECT_EQ(reg.subscription_count(), 0u);
+    EXPECT_EQ(reg.exit_observer_count(), 1u);
+    EXPECT_EQ(st.got.size(), 334u);
+
+    auto kept = *reg.subscribe(t, a);
+    kept.release(); // removed by the actor's exit
+    auto other = sys.spawn<pubsub>(&reg, &st);
+    auto kept2 = *reg.subscribe<order>("cycle/*", other);
+    EXPECT_EQ(reg.exit_observer_count(), 2u);
+    a.stop();
+    ex.run_until_idle();
+    EXPECT_EQ(reg.exit_observer_count(), 1u);
+    EXPECT_EQ(reg.subscription_count(), 1u); // only kept2
+
+    // Subscribing an actor that has exited: removed at once, and no observer is left.
+    auto late = *reg.subscribe(t, a);
+    EXPECT_EQ(reg.subscription_count(), 1u);
+    EXPECT_EQ(reg.exit_observer_count(), 1u);
+    EXPECT_FALSE(late.unsubscribe());
+    EXPECT_TRUE(kept2.unsubscribe());
+    other.stop();
+    ex.run_until_idle();
+    EXPECT_EQ(reg.exit_observer_count(), 0u);
+}
+
 TEST_F(EventsRegistry, SubscriptionHook) {
     std::vector<std::pair<bool, std::string>> changes;
     reg.set_subscription_hook(

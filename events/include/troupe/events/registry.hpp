@@ -95,6 +95,13 @@ struct callback_failure {
 /// publish already walking an older snapshot may still deliver the one event
 /// it is publishing, or skip it (it checks the subscription's active flag,
 /// acquire, just before delivering). Statistics are relaxed.
+/// **Lifetimes:** a subscription bound to an actor (every actor subscriber,
+/// or `subscribe_options::bound_to`) is removed when that actor exits. The
+/// registry watches each such actor with one `system::on_exit` observer,
+/// shared by all its bound subscriptions, so an actor that subscribes and
+/// unsubscribes repeatedly leaves one observer, not one per subscription
+/// (`exit_observer_count()`). One bound to a stop token is removed when the
+/// token is cancelled; its `stop_callback` goes with the subscription.
 /// **Failure:** invalid names/patterns fail with `errc::invalid_argument`;
 /// a name declared with another payload type fails with
 /// `errc::type_mismatch` naming both types. An exception in a callback
@@ -202,6 +209,13 @@ public:
     }
     [[nodiscard]] std::uint64_t undelivered() const noexcept { return core_->undelivered(); }
     [[nodiscard]] std::size_t subscription_count() const { return core_->subscription_count(); }
+    /// Actors this registry has a `system::on_exit` observer on: one per actor
+    /// with actor-bound subscriptions (an actor subscriber, or `bound_to`),
+    /// registered with its first one and shared by all of them; it stays until
+    /// the actor exits, however often the actor subscribes and unsubscribes
+    /// (the actors API cannot take an observer back). A statistic, for tests
+    /// and leak checks.
+    [[nodiscard]] std::size_t exit_observer_count() const { return core_->exit_observer_count(); }
 
     /// System topics.
     [[nodiscard]] const topic<dead_letter_event>& dead_letters() const noexcept {
@@ -305,11 +319,11 @@ private:
     expected<subscription> finish(detail::sub_ptr s, const subscribe_options<T>& opts) {
         s->priority = opts.priority;
         s->once = opts.once;
-        auto id = core_->add(s);
+        auto id = core_->add(s, opts.bound_to);
         if (!id) {
             return troupe::unexpected(id.error());
         }
-        bind_lifetime(s, opts.bound_to, opts.stop);
+        bind_stop_token(s, opts.stop);
         if (opts.receive_retained) {
             for (const auto& e : core_->matching_topics(*s)) {
                 auto p = e->retained.load(std::memory_order_acquire);
@@ -324,8 +338,7 @@ private:
         }
         return subscription(core_, *id);
     }
-    void bind_lifetime(const detail::sub_ptr& s, const actor_addr& bound,
-                       const std::stop_token& st);
+    void bind_stop_token(const detail::sub_ptr& s, const std::stop_token& st);
 
     std::shared_ptr<detail::core> core_;
     std::uint64_t dead_letter_hook_ = 0; // ids in the system's hook lists, removed by ~registry

@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -24,8 +25,9 @@
 #include <vector>
 
 namespace troupe {
+class actor_addr;
 class system;
-}
+} // namespace troupe
 
 namespace troupe::events {
 struct subscription_change;
@@ -58,6 +60,7 @@ struct sub_base {
     std::string_view type_name;
     std::atomic<bool> fired{false}; // once: the first exchange wins
     std::atomic<bool> active{true}; // cleared by unsubscribe (publishers skip it)
+    std::uint64_t bound_actor = 0;  // id of the actor whose exit removes it (0: none); set by add
     // Unsubscribes when the bound token is cancelled; destroyed outside core's lock.
     std::optional<std::stop_callback<std::function<void()>>> stop_cb;
 };
@@ -117,8 +120,9 @@ public:
     /// Lock-free lookup (null if not declared).
     [[nodiscard]] entry_ptr find(std::string_view name) const;
     /// Inserts `s` (pattern already parsed) and returns its id. For an exact
-    /// pattern the topic is declared with the subscription's type.
-    expected<std::uint64_t> add(const sub_ptr& s);
+    /// pattern the topic is declared with the subscription's type. If `bound`
+    /// names an actor, `s` is removed when it exits (at once if it already has).
+    expected<std::uint64_t> add(const sub_ptr& s, const actor_addr& bound);
     /// Removes a subscription; false if it was not there.
     bool remove(std::uint64_t id);
     /// Existing topics matched by `s` with the same type (for retained delivery).
@@ -136,6 +140,8 @@ public:
         return undelivered_.load(std::memory_order_relaxed);
     }
     [[nodiscard]] std::size_t subscription_count() const;
+    /// Actors this core has an `on_exit` observer on (see `registry::exit_observer_count`).
+    [[nodiscard]] std::size_t exit_observer_count() const;
 
     /// Runs the subscriber list of `e` over the type-erased event `ev`.
     std::size_t dispatch(topic_entry& e, const void* ev);
@@ -151,6 +157,8 @@ private:
     static void insert_into(topic_entry& e, const sub_ptr& s, trash_bin& trash);
     static void erase_from(topic_entry& e, const sub_base& s, trash_bin& trash);
     void notify_change(bool subscribed, const sub_base& s);
+    // The observer of actor `actor` ran: removes its bound subscriptions.
+    void on_bound_actor_exit(std::uint64_t actor);
 
     troupe::system& sys_;
     mutable std::mutex mu_; // serialises every change below; publishers never take it
@@ -160,6 +168,11 @@ private:
     std::unordered_map<std::uint64_t, sub_ptr> by_id_;    // guarded by mu_
     std::unordered_map<std::uint64_t, sub_ptr> wildcard_; // guarded by mu_
     std::uint64_t next_id_ = 1;                           // guarded by mu_
+    // Per actor with an on_exit observer from this core (one per actor, registered with its
+    // first bound subscription, erased when it fires): ids of its bound subscriptions still
+    // here. Unsubscribing erases the id but keeps the entry, because system::on_exit offers no
+    // way to take the observer back; a later subscription of the same actor reuses it.
+    std::unordered_map<std::uint64_t, std::set<std::uint64_t>> watched_; // guarded by mu_
     // Copy-on-write lookup shards for lock-free find(); written under mu_.
     std::array<snapshot<const topic_map>, shard_count> lookup_{};
     snapshot<const std::function<void(const subscription_change&)>> change_hook_;
