@@ -37,7 +37,14 @@ void fill_meta(event_meta& m, topic_entry& e) {
     m.trace_id = troupe::detail::outgoing_trace_id();
 }
 
-core::~core() = default;
+core::~core() {
+    // The trees point at the subscriptions by_id_ owns: empty them first, for topic entries
+    // that outlive the core (held by topic<T> handles).
+    std::vector<std::shared_ptr<const sub_version>> old;
+    for (auto& [name, e] : topics_) {
+        old.push_back(e->subs.clear());
+    }
+}
 
 std::size_t core::shard_of(std::string_view name) noexcept {
     return std::hash<std::string_view>{}(name) % shard_count;
@@ -68,14 +75,11 @@ expected<entry_ptr> core::declare(std::string_view name, std::type_index t, std:
     auto e = std::make_shared<topic_entry>(std::string(name), t, tn);
     e->retain.store(retain, std::memory_order_relaxed);
     // Only wildcard subscriptions can predate the topic: an exact one declares it first.
-    sub_tree tree;
     for (const auto& [id, s] : wildcard_) {
         if (s->type == t && s->pat.matches(name)) {
-            tree = tree_insert(tree, s);
+            insert_into(*e, s, trash); // no publisher sees e yet
         }
     }
-    // release: pairs with the acquire load in dispatch(); the nodes are complete before.
-    e->subs.store(std::move(tree), std::memory_order_release);
     topics_.emplace(std::string(name), e);
     auto& shard = lookup_[shard_of(name)];
     auto old = shard.load(std::memory_order_acquire);
@@ -96,20 +100,12 @@ entry_ptr core::find(std::string_view name) const {
 }
 
 void core::insert_into(topic_entry& e, const sub_ptr& s, trash_bin& trash) {
-    // acquire: pairs with the release store below of the previous writer (also under mu_).
-    auto old = e.subs.load(std::memory_order_acquire);
-    // release: pairs with the acquire load in dispatch(); the new nodes are complete before.
-    e.subs.store(tree_insert(old, s), std::memory_order_release);
-    trash.push_back(std::move(old)); // may hold the last refs: released after unlocking
+    trash.push_back(e.subs.insert(s)); // the replaced version: released after unlocking
 }
 
-void core::erase_from(topic_entry& e, const sub_base& s, trash_bin& trash) {
-    // acquire/release: as in insert_into().
-    auto old = e.subs.load(std::memory_order_acquire);
-    auto tree = tree_erase(old, s);
-    if (tree != old) {
-        e.subs.store(std::move(tree), std::memory_order_release);
-        trash.push_back(std::move(old));
+void core::erase_from(topic_entry& e, const sub_ptr& s, trash_bin& trash) {
+    if (auto old = e.subs.erase(s)) {
+        trash.push_back(std::move(old)); // may hold the last reference to s
     }
 }
 
@@ -199,13 +195,13 @@ bool core::remove(std::uint64_t id) {
         s->active.store(false, std::memory_order_release);
         if (s->pat.is_exact()) {
             if (auto tit = topics_.find(s->pat.text()); tit != topics_.end()) {
-                erase_from(*tit->second, *s, trash);
+                erase_from(*tit->second, s, trash);
             }
         } else {
             wildcard_.erase(id);
             for (auto& [name, e] : topics_) {
                 if (e->type == s->type && s->pat.matches(name)) {
-                    erase_from(*e, *s, trash);
+                    erase_from(*e, s, trash);
                 }
             }
         }
@@ -265,31 +261,38 @@ void core::report_callback_exception(const sub_base& s, const std::string& topic
 }
 
 std::size_t core::dispatch(topic_entry& e, const void* ev) {
-    // acquire: pairs with the release store in declare()/insert_into()/erase_from(); the loaded
-    // tree's nodes and subscriptions are complete. Holding the root keeps the whole version
-    // alive while it is walked, whatever changes meanwhile.
-    auto tree = e.subs.load(std::memory_order_acquire);
-    if (!tree) {
+    // Holding the version keeps every node and subscription it reaches alive while it is
+    // walked, whatever changes meanwhile (see sub_version); acquire inside load().
+    const auto version = e.subs.load();
+    if (!version || version->root() == nullptr) {
         return 0;
     }
     publish_scope scope(e.name);
     std::size_t handed = 0;
-    tree_for_each(tree.get(), [&](sub_base& s) {
-        // acquire: pairs with the release store in remove(); skips it once removed.
-        if (!s.active.load(std::memory_order_acquire) || !s.accepts(ev)) {
-            return;
+    // The loops are written out here (not a callback) so the hot loop keeps its state in
+    // registers across the subscribers' virtual calls.
+    for (sub_leaf_cursor c(version->root()); c.leaf() != nullptr; c.next()) {
+        const auto* leaf = c.leaf();
+        const auto* item = leaf->items.data();
+        const auto* const end = item + leaf->count;
+        for (; item != end; ++item) {
+            auto& s = **item;
+            // acquire: pairs with the release store in remove(); skips it once removed.
+            if (!s.active.load(std::memory_order_acquire) || !s.accepts(ev)) {
+                continue;
+            }
+            // acq_rel: the first exchange wins among concurrent publishers (once).
+            if (s.once && s.fired.exchange(true, std::memory_order_acq_rel)) {
+                continue; // another publisher won
+            }
+            if (s.deliver(ev, *this)) {
+                ++handed;
+            }
+            if (s.once) {
+                remove(s.id);
+            }
         }
-        // acq_rel: the first exchange wins among concurrent publishers (once).
-        if (s.once && s.fired.exchange(true, std::memory_order_acq_rel)) {
-            return; // another publisher won
-        }
-        if (s.deliver(ev, *this)) {
-            ++handed;
-        }
-        if (s.once) {
-            remove(s.id);
-        }
-    });
+    }
     return handed;
 }
 

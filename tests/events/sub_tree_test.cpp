@@ -1,6 +1,7 @@
 // Part of troupe. See LICENSE at the repository root.
 // The persistent subscriber tree behind each topic (detail/sub_tree.hpp), checked against a
-// sorted vector: delivery order, AVL balance, and old versions left intact by changes.
+// sorted vector: delivery order, B+ tree shape, and old versions left intact (and readable:
+// run under ASan) while newer ones replace them.
 
 #include <troupe/events/detail/core.hpp>
 #include <troupe/events/detail/sub_tree.hpp>
@@ -9,8 +10,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <memory>
 #include <random>
 #include <typeinfo>
@@ -21,6 +22,8 @@ namespace troupe {
 namespace {
 
 namespace ed = events::detail;
+using sub_ptr = std::shared_ptr<ed::sub_base>;
+using version_ptr = std::shared_ptr<const ed::sub_version>;
 
 struct test_sub final : ed::sub_base {
     test_sub(int prio, std::uint64_t ord)
@@ -33,25 +36,23 @@ struct test_sub final : ed::sub_base {
     bool deliver(const void* /*ev*/, ed::core& /*c*/) override { return true; }
 };
 
-std::shared_ptr<ed::sub_base> make_sub(int prio, std::uint64_t ord) {
-    return std::make_shared<test_sub>(prio, ord);
+sub_ptr make_sub(int prio, std::uint64_t ord) { return std::make_shared<test_sub>(prio, ord); }
+
+bool by_delivery(const sub_ptr& a, const sub_ptr& b) {
+    return ed::delivered_before({a->priority, a->order}, {b->priority, b->order});
 }
 
-bool delivered_before(const std::shared_ptr<ed::sub_base>& a,
-                      const std::shared_ptr<ed::sub_base>& b) {
-    if (a->priority != b->priority) {
-        return a->priority > b->priority;
-    }
-    return a->order < b->order;
-}
-
-std::vector<const ed::sub_base*> walk(const ed::sub_tree& t) {
+std::vector<const ed::sub_base*> walk(const version_ptr& v) {
     std::vector<const ed::sub_base*> out;
-    ed::tree_for_each(t.get(), [&](ed::sub_base& s) { out.push_back(&s); });
+    for (ed::sub_leaf_cursor c(v ? v->root() : nullptr); c.leaf() != nullptr; c.next()) {
+        for (std::size_t i = 0; i < c.leaf()->count; ++i) {
+            out.push_back(c.leaf()->items[i]);
+        }
+    }
     return out;
 }
 
-std::vector<const ed::sub_base*> raw(const std::vector<std::shared_ptr<ed::sub_base>>& v) {
+std::vector<const ed::sub_base*> raw(const std::vector<sub_ptr>& v) {
     std::vector<const ed::sub_base*> out;
     out.reserve(v.size());
     for (const auto& s : v) {
@@ -60,96 +61,170 @@ std::vector<const ed::sub_base*> raw(const std::vector<std::shared_ptr<ed::sub_b
     return out;
 }
 
-/// Checks the AVL invariants below `n` and returns its height.
-int check_balanced(const ed::sub_node* n) {
-    if (n == nullptr) {
-        return 0;
+/// Checks the B+ tree invariants below `n` (entry counts, routing keys, every leaf at one
+/// depth) and returns its depth: 1 for a leaf.
+int check_shape(const ed::sub_node& n, bool is_root) {
+    const auto capacity = n.leaf ? ed::sub_leaf::capacity : ed::sub_branch::capacity;
+    EXPECT_LE(n.count, capacity);
+    EXPECT_GE(n.count, is_root ? (n.leaf ? 1u : 2u) : capacity / 2);
+    if (n.leaf) {
+        return 1;
     }
-    const int hl = check_balanced(n->left.get());
-    const int hr = check_balanced(n->right.get());
-    EXPECT_LE(std::abs(hl - hr), 1);
-    const int h = 1 + std::max(hl, hr);
-    EXPECT_EQ(n->height, h);
-    return h;
+    const auto& b = static_cast<const ed::sub_branch&>(n);
+    int depth = 0;
+    for (std::size_t i = 0; i < b.count; ++i) {
+        const auto& child = *b.items[i].child;
+        const int d = check_shape(child, false);
+        EXPECT_TRUE(depth == 0 || d == depth) << "leaves at different depths";
+        depth = d;
+        // The routing key is the child's last subscription's.
+        const ed::sub_node* last = &child;
+        while (!last->leaf) {
+            const auto& lb = static_cast<const ed::sub_branch&>(*last);
+            last = lb.items[lb.count - 1].child;
+        }
+        const auto& ll = static_cast<const ed::sub_leaf&>(*last);
+        EXPECT_EQ(b.items[i].last.order, ll.items[ll.count - 1]->order);
+        EXPECT_EQ(b.items[i].last.priority, ll.items[ll.count - 1]->priority);
+    }
+    return depth + 1;
 }
 
-TEST(EventsSubTree, EmptyTree) {
-    const ed::sub_tree empty;
-    EXPECT_TRUE(walk(empty).empty());
+int check_shape(const version_ptr& v) {
+    return v && v->root() != nullptr ? check_shape(*v->root(), true) : 0;
+}
+
+TEST(EventsSubTree, EmptySet) {
+    ed::sub_set set;
+    EXPECT_EQ(set.load(), nullptr);
     auto s = make_sub(0, 1);
-    EXPECT_EQ(ed::tree_erase(empty, *s), nullptr);
-    auto one = ed::tree_insert(empty, s);
-    EXPECT_EQ(walk(one), (std::vector<const ed::sub_base*>{s.get()}));
-    EXPECT_EQ(ed::tree_erase(one, *s), nullptr);
+    EXPECT_EQ(set.erase(s), nullptr);
+    EXPECT_EQ(set.clear(), nullptr);
+    EXPECT_EQ(set.insert(s), nullptr); // nothing replaced
+    EXPECT_EQ(walk(set.load()), (std::vector<const ed::sub_base*>{s.get()}));
+    EXPECT_NE(set.erase(s), nullptr);
+    EXPECT_TRUE(walk(set.load()).empty());
+    EXPECT_EQ(set.erase(s), nullptr); // no longer there
 }
 
 TEST(EventsSubTree, RandomChangesMatchASortedVector) {
     std::mt19937 rng(20261201); // fixed seed: the same sequence on every run
-    std::vector<std::shared_ptr<ed::sub_base>> model;
-    ed::sub_tree tree;
+    std::vector<sub_ptr> model;
+    ed::sub_set set;
     std::uint64_t next_order = 1;
     for (int step = 0; step < 4000; ++step) {
         const bool insert = model.empty() || rng() % 3 != 0; // grows on average
         if (insert) {
             auto s = make_sub(static_cast<int>(rng() % 7) - 3, next_order++);
-            model.insert(std::upper_bound(model.begin(), model.end(), s, delivered_before), s);
-            tree = ed::tree_insert(tree, s);
+            model.insert(std::upper_bound(model.begin(), model.end(), s, by_delivery), s);
+            (void)set.insert(s);
         } else {
             const auto victim = model.begin() + static_cast<std::ptrdiff_t>(rng() % model.size());
-            const auto before = tree;
-            tree = ed::tree_erase(tree, **victim);
-            EXPECT_NE(tree, before);
+            EXPECT_NE(set.erase(*victim), nullptr);
             model.erase(victim);
         }
-        ASSERT_EQ(walk(tree), raw(model)) << "after step " << step;
+        ASSERT_EQ(walk(set.load()), raw(model)) << "after step " << step;
+        if (step % 100 == 0) {
+            check_shape(set.load());
+        }
     }
-    check_balanced(tree.get());
-    // Erasing what is not there returns the same tree.
-    auto stranger = make_sub(0, next_order++);
-    EXPECT_EQ(ed::tree_erase(tree, *stranger), tree);
+    check_shape(set.load());
+    EXPECT_EQ(set.erase(make_sub(0, next_order++)), nullptr); // not there: nothing replaced
+    // Then shrink to nothing in random order: merges and shares at every level.
+    for (int step = 0; !model.empty(); ++step) {
+        const auto victim = model.begin() + static_cast<std::ptrdiff_t>(rng() % model.size());
+        EXPECT_NE(set.erase(*victim), nullptr);
+        model.erase(victim);
+        ASSERT_EQ(walk(set.load()), raw(model)) << "after shrink step " << step;
+        if (step % 25 == 0) {
+            check_shape(set.load());
+        }
+    }
+    EXPECT_EQ(set.load()->root(), nullptr);
 }
 
-TEST(EventsSubTree, OldVersionsAreUnchanged) {
-    std::vector<std::shared_ptr<ed::sub_base>> subs;
-    std::vector<ed::sub_tree> versions{ed::sub_tree{}};
-    std::vector<std::vector<const ed::sub_base*>> expected{{}};
-    for (std::uint64_t i = 1; i <= 64; ++i) {
-        subs.push_back(make_sub(static_cast<int>(i % 3), i));
-        versions.push_back(ed::tree_insert(versions.back(), subs.back()));
-        expected.push_back(walk(versions.back()));
+// Versions held by "publishers" stay whole while later changes replace and free nodes; an
+// erased subscription lives as long as a version that can reach it.
+TEST(EventsSubTree, HeldVersionsStayIntact) {
+    std::mt19937 rng(99);
+    std::vector<sub_ptr> model;
+    ed::sub_set set;
+    std::vector<version_ptr> held;
+    std::vector<std::vector<const ed::sub_base*>> expected;
+    std::uint64_t next_order = 1;
+    for (int step = 0; step < 1500; ++step) {
+        if (model.empty() || rng() % 2 == 0) {
+            auto s = make_sub(static_cast<int>(rng() % 3), next_order++);
+            model.insert(std::upper_bound(model.begin(), model.end(), s, by_delivery), s);
+            (void)set.insert(s);
+        } else {
+            const auto victim = model.begin() + static_cast<std::ptrdiff_t>(rng() % model.size());
+            (void)set.erase(*victim);
+            model.erase(victim); // the model's reference goes: only the versions keep it
+        }
+        if (step % 10 == 0) {
+            held.push_back(set.load());
+            expected.push_back(raw(model));
+        }
     }
-    for (std::size_t i = 0; i < subs.size(); i += 2) {
-        versions.push_back(ed::tree_erase(versions.back(), *subs[i]));
-        expected.push_back(walk(versions.back()));
+    for (std::size_t i = 0; i < held.size(); ++i) {
+        const auto got = walk(held[i]);
+        ASSERT_EQ(got, expected[i]) << "version " << i;
+        for (const auto* s : got) { // readable (ASan checks the memory)
+            EXPECT_LT(s->order, next_order);
+        }
     }
-    for (std::size_t v = 0; v < versions.size(); ++v) {
-        EXPECT_EQ(walk(versions[v]), expected[v]) << "version " << v;
+    // Release them in an order other than oldest first.
+    for (std::size_t i = 1; i < held.size(); i += 2) {
+        held[i].reset();
     }
-    EXPECT_EQ(expected.back().size(), 32u);
+    held.clear();
+    EXPECT_EQ(walk(set.load()), raw(model));
+}
+
+// One publisher holding an old version through 100,000 changes holds a chain of 100,000
+// versions; releasing it must not recurse once per version (this would overflow the stack).
+TEST(EventsSubTree, LongVersionChainsAreReleasedIteratively) {
+    ed::sub_set set;
+    auto keep = make_sub(0, 1);
+    (void)set.insert(keep);
+    auto held = set.load();
+    for (std::uint64_t i = 2; i < 50'002; ++i) {
+        auto s = make_sub(0, i);
+        (void)set.insert(s);
+        (void)set.erase(s); // s now lives only in the chain
+    }
+    EXPECT_EQ(walk(held), (std::vector<const ed::sub_base*>{keep.get()}));
+    held.reset();
+    EXPECT_EQ(walk(set.load()), (std::vector<const ed::sub_base*>{keep.get()}));
 }
 
 TEST(EventsSubTree, SequentialInsertsStayLogarithmic) {
-    // Equal priorities in subscription order always insert at the right end: the worst case
-    // of an unbalanced tree, a list.
+    // Equal priorities in subscription order always insert at the right end, as most
+    // subscriptions do; then erasing from the front, the other end.
     constexpr std::uint64_t n = 1u << 15;
-    std::vector<std::shared_ptr<ed::sub_base>> subs;
+    std::vector<sub_ptr> subs;
     subs.reserve(n);
-    ed::sub_tree tree;
+    ed::sub_set set;
     for (std::uint64_t i = 1; i <= n; ++i) {
         subs.push_back(make_sub(0, i));
-        tree = ed::tree_insert(tree, subs.back());
+        (void)set.insert(subs.back());
     }
-    const double bound = 1.4405 * std::log2(static_cast<double>(n) + 2.0); // AVL height bound
-    EXPECT_LE(static_cast<double>(tree->height), bound);
-    EXPECT_EQ(check_balanced(tree.get()), tree->height);
-    EXPECT_EQ(walk(tree), raw(subs));
-    // Erasing from the front, the other end, keeps it balanced too.
+    // A root of 2+ children, half-full nodes below: n >= 2 * (B / 2)^(depth - 2) * (L / 2).
+    const auto half_b = static_cast<double>(ed::sub_branch::capacity) / 2.0;
+    const auto half_l = static_cast<double>(ed::sub_leaf::capacity) / 2.0;
+    const double bound = 2.0 + std::log(static_cast<double>(n) / (2.0 * half_l)) / std::log(half_b);
+    EXPECT_LE(static_cast<double>(check_shape(set.load())), bound);
+    EXPECT_EQ(walk(set.load()), raw(subs));
     for (std::uint64_t i = 0; i < n / 2; ++i) {
-        tree = ed::tree_erase(tree, *subs[i]);
+        EXPECT_NE(set.erase(subs[i]), nullptr);
     }
-    EXPECT_EQ(check_balanced(tree.get()), tree->height);
-    EXPECT_EQ(walk(tree).size(), n / 2);
-    EXPECT_EQ(walk(tree).front(), subs[n / 2].get());
+    check_shape(set.load());
+    const auto rest = walk(set.load());
+    ASSERT_EQ(rest.size(), n / 2);
+    EXPECT_EQ(rest.front(), subs[n / 2].get());
+    EXPECT_NE(set.clear(), nullptr);
+    EXPECT_TRUE(walk(set.load()).empty());
 }
 
 } // namespace

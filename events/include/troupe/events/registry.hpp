@@ -80,7 +80,7 @@ struct callback_failure {
 /// **Threading:** every member may be called from any thread, including
 /// actor handlers and callbacks. Publishing takes no lock and never blocks:
 /// it walks an immutable snapshot of the topic's subscribers in delivery
-/// order (a persistent tree, `detail::sub_node`; a matching subscribe or
+/// order (a persistent B+ tree, `detail::sub_set`; a matching subscribe or
 /// unsubscribe publishes a new version that copies O(log n) nodes and shares
 /// the rest) and, for actor subscribers, enqueues per the subscriber's
 /// overflow policy (a `block` policy subscriber is not waited for from a
@@ -101,7 +101,10 @@ struct callback_failure {
 /// shared by all its bound subscriptions, so an actor that subscribes and
 /// unsubscribes repeatedly leaves one observer, not one per subscription
 /// (`exit_observer_count()`). One bound to a stop token is removed when the
-/// token is cancelled; its `stop_callback` goes with the subscription.
+/// token is cancelled; its `stop_callback` goes with the subscription. A
+/// removed subscription (its callback, filter and actor reference) is
+/// destroyed by the unsubscribe itself or, if publishes that started before
+/// it still run, by the last of them as it ends; never under the mutex.
 /// **Failure:** invalid names/patterns fail with `errc::invalid_argument`;
 /// a name declared with another payload type fails with
 /// `errc::type_mismatch` naming both types. An exception in a callback

@@ -80,7 +80,7 @@ struct topic_entry {
     std::string_view type_name;
     std::atomic<bool> retain{false};
     std::atomic<std::uint64_t> sequence{0};
-    snapshot<const sub_node> subs; // the subscriber tree in delivery order; null when empty
+    sub_set subs;                  // the subscribers in delivery order (changed under core's mutex)
     snapshot<const void> retained; // an event<T>
 };
 using entry_ptr = std::shared_ptr<topic_entry>;
@@ -150,18 +150,18 @@ private:
     using topic_map = std::unordered_map<std::string, entry_ptr, sv_hash, std::equal_to<>>;
     static constexpr std::size_t shard_count = 64;
     static std::size_t shard_of(std::string_view name) noexcept;
-    // Replaced trees (and the subscriptions they may hold last), released after unlocking mu_:
+    // Replaced versions (and the subscriptions they may hold last), released after unlocking mu_:
     // destroying a stop_callback under it could deadlock with its callback.
     using trash_bin = std::vector<std::shared_ptr<const void>>;
     // Publish e's tree with s inserted / erased. Caller holds mu_. O(log n) for n subscribers.
     static void insert_into(topic_entry& e, const sub_ptr& s, trash_bin& trash);
-    static void erase_from(topic_entry& e, const sub_base& s, trash_bin& trash);
+    static void erase_from(topic_entry& e, const sub_ptr& s, trash_bin& trash);
     void notify_change(bool subscribed, const sub_base& s);
     // The observer of actor `actor` ran: removes its bound subscriptions.
     void on_bound_actor_exit(std::uint64_t actor);
 
     troupe::system& sys_;
-    mutable std::mutex mu_; // serialises every change below; publishers never take it
+    mutable std::mutex mu_; // serialises every change below; publishers only to end a once
     topic_map topics_;      // guarded by mu_
     // Every subscription, and the wildcard ones again (re-matched when a topic is declared).
     // Hash maps, so that removing one of n subscriptions stays O(1) here.
