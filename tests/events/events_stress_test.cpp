@@ -85,12 +85,14 @@ TEST(EventsStress, OnceFiresExactlyOnceWhileTheTreeChanges) {
                               {.priority = i % 5, .once = true});
     };
     std::vector<ev::subscription> early;
+    early.reserve(once_n / 2);
     for (int i = 0; i < once_n / 2; ++i) {
         early.push_back(once_sub(i));
     }
     std::atomic<bool> churn_done{false};
     std::barrier start(4);
     std::vector<std::jthread> threads;
+    threads.reserve(4);
     for (int p = 0; p < 3; ++p) {
         threads.emplace_back([&] {
             start.arrive_and_wait();
@@ -141,6 +143,7 @@ TEST(EventsStress, OrderHoldsWhileTheTreeChanges) {
     std::atomic<int> bad{0};
     std::atomic<bool> churn_done{false};
     std::vector<std::jthread> threads;
+    threads.reserve(3);
     for (int p = 0; p < 2; ++p) {
         threads.emplace_back([&] {
             // acquire: pairs with the release store below (only ends the loop).

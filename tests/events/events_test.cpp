@@ -190,12 +190,14 @@ TEST_F(EventsRegistry, OrderHoldsAfterManyChanges) {
         }
         if (step % 500 == 0) {
             std::vector<std::pair<int, int>> want; // (priority, tag), in subscription order
+            want.reserve(live.size());
             for (const auto& l : live) {
                 want.emplace_back(l.priority, l.tag);
             }
             std::stable_sort(want.begin(), want.end(),
                              [](const auto& a, const auto& b) { return a.first > b.first; });
             std::vector<int> expected;
+            expected.reserve(want.size());
             for (const auto& w : want) {
                 expected.push_back(w.second);
             }
