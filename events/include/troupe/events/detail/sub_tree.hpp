@@ -162,6 +162,8 @@ private:
 /// **Progress:** `load()` copies one reference under the cell's spin bit (as `snapshot`).
 /// A change runs in O(log n), allocates O(log n) nodes plus the new version, and returns the
 /// replaced version: release it outside any lock (that may destroy a removed subscription).
+/// Whoever drops the last reference to old versions, possibly a publisher that held one
+/// during many changes, frees what they kept, in time linear in it and without recursion.
 class sub_set {
 public:
     sub_set() = default;
