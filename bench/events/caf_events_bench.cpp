@@ -172,6 +172,56 @@ void BM_Caf_Match(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations() * per_topic * topics);
 }
 
+// -- subscribe/N ----------------------------------------------------------------------------------
+
+/// A group member that never gets an event in subscribe/N.
+caf::behavior idle_member(caf::event_based_actor*) {
+    return {
+        [](event_atom, std::int64_t) {},
+    };
+}
+
+/// CAF's counterpart of troupe's subscribe/N: N idle actors, spawned once per run with timing
+/// paused, are subscribed to one anonymous local group and then unsubscribed again in the same
+/// order. The benchmark thread calls the group's subscribe/unsubscribe directly: that is the
+/// whole of what an actor's join()/leave() does to the group (join() also records the group in
+/// the actor so it leaves on exit), without the message round trip needed to run them inside
+/// each actor. Items are operations: N subscribes plus N unsubscribes per iteration.
+void BM_Caf_Subscribe(benchmark::State& state) {
+    tb::caf_runtime rt;
+    auto& sys = rt.system();
+    const std::int64_t n = state.range(0);
+    const caf::group topic = sys.groups().anonymous();
+    std::vector<caf::actor> members;
+    std::vector<caf::strong_actor_ptr> ptrs;
+    members.reserve(static_cast<std::size_t>(n));
+    ptrs.reserve(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) {
+        members.push_back(sys.spawn(idle_member));
+        ptrs.push_back(caf::actor_cast<caf::strong_actor_ptr>(members.back()));
+    }
+    bool failed = false;
+    for (auto _ : state) {
+        for (const auto& p : ptrs) {
+            failed |= !topic.subscribe(p);
+        }
+        for (const auto& p : ptrs) {
+            topic.unsubscribe(p.get());
+        }
+        if (failed) {
+            state.SkipWithError("subscribe: a member was already subscribed");
+            break;
+        }
+    }
+    ptrs.clear();
+    for (const auto& m : members) {
+        caf::anon_send_exit(m, caf::exit_reason::user_shutdown);
+    }
+    members.clear();
+    sys.await_all_actors_done();
+    state.SetItemsProcessed(state.iterations() * 2 * n);
+}
+
 } // namespace
 
 BENCHMARK(BM_Caf_Publish)
@@ -190,5 +240,12 @@ BENCHMARK(BM_Caf_Publish)
 BENCHMARK(BM_Caf_Match)
     ->Name("caf/match")
     ->Arg(10'000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Caf_Subscribe)
+    ->Name("caf/subscribe")
+    ->Arg(1000)
+    ->Arg(10'000)
+    ->Arg(100'000)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);

@@ -2,7 +2,8 @@
 //
 // troupe side of the event benchmarks (DESIGN.md §4); workloads mirror caf_events_bench.cpp:
 // one system per run, subscribers spawned and subscribed per iteration with timing paused,
-// completion reported through a std::latch.
+// completion reported through a std::latch. subscribe/N is the exception: subscribing and
+// unsubscribing is what it measures.
 
 #include <troupe/events/registry.hpp>
 
@@ -192,6 +193,35 @@ void BM_Troupe_Match(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations() * per_topic * topics_n);
 }
 
+/// Subscribes N callbacks (all of priority 0) to one topic, then unsubscribes them all in
+/// subscription order; nothing is published. Items are operations: N subscribes plus N
+/// unsubscribes per iteration.
+void BM_Troupe_Subscribe(benchmark::State& state) {
+    troupe::system sys;
+    ev::registry reg(sys);
+    const std::int64_t n = state.range(0);
+    const auto t = *reg.declare<std::int64_t>("bench/subscribe");
+    std::vector<ev::subscription> subs;
+    subs.reserve(static_cast<std::size_t>(n));
+    std::int64_t calls = 0;
+    for (auto _ : state) {
+        for (std::int64_t i = 0; i < n; ++i) {
+            subs.push_back(
+                *reg.subscribe(t, [&calls](const ev::event<std::int64_t>&) { ++calls; }));
+        }
+        for (auto& s : subs) {
+            s.unsubscribe();
+        }
+        subs.clear();
+        if (reg.subscription_count() != 0) {
+            state.SkipWithError("subscribe: subscriptions left after unsubscribing");
+            break;
+        }
+    }
+    benchmark::DoNotOptimize(calls);
+    state.SetItemsProcessed(state.iterations() * 2 * n);
+}
+
 } // namespace
 
 BENCHMARK(BM_Troupe_Publish)
@@ -208,5 +238,12 @@ BENCHMARK(BM_Troupe_PublishCallback)
 BENCHMARK(BM_Troupe_Match)
     ->Name("troupe/match")
     ->Arg(10'000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Troupe_Subscribe)
+    ->Name("troupe/subscribe")
+    ->Arg(1000)
+    ->Arg(10'000)
+    ->Arg(100'000)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);

@@ -3,7 +3,6 @@
 #include <troupe/actors/current_actor.hpp>
 #include <troupe/events/registry.hpp>
 
-#include <algorithm>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -15,13 +14,6 @@ namespace detail {
 namespace {
 thread_local const std::string* tl_topic = nullptr; // topic being dispatched on this thread
 thread_local int tl_dead_letter_depth = 0;          // recursion guard of the dead-letter hook
-
-bool sub_before(const sub_ptr& a, const sub_ptr& b) noexcept {
-    if (a->priority != b->priority) {
-        return a->priority > b->priority;
-    }
-    return a->order < b->order;
-}
 } // namespace
 
 const std::string* current_publish_topic() noexcept { return tl_topic; }
@@ -44,7 +36,14 @@ void fill_meta(event_meta& m, topic_entry& e) {
     m.trace_id = troupe::outgoing_trace_id();
 }
 
-core::~core() = default;
+core::~core() {
+    // The trees point at the subscriptions by_id_ owns: empty them first, for topic entries
+    // that outlive the core (held by topic<T> handles).
+    std::vector<std::shared_ptr<const sub_version>> old;
+    for (auto& [name, e] : topics_) {
+        old.push_back(e->subs.clear());
+    }
+}
 
 std::size_t core::shard_of(std::string_view name) noexcept {
     return std::hash<std::string_view>{}(name) % shard_count;
@@ -74,17 +73,12 @@ expected<entry_ptr> core::declare(std::string_view name, std::type_index t, std:
     }
     auto e = std::make_shared<topic_entry>(std::string(name), t, tn);
     e->retain.store(retain, std::memory_order_relaxed);
-    auto list = std::make_shared<sub_list>();
-    if (auto it = exact_.find(std::string(name)); it != exact_.end()) {
-        list->subs = it->second;
-    }
-    for (const auto& s : wildcard_) {
+    // Only wildcard subscriptions can predate the topic: an exact one declares it first.
+    for (const auto& [id, s] : wildcard_) {
         if (s->type == t && s->pat.matches(name)) {
-            list->subs.push_back(s);
+            insert_into(*e, s, trash); // no publisher sees e yet
         }
     }
-    std::sort(list->subs.begin(), list->subs.end(), sub_before);
-    e->subs.store(std::move(list), std::memory_order_release);
     topics_.emplace(std::string(name), e);
     auto& shard = lookup_[shard_of(name)];
     auto old = shard.load(std::memory_order_acquire);
@@ -104,25 +98,17 @@ entry_ptr core::find(std::string_view name) const {
     return it == shard->end() ? nullptr : it->second;
 }
 
-void core::rebuild(topic_entry& e, const sub_ptr& add, std::uint64_t remove_id,
-                   std::vector<std::shared_ptr<const void>>& trash) {
-    auto old = e.subs.load(std::memory_order_acquire);
-    auto list = std::make_shared<sub_list>();
-    list->subs.reserve(old->subs.size() + 1);
-    for (const auto& s : old->subs) {
-        if (s->id != remove_id) {
-            list->subs.push_back(s);
-        }
-    }
-    if (add) {
-        auto pos = std::upper_bound(list->subs.begin(), list->subs.end(), add, sub_before);
-        list->subs.insert(pos, add);
-    }
-    e.subs.store(std::move(list), std::memory_order_release);
-    trash.push_back(std::move(old)); // may hold the last refs: released after unlocking
+void core::insert_into(topic_entry& e, const sub_ptr& s, trash_bin& trash) {
+    trash.push_back(e.subs.insert(s)); // the replaced version: released after unlocking
 }
 
-expected<std::uint64_t> core::add(const sub_ptr& s) {
+void core::erase_from(topic_entry& e, const sub_ptr& s, trash_bin& trash) {
+    if (auto old = e.subs.erase(s)) {
+        trash.push_back(std::move(old)); // may hold the last reference to s
+    }
+}
+
+expected<std::uint64_t> core::add(const sub_ptr& s, const actor_addr& bound) {
     entry_ptr exact_entry;
     if (s->pat.is_exact()) {
         auto e = declare(s->pat.text(), s->type, s->type_name, false);
@@ -131,30 +117,64 @@ expected<std::uint64_t> core::add(const sub_ptr& s) {
         }
         exact_entry = std::move(*e);
     }
-    std::vector<std::shared_ptr<const void>> trash;
+    trash_bin trash;
+    bool first_of_actor = false;
     {
         std::lock_guard lock(mu_);
         s->id = next_id_++;
         s->order = s->id;
         by_id_.emplace(s->id, s);
         if (exact_entry) {
-            exact_[s->pat.text()].push_back(s);
-            rebuild(*exact_entry, s, 0, trash);
+            insert_into(*exact_entry, s, trash);
         } else {
-            wildcard_.push_back(s);
+            wildcard_.emplace(s->id, s);
             for (auto& [name, e] : topics_) {
                 if (e->type == s->type && s->pat.matches(name)) {
-                    rebuild(*e, s, 0, trash);
+                    insert_into(*e, s, trash);
                 }
             }
         }
+        if (bound) {
+            s->bound_actor = bound.id();
+            auto [it, fresh] = watched_.try_emplace(s->bound_actor);
+            it->second.insert(s->id);
+            first_of_actor = fresh;
+        }
     }
+    const auto id = s->id;
     notify_change(true, *s);
-    return s->id;
+    if (first_of_actor) {
+        // One observer per actor, shared by all its bound subscriptions: unsubscribing them
+        // one by one leaves nothing behind on the actor. Registered after unlocking and after
+        // the change hook: for an actor that already exited it runs at once, on this thread.
+        std::weak_ptr<core> weak = weak_from_this();
+        sys_.on_exit(bound, [weak, actor = bound.id()](const error&) {
+            if (auto c = weak.lock()) {
+                c->on_bound_actor_exit(actor);
+            }
+        });
+    }
+    return id;
+}
+
+void core::on_bound_actor_exit(std::uint64_t actor) {
+    std::set<std::uint64_t> ids;
+    {
+        std::lock_guard lock(mu_);
+        auto it = watched_.find(actor);
+        if (it == watched_.end()) {
+            return;
+        }
+        ids = std::move(it->second);
+        watched_.erase(it); // a later subscription of this actor registers a new observer
+    }
+    for (const auto id : ids) { // in subscription order
+        remove(id);
+    }
 }
 
 bool core::remove(std::uint64_t id) {
-    std::vector<std::shared_ptr<const void>> trash;
+    trash_bin trash;
     sub_ptr s;
     {
         std::lock_guard lock(mu_);
@@ -164,26 +184,23 @@ bool core::remove(std::uint64_t id) {
         }
         s = std::move(it->second);
         by_id_.erase(it);
-        s->active.store(false, std::memory_order_release);
-        auto drop = [&](std::vector<sub_ptr>& v) {
-            std::erase_if(v, [&](const sub_ptr& x) { return x->id == id; });
-        };
-        if (s->pat.is_exact()) {
-            auto xit = exact_.find(s->pat.text());
-            if (xit != exact_.end()) {
-                drop(xit->second);
-                if (xit->second.empty()) {
-                    exact_.erase(xit);
-                }
+        if (s->bound_actor != 0) {
+            if (auto w = watched_.find(s->bound_actor); w != watched_.end()) {
+                w->second.erase(id); // the entry stays: the actor's observer is still there
             }
+        }
+        // release: pairs with the acquire load in dispatch(), which then skips s even in a
+        // tree loaded before the erase below.
+        s->active.store(false, std::memory_order_release);
+        if (s->pat.is_exact()) {
             if (auto tit = topics_.find(s->pat.text()); tit != topics_.end()) {
-                rebuild(*tit->second, nullptr, id, trash);
+                erase_from(*tit->second, s, trash);
             }
         } else {
-            drop(wildcard_);
+            wildcard_.erase(id);
             for (auto& [name, e] : topics_) {
                 if (e->type == s->type && s->pat.matches(name)) {
-                    rebuild(*e, nullptr, id, trash);
+                    erase_from(*e, s, trash);
                 }
             }
         }
@@ -206,6 +223,11 @@ std::vector<entry_ptr> core::matching_topics(const sub_base& s) const {
 std::size_t core::subscription_count() const {
     std::lock_guard lock(mu_);
     return by_id_.size();
+}
+
+std::size_t core::exit_observer_count() const {
+    std::lock_guard lock(mu_);
+    return watched_.size();
 }
 
 void core::set_change_hook(std::function<void(const subscription_change&)> h) {
@@ -238,24 +260,36 @@ void core::report_callback_exception(const sub_base& s, const std::string& topic
 }
 
 std::size_t core::dispatch(topic_entry& e, const void* ev) {
-    auto list = e.subs.load(std::memory_order_acquire);
-    if (list->subs.empty()) {
+    // Holding the version keeps every node and subscription it reaches alive while it is
+    // walked, whatever changes meanwhile (see sub_version); acquire inside load().
+    const auto version = e.subs.load();
+    if (!version || version->root() == nullptr) {
         return 0;
     }
     publish_scope scope(e.name);
     std::size_t handed = 0;
-    for (const auto& s : list->subs) {
-        if (!s->active.load(std::memory_order_acquire) || !s->accepts(ev)) {
-            continue;
-        }
-        if (s->once && s->fired.exchange(true, std::memory_order_acq_rel)) {
-            continue; // another publisher won
-        }
-        if (s->deliver(ev, *this)) {
-            ++handed;
-        }
-        if (s->once) {
-            remove(s->id);
+    // The loops are written out here (not a callback) so the hot loop keeps its state in
+    // registers across the subscribers' virtual calls.
+    for (sub_leaf_cursor c(version->root()); c.leaf() != nullptr; c.next()) {
+        const auto* leaf = c.leaf();
+        const auto* item = leaf->items.data();
+        const auto* const end = item + leaf->count;
+        for (; item != end; ++item) {
+            auto& s = **item;
+            // acquire: pairs with the release store in remove(); skips it once removed.
+            if (!s.active.load(std::memory_order_acquire) || !s.accepts(ev)) {
+                continue;
+            }
+            // acq_rel: the first exchange wins among concurrent publishers (once).
+            if (s.once && s.fired.exchange(true, std::memory_order_acq_rel)) {
+                continue; // another publisher won
+            }
+            if (s.deliver(ev, *this)) {
+                ++handed;
+            }
+            if (s.once) {
+                remove(s.id);
+            }
         }
     }
     return handed;
@@ -339,21 +373,18 @@ tl::unexpected<error> registry::mismatch(const detail::topic_entry& e, std::stri
                                          std::string(e.type_name) + ", not " + std::string(other));
 }
 
-void registry::bind_lifetime(const detail::sub_ptr& s, const actor_addr& bound,
-                             const std::stop_token& st) {
+void registry::bind_stop_token(const detail::sub_ptr& s, const std::stop_token& st) {
+    if (!st.stop_possible()) {
+        return;
+    }
     std::weak_ptr<detail::core> weak = core_;
     const auto id = s->id;
-    auto drop = [weak, id] {
-        if (auto c = weak.lock()) {
-            c->remove(id);
-        }
-    };
-    if (bound) {
-        core_->sys().on_exit(bound, [drop](const error&) { drop(); });
-    }
-    if (st.stop_possible()) {
-        s->stop_cb.emplace(st, std::function<void()>(drop));
-    }
+    // Lives in the subscription, so it goes (and deregisters) with it.
+    s->stop_cb.emplace(st, std::function<void()>([weak, id] {
+                           if (auto c = weak.lock()) {
+                               c->remove(id);
+                           }
+                       }));
 }
 
 registry* find_registry(troupe::system& sys) noexcept {

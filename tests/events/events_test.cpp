@@ -6,8 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <barrier>
+#include <cstdint>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -157,6 +160,124 @@ TEST_F(EventsRegistry, FilterAndUnsubscribe) {
     EXPECT_EQ(ids, (std::vector<int>{2, 4}));
 }
 
+// Many subscribes and unsubscribes (exact and wildcard, mixed priorities) in a fixed
+// pseudo-random order: each publish delivers to exactly the live subscriptions, by priority,
+// equal priorities in subscription order.
+TEST_F(EventsRegistry, OrderHoldsAfterManyChanges) {
+    auto t = *reg.declare<order>("orders/eu/created");
+    struct live_sub {
+        int priority;
+        int tag; // increases with subscription order
+        ev::subscription handle;
+    };
+    std::vector<live_sub> live;
+    std::vector<int> seen;
+    const char* patterns[] = {"orders/eu/created", "orders/*/created", "orders/**"};
+    std::mt19937 rng(7); // fixed seed: the same sequence on every run
+    int next_tag = 0;
+    for (int step = 1; step <= 3000; ++step) {
+        if (live.empty() || rng() % 3 != 0) {
+            const int prio = static_cast<int>(rng() % 5) - 2;
+            const int tag = next_tag++;
+            auto h = *reg.subscribe<order>(
+                patterns[rng() % 3], [&seen, tag](const event<order>&) { seen.push_back(tag); },
+                {.priority = prio});
+            live.push_back({prio, tag, std::move(h)});
+        } else {
+            const auto victim = live.begin() + static_cast<std::ptrdiff_t>(rng() % live.size());
+            EXPECT_TRUE(victim->handle.unsubscribe());
+            live.erase(victim);
+        }
+        if (step % 500 == 0) {
+            std::vector<std::pair<int, int>> want; // (priority, tag), in subscription order
+            want.reserve(live.size());
+            for (const auto& l : live) {
+                want.emplace_back(l.priority, l.tag);
+            }
+            std::stable_sort(want.begin(), want.end(),
+                             [](const auto& a, const auto& b) { return a.first > b.first; });
+            std::vector<int> expected;
+            expected.reserve(want.size());
+            for (const auto& w : want) {
+                expected.push_back(w.second);
+            }
+            seen.clear();
+            EXPECT_EQ(reg.publish(t, order{step, 0}), live.size());
+            EXPECT_EQ(seen, expected) << "after step " << step;
+            EXPECT_EQ(reg.subscription_count(), live.size());
+        }
+    }
+    live.clear();
+    EXPECT_EQ(reg.subscription_count(), 0u);
+    EXPECT_EQ(reg.publish(t, order{}), 0u);
+}
+
+TEST_F(EventsRegistry, UnsubscribeInTheMiddle) {
+    auto t = *reg.declare<order>("mid/t");
+    std::vector<int> seen;
+    auto record = [&seen](int tag) {
+        return [&seen, tag](const event<order>&) { seen.push_back(tag); };
+    };
+    auto s1 = *reg.subscribe(t, record(1));
+    auto s2 = *reg.subscribe(t, record(2));
+    auto s3 = *reg.subscribe(t, record(3));
+    auto s4 = *reg.subscribe(t, record(4), {.priority = 1});
+    EXPECT_TRUE(s2.unsubscribe());
+    EXPECT_FALSE(s2.unsubscribe());
+    EXPECT_EQ(reg.publish(t, order{}), 3u);
+    EXPECT_EQ(seen, (std::vector<int>{4, 1, 3}));
+
+    // During a publish: a subscription removed before the walk reaches it is skipped; one
+    // added meanwhile is not in the snapshot being walked and gets the next publish.
+    ev::subscription s5;
+    auto s0 = *reg.subscribe(t,
+                             [&](const event<order>&) {
+                                 seen.push_back(0);
+                                 if (s3) {
+                                     EXPECT_TRUE(s3.unsubscribe());
+                                     s5 = *reg.subscribe(t, record(5));
+                                 }
+                             },
+                             {.priority = 2});
+    seen.clear();
+    EXPECT_EQ(reg.publish(t, order{}), 3u);
+    EXPECT_EQ(seen, (std::vector<int>{0, 4, 1}));
+    seen.clear();
+    EXPECT_EQ(reg.publish(t, order{}), 4u);
+    EXPECT_EQ(seen, (std::vector<int>{0, 4, 1, 5}));
+    EXPECT_EQ(reg.subscription_count(), 4u);
+}
+
+// Subscribing and unsubscribing 200,000 callbacks on one topic completes (in the copy-on-write
+// list this replaced, it was quadratic) and leaves nothing behind.
+TEST_F(EventsRegistry, TwoHundredThousandSubscribersOnOneTopic) {
+    constexpr std::size_t n = 200'000;
+    auto t = *reg.declare<order>("many/t");
+    std::vector<ev::subscription> subs;
+    subs.reserve(n);
+    std::size_t next = 0;
+    std::size_t out_of_order = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        subs.push_back(*reg.subscribe(t, [&, i](const event<order>&) {
+            out_of_order += i == next ? 0 : 1;
+            ++next;
+        }));
+    }
+    EXPECT_EQ(reg.subscription_count(), n);
+    EXPECT_EQ(reg.publish(t, order{}), n);
+    EXPECT_EQ(next, n);
+    EXPECT_EQ(out_of_order, 0u);
+    for (std::size_t i = 0; i < n; i += 2) { // every other one first: removals all over the tree
+        EXPECT_TRUE(subs[i].unsubscribe());
+    }
+    EXPECT_EQ(reg.subscription_count(), n / 2);
+    for (auto& s : subs) {
+        (void)s.unsubscribe();
+    }
+    EXPECT_EQ(reg.subscription_count(), 0u);
+    EXPECT_EQ(reg.publish(t, order{}), 0u);
+}
+
 TEST_F(EventsRegistry, WildcardOnlyGetsItsType) {
     std::atomic<int> n{0};
     auto s = *reg.subscribe<order>("orders/**", [&](const event<order>&) { ++n; });
@@ -263,6 +384,50 @@ TEST_F(EventsRegistry, ActorSubscriberMetadataAndAutoUnsubscribe) {
     a.stop();
     ex.run_until_idle();
     EXPECT_EQ(reg.subscription_count(), 0u);
+}
+
+// Item of the exit-observer fix: an actor that subscribes and unsubscribes many times gets one
+// on_exit observer from the registry, not one per subscription, and none once it has exited.
+TEST_F(EventsRegistry, RepeatedSubscriptionsShareOneExitObserver) {
+    sink_state st;
+    auto a = sys.spawn<pubsub>(&reg, &st);
+    auto t = *reg.declare<order>("cycle/t");
+    EXPECT_EQ(reg.exit_observer_count(), 0u);
+    for (int i = 0; i < 1000; ++i) {
+        auto as_actor = *reg.subscribe(t, a);
+        auto as_callback = *reg.subscribe(t, [](const event<order>&) {},
+                                          {.once = i % 2 == 0, .bound_to = a.addr()});
+        ASSERT_EQ(reg.exit_observer_count(), 1u) << "cycle " << i;
+        if (i % 3 == 0) {
+            EXPECT_EQ(reg.publish(t, order{i, 0}), 2u);
+        }
+        EXPECT_TRUE(as_actor.unsubscribe());
+        (void)as_callback.unsubscribe(); // a fired once-subscription is already gone
+        ex.run_until_idle();             // the actor handles its events (and the observer)
+    }
+    EXPECT_EQ(reg.subscription_count(), 0u);
+    EXPECT_EQ(reg.exit_observer_count(), 1u);
+    EXPECT_EQ(st.got.size(), 334u);
+
+    auto kept = *reg.subscribe(t, a);
+    kept.release(); // removed by the actor's exit
+    auto other = sys.spawn<pubsub>(&reg, &st);
+    auto kept2 = *reg.subscribe<order>("cycle/*", other);
+    EXPECT_EQ(reg.exit_observer_count(), 2u);
+    a.stop();
+    ex.run_until_idle();
+    EXPECT_EQ(reg.exit_observer_count(), 1u);
+    EXPECT_EQ(reg.subscription_count(), 1u); // only kept2
+
+    // Subscribing an actor that has exited: removed at once, and no observer is left.
+    auto late = *reg.subscribe(t, a);
+    EXPECT_EQ(reg.subscription_count(), 1u);
+    EXPECT_EQ(reg.exit_observer_count(), 1u);
+    EXPECT_FALSE(late.unsubscribe());
+    EXPECT_TRUE(kept2.unsubscribe());
+    other.stop();
+    ex.run_until_idle();
+    EXPECT_EQ(reg.exit_observer_count(), 0u);
 }
 
 TEST_F(EventsRegistry, SubscriptionHook) {

@@ -79,16 +79,32 @@ struct callback_failure {
 ///
 /// **Threading:** every member may be called from any thread, including
 /// actor handlers and callbacks. Publishing takes no lock and never blocks:
-/// it reads an immutable, priority-sorted subscriber snapshot of the topic
-/// (rebuilt copy-on-write when a matching subscription changes) and, for
-/// actor subscribers, enqueues per the subscriber's overflow policy (a
-/// `block` policy subscriber is not waited for from a worker; avoid it).
-/// Subscribe/unsubscribe/declare serialise on one internal mutex.
+/// it walks an immutable snapshot of the topic's subscribers in delivery
+/// order (a persistent B+ tree, `detail::sub_set`; a matching subscribe or
+/// unsubscribe publishes a new version that copies O(log n) nodes and shares
+/// the rest) and, for actor subscribers, enqueues per the subscriber's
+/// overflow policy (a `block` policy subscriber is not waited for from a
+/// worker; avoid it). The one exception is a `once` subscription, which the
+/// publisher that fires it removes (taking the mutex below).
+/// Subscribe/unsubscribe/declare serialise on one internal mutex; on a topic
+/// with n subscribers each costs O(log n) (a wildcard pattern also re-matches
+/// the declared topics).
 /// **Memory ordering:** a subscription is visible to publishes that start
-/// after `subscribe` returned (release/acquire on the snapshot); after
-/// `unsubscribe` returns, publishes that already loaded the old snapshot may
-/// still skip-or-deliver one event each, never later ones. Statistics are
-/// relaxed.
+/// after `subscribe` returned (release/acquire on the snapshot). After
+/// `unsubscribe` returns, no publish that starts later delivers to it; a
+/// publish already walking an older snapshot may still deliver the one event
+/// it is publishing, or skip it (it checks the subscription's active flag,
+/// acquire, just before delivering). Statistics are relaxed.
+/// **Lifetimes:** a subscription bound to an actor (every actor subscriber,
+/// or `subscribe_options::bound_to`) is removed when that actor exits. The
+/// registry watches each such actor with one `system::on_exit` observer,
+/// shared by all its bound subscriptions, so an actor that subscribes and
+/// unsubscribes repeatedly leaves one observer, not one per subscription
+/// (`exit_observer_count()`). One bound to a stop token is removed when the
+/// token is cancelled; its `stop_callback` goes with the subscription. A
+/// removed subscription (its callback, filter and actor reference) is
+/// destroyed by the unsubscribe itself or, if publishes that started before
+/// it still run, by the last of them as it ends; never under the mutex.
 /// **Failure:** invalid names/patterns fail with `errc::invalid_argument`;
 /// a name declared with another payload type fails with
 /// `errc::type_mismatch` naming both types. An exception in a callback
@@ -195,6 +211,13 @@ public:
     }
     [[nodiscard]] std::uint64_t undelivered() const noexcept { return core_->undelivered(); }
     [[nodiscard]] std::size_t subscription_count() const { return core_->subscription_count(); }
+    /// Actors this registry has a `system::on_exit` observer on: one per actor
+    /// with actor-bound subscriptions (an actor subscriber, or `bound_to`),
+    /// registered with its first one and shared by all of them; it stays until
+    /// the actor exits, however often the actor subscribes and unsubscribes
+    /// (the actors API cannot take an observer back). A statistic, for tests
+    /// and leak checks.
+    [[nodiscard]] std::size_t exit_observer_count() const { return core_->exit_observer_count(); }
 
     /// System topics.
     [[nodiscard]] const topic<dead_letter_event>& dead_letters() const noexcept {
@@ -297,11 +320,11 @@ private:
     expected<subscription> finish(detail::sub_ptr s, const subscribe_options<T>& opts) {
         s->priority = opts.priority;
         s->once = opts.once;
-        auto id = core_->add(s);
+        auto id = core_->add(s, opts.bound_to);
         if (!id) {
             return troupe::unexpected(id.error());
         }
-        bind_lifetime(s, opts.bound_to, opts.stop);
+        bind_stop_token(s, opts.stop);
         if (opts.receive_retained) {
             for (const auto& e : core_->matching_topics(*s)) {
                 auto p = e->retained.load(std::memory_order_acquire);
@@ -316,8 +339,7 @@ private:
         }
         return subscription(core_, *id);
     }
-    void bind_lifetime(const detail::sub_ptr& s, const actor_addr& bound,
-                       const std::stop_token& st);
+    void bind_stop_token(const detail::sub_ptr& s, const std::stop_token& st);
 
     std::shared_ptr<detail::core> core_;
     std::uint64_t dead_letter_hook_ = 0; // ids in the system's hook lists, removed by ~registry
