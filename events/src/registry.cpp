@@ -298,16 +298,25 @@ std::size_t core::dispatch(topic_entry& e, const void* ev) {
 } // namespace detail
 
 namespace {
-std::mutex g_mu;
-std::unordered_map<troupe::system*, registry*> g_registries; // guarded by g_mu
+/// Which registry a system has: a system extension (per system, destroyed
+/// with it), not a process-wide map.
+struct registry_slot {
+    std::mutex mutex;
+    registry* current = nullptr; // guarded by mutex; set while the registry lives
+};
+
+std::shared_ptr<registry_slot> slot_of(troupe::system& sys) {
+    return sys.extension<registry_slot>([] { return std::make_shared<registry_slot>(); });
+}
 } // namespace
 
 registry::registry(troupe::system& sys) : core_(std::make_shared<detail::core>(sys)) {
-    {
-        std::lock_guard lock(g_mu);
-        if (!g_registries.emplace(&sys, this).second) {
+    if (auto slot = slot_of(sys)) {
+        std::lock_guard lock(slot->mutex);
+        if (slot->current != nullptr) {
             throw std::logic_error("troupe::events::registry: the system already has a registry");
         }
+        slot->current = this;
     }
     dead_letters_ = *declare<dead_letter_event>(dead_letters_topic);
     failures_ = *declare<failure_event>(failures_topic);
@@ -362,9 +371,11 @@ registry::~registry() {
     sys.dead_letters().hooks().remove(dead_letter_hook_);
     sys.failure_hooks().remove(failure_hook_);
     sys.decision_hooks().remove(decision_hook_);
-    {
-        std::lock_guard lock(g_mu);
-        g_registries.erase(&core_->sys());
+    if (auto slot = sys.find_extension<registry_slot>()) {
+        std::lock_guard lock(slot->mutex);
+        if (slot->current == this) {
+            slot->current = nullptr;
+        }
     }
 }
 
@@ -388,9 +399,12 @@ void registry::bind_stop_token(const detail::sub_ptr& s, const std::stop_token& 
 }
 
 registry* find_registry(troupe::system& sys) noexcept {
-    std::lock_guard lock(g_mu);
-    auto it = g_registries.find(&sys);
-    return it == g_registries.end() ? nullptr : it->second;
+    auto slot = sys.find_extension<registry_slot>();
+    if (!slot) {
+        return nullptr;
+    }
+    std::lock_guard lock(slot->mutex);
+    return slot->current;
 }
 
 registry& events(troupe::system& sys) {
