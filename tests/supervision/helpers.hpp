@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -93,6 +94,34 @@ struct manual_fixture {
             throw std::runtime_error("no child " + name + ": " + r.error().to_string());
         }
         return *r;
+    }
+};
+
+/// Every supervision event, from any number of supervisors.
+struct event_sink {
+    std::mutex m;
+    std::vector<troupe::supervision_event> list;
+    int count(troupe::supervision_event::kind k) {
+        std::lock_guard l(m);
+        return static_cast<int>(
+            std::count_if(list.begin(), list.end(), [&](const auto& e) { return e.what == k; }));
+    }
+    std::function<void(const troupe::supervision_event&)> sink() {
+        return [this](const troupe::supervision_event& e) {
+            std::lock_guard l(m);
+            list.push_back(e);
+        };
+    }
+    std::vector<troupe::supervision_event> of(troupe::supervision_event::kind k,
+                                              const troupe::actor_addr& sup = {}) {
+        std::lock_guard l(m);
+        std::vector<troupe::supervision_event> out;
+        for (const auto& e : list) {
+            if (e.what == k && (!sup || e.supervisor == sup)) {
+                out.push_back(e);
+            }
+        }
+        return out;
     }
 };
 

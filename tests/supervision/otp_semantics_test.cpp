@@ -22,28 +22,6 @@ using namespace sup_test;
 using sup_ref = actor_ref<supervisor_protocol>;
 using strings = std::vector<std::string>;
 
-/// Every supervision event, from any number of supervisors.
-struct event_sink {
-    std::mutex m;
-    std::vector<supervision_event> list;
-    std::function<void(const supervision_event&)> sink() {
-        return [this](const supervision_event& e) {
-            std::lock_guard l(m);
-            list.push_back(e);
-        };
-    }
-    std::vector<supervision_event> of(supervision_event::kind k, const actor_addr& sup = {}) {
-        std::lock_guard l(m);
-        std::vector<supervision_event> out;
-        for (const auto& e : list) {
-            if (e.what == k && (!sup || e.supervisor == sup)) {
-                out.push_back(e);
-            }
-        }
-        return out;
-    }
-};
-
 /// Only the entries of `all` that start with `prefix`, in order.
 strings with_prefix(const strings& all, const std::string& prefix) {
     strings out;

@@ -16,22 +16,6 @@ namespace {
 
 using sup_ref = actor_ref<supervisor_protocol>;
 
-struct events {
-    std::mutex m;
-    std::vector<supervision_event> list;
-    std::function<void(const supervision_event&)> sink() {
-        return [this](const supervision_event& e) {
-            std::lock_guard l(m);
-            list.push_back(e);
-        };
-    }
-    int count(supervision_event::kind k) {
-        std::lock_guard l(m);
-        return static_cast<int>(
-            std::count_if(list.begin(), list.end(), [&](const auto& e) { return e.what == k; }));
-    }
-};
-
 struct SupervisionTest : ::testing::Test, manual_fixture {
     sup_ref start(supervisor_options o, std::vector<child_spec> specs) {
         auto s = sys.spawn<supervisor>(std::move(o), std::move(specs));
@@ -126,7 +110,7 @@ TEST_F(SupervisionTest, RestartTypesAfterFailureAndNormalStop) {
 }
 
 TEST_F(SupervisionTest, IntensityExceededEscalatesTwoLevelsWithNestedAggregate) {
-    events ev;
+    event_sink ev;
     supervisor_options mid_opts{.max_restarts = 1, .within = 10s};
     mid_opts.on_event = ev.sink();
     supervisor_options top_opts{.max_restarts = 0, .within = 10s};
@@ -291,7 +275,7 @@ TEST_F(SupervisionTest, DynamicChildrenAddAndRemove) {
 }
 
 TEST_F(SupervisionTest, FaultInjectionCrashOnNthRestarts) {
-    events ev;
+    event_sink ev;
     supervisor_options o{.max_restarts = 5};
     o.on_event = ev.sink();
     auto spec = worker_spec("f", log);
@@ -347,7 +331,7 @@ private:
 TEST(SupervisionThreads, ChildOverrunningShutdownTimeoutIsKilledAndRecorded) {
     troupe::system sys(system_config{.workers = 2});
     std::latch entered(1), release(1);
-    events ev;
+    event_sink ev;
     auto log = std::make_shared<event_log>();
     supervisor_options o;
     o.on_event = ev.sink();
