@@ -17,26 +17,8 @@
 
 namespace troupe::detail {
 
-namespace {
-
-duration shutdown_timeout_of(const cell_options* o) noexcept {
-    return o != nullptr ? o->shutdown_timeout : duration::max();
-}
-
-/// Posts `call(fn)` to `target` when the clock reaches `at`; 0 if never.
-template <class F>
-timer_id call_at(clock& clk, time_point at, cell_ptr target, F fn) {
-    if (at == time_point::max()) {
-        return 0;
-    }
-    return clk.schedule_at(at, [target = std::move(target), fn = std::move(fn)] {
-        auto* e = new system_envelope(sys_kind::call);
-        e->callback = [fn](const error&) { fn(); };
-        target->enqueue_system(e);
-    });
-}
-
-} // namespace
+using internal::call_at;
+using internal::shutdown_timeout_of;
 
 // ---- adoption -------------------------------------------------------------------------
 
@@ -312,95 +294,6 @@ void cell::halt_brutally(const error& cause) {
     set(flag::halt_after_teardown, true);
     set(flag::start_after_teardown, false);
     enter_halted(); // killed children are unlisted as their exits arrive
-}
-
-void cell::restart_children(std::vector<cell_ptr> members, error cause) {
-    auto& x = extras();
-    const std::size_t n = members.size();
-    x.groups.push_back(group_restart{std::move(members), n, false, nullptr, 0, std::move(cause)});
-    if (x.groups.size() == 1) {
-        group_next();
-    }
-}
-
-void cell::group_next() {
-    while (extras_ && !extras_->groups.empty()) {
-        group_restart& g = extras_->groups.front();
-        auto listed = [&](const cell_ptr& m) {
-            std::lock_guard lock(sys_.tree_lock(this));
-            return children_.contains(*m);
-        };
-        while (!g.starting && g.next > 0) { // halt newest first
-            const cell_ptr m = g.members[--g.next];
-            if (!listed(m)) {
-                continue; // exited meanwhile
-            }
-            g.awaited = m.get();
-            const duration limit = shutdown_timeout_of(m->options_.get());
-            auto* e = new system_envelope(sys_kind::halt, g.cause);
-            e->brutal = limit <= duration::zero();
-            m->enqueue_system(e);
-            if (!e->brutal) {
-                g.overrun_timer =
-                    call_at(sys_.clk(), saturating_add(sys_.clk().now(), limit), cell_ptr(this),
-                            [self = cell_ptr(this), m] { self->on_group_member_overrun(m); });
-            }
-            return;
-        }
-        g.starting = true;
-        while (g.next < g.members.size()) { // then start in start order
-            const cell_ptr m = g.members[g.next++];
-            if (!listed(m)) {
-                continue;
-            }
-            g.awaited = m.get();
-            m->post(sys_kind::start);
-            return;
-        }
-        extras_->groups.pop_front();
-    }
-}
-
-void cell::on_group_member_overrun(const cell_ptr& member) {
-    if (!extras_ || extras_->groups.empty() || extras_->groups.front().awaited != member.get()) {
-        return; // it halted in time
-    }
-    extras_->groups.front().overrun_timer = 0;
-    member->request_kill_in_place(
-        error{errc::timeout, "shutdown timeout overrun", extras_->groups.front().cause});
-    if (behaviour_ != nullptr) {
-        try {
-            behaviour_->on_child_shutdown_timeout(actor_addr(member));
-        } catch (...) {
-            // a recording hook cannot change the outcome
-        }
-    }
-    extras_->groups.front().awaited = nullptr;
-    group_next();
-}
-
-void cell::on_group_member_done(cell* member) {
-    if (!extras_ || extras_->groups.empty() || extras_->groups.front().awaited != member) {
-        return; // not awaited (an answer after an overrun, or no group)
-    }
-    group_restart& g = extras_->groups.front();
-    if (g.overrun_timer != 0) {
-        sys_.clk().cancel(std::exchange(g.overrun_timer, 0));
-    }
-    g.awaited = nullptr;
-    group_next();
-}
-
-void cell::drop_group_restarts() noexcept {
-    if (!extras_) {
-        return;
-    }
-    for (auto& g : extras_->groups) {
-        if (g.overrun_timer != 0) {
-            sys_.clk().cancel(g.overrun_timer);
-        }
-    }
-    extras_->groups.clear();
 }
 
 // ---- kill and termination ---------------------------------------------------------------

@@ -2,11 +2,16 @@
 
 #pragma once
 
+#include <troupe/actors/clock.hpp>
 #include <troupe/actors/dead_letters.hpp>
+#include <troupe/actors/detail/cell.hpp>
 #include <troupe/actors/error.hpp>
+
+#include "cell_state.hpp"
 
 #include <atomic>
 #include <cstdint>
+#include <utility>
 
 namespace troupe::internal {
 
@@ -19,6 +24,24 @@ namespace troupe::internal {
 
 inline void bump(std::atomic<std::uint64_t>& counter) noexcept {
     counter.fetch_add(1, std::memory_order_relaxed); // statistic
+}
+
+/// How long `o`'s actor may take to stop before its parent kills it.
+[[nodiscard]] inline duration shutdown_timeout_of(const detail::cell_options* o) noexcept {
+    return o != nullptr ? o->shutdown_timeout : duration::max();
+}
+
+/// Posts `call(fn)` to `target` when the clock reaches `at`; 0 if never.
+template <class F>
+timer_id call_at(clock& clk, time_point at, detail::cell_ptr target, F fn) {
+    if (at == time_point::max()) {
+        return 0;
+    }
+    return clk.schedule_at(at, [target = std::move(target), fn = std::move(fn)] {
+        auto* e = new detail::system_envelope(detail::sys_kind::call);
+        e->callback = [fn](const error&) { fn(); };
+        target->enqueue_system(e);
+    });
 }
 
 /// `mailbox_node::owner_flags` of a user message handed back by an

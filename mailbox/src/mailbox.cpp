@@ -5,7 +5,6 @@
 #include "mailbox_seam.hpp"
 
 #include <cassert>
-#include <cstddef>
 
 namespace troupe {
 
@@ -64,10 +63,6 @@ mailbox_node* pop_front(mailbox_node*& head, mailbox_node*& tail) noexcept {
 
 mailbox::mailbox(std::uint32_t capacity, bool evictable) noexcept
     : capacity_(capacity), evictable_(evictable) {
-    static_assert(offsetof(mailbox, released_) == consumer_side_offset,
-                  "the consumer's side starts where owners align a cache line");
-    static_assert(offsetof(mailbox, released_hint_) + sizeof(released_hint_) <=
-                  consumer_side_offset);
     assert(capacity > 0 && capacity <= max_capacity);
 }
 

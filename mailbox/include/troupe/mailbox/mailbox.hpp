@@ -186,33 +186,28 @@ private:
     void lock() noexcept;
     void unlock() noexcept;
 
-    // Producers' side (24 bytes), then the consumer's side (36 bytes). The
-    // user-lane bound is kept by two counters, so a message does not move one
-    // counter between the producer's and the consumer's core twice (the old
-    // single counter's cost in fan-in): slots reserved by producers, and slots
-    // released by the consumer. They must sit on different cache lines; an
-    // owner that embeds a mailbox places it so a line boundary falls exactly
-    // at `consumer_side_offset` (the actor cell does; a test pins it).
-    // A producer compares against `released_hint_`, a lower bound of
-    // `released_` cached on its own line, and reads `released_` only when the
-    // hint says full, so the bound stays exact.
-    std::uint32_t capacity_;                        // immutable
-    bool evictable_;                                // immutable
-    std::atomic<bool> locked_{false};               // only used when evictable_
+    // Producers' side first, then the consumer's. The user-lane bound is kept
+    // by two counters, so a message does not move one counter between the
+    // producer's and the consumer's core twice (the old single counter's cost
+    // in fan-in): slots reserved by producers, and slots released by the
+    // consumer. A producer compares against `released_hint_`, a lower bound
+    // of `released_` cached beside `reserved_`, and reads `released_` only
+    // when the hint says full, so the bound stays exact. The two counters are
+    // 8 bytes apart and may share a cache line: the actor cell is not
+    // cache-line aligned, because aligned allocation cost more memory per
+    // idle actor than the separation gained (docs/architecture.md).
     std::atomic<std::uintptr_t> head_{blocked_tag}; // producers CAS; consumer exchanges
     std::atomic<std::uint32_t> reserved_{0};        // producers: seq_cst RMW (see reserve())
     std::atomic<std::uint32_t> released_hint_{0};   // producers: relaxed, a lower bound
+    std::uint32_t capacity_;                        // immutable
     // Consumer's side (or the lock holder's, when evictable).
     std::atomic<std::uint32_t> released_{0}; // single writer; seq_cst store (see reserve())
     mailbox_node* user_head_ = nullptr;      // consumer (or lock holder) only
     mailbox_node* user_tail_ = nullptr;      // consumer (or lock holder) only
     mailbox_node* sys_head_ = nullptr;       // consumer (or lock holder) only
     mailbox_node* sys_tail_ = nullptr;       // consumer (or lock holder) only
-
-public:
-    /// Where the consumer's side starts: an owner aligns this offset to a
-    /// cache line (see the members above).
-    static constexpr std::size_t consumer_side_offset = 24;
+    bool evictable_;                         // immutable
+    std::atomic<bool> locked_{false};        // only used when evictable_
 };
 
 } // namespace troupe

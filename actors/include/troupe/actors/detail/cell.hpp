@@ -11,7 +11,6 @@
 #include <troupe/actors/error.hpp>
 #include <troupe/actors/expected.hpp>
 #include <troupe/actors/spawn_options.hpp>
-#include <troupe/mailbox/cache_line.hpp>
 #include <troupe/mailbox/mailbox.hpp>
 
 #include <atomic>
@@ -71,7 +70,8 @@ enum class run_on_stop : std::uint8_t { no, yes };
 /// `cell_send.cpp` (send side, overflow), `cell.cpp` (identity, the turn),
 /// `cell_system.cpp` (system messages: the table below), `cell_failure.cpp`
 /// (failures and the parent's decisions), `cell_stop.cpp` (ordered stop,
-/// restarts, termination), with the leaf classes `child_list`,
+/// restarts, termination), `cell_group.cpp` (group restarts),
+/// `cell_intercept.cpp` (interceptors), with the leaf classes `child_list`,
 /// `sender_waitlist`, `task_slot`, `exit_observers` and `actor_timers`.
 ///
 /// ## Lifecycle
@@ -133,7 +133,7 @@ enum class run_on_stop : std::uint8_t { no, yes };
 /// identity getters and counters from any thread; everything else runs on the
 /// actor's own turn (one worker at a time, handed over through the mailbox's
 /// release/acquire).
-class alignas(cache_line_size) cell {
+class cell {
 public:
     cell(system_core& sys, cell* parent, const spawn_options& opts, std::string name);
     cell(const cell&) = delete;
@@ -339,6 +339,7 @@ private:
     void rebuild();
     void enter_halted();
     void halt_brutally(const error& cause);
+    // cell_group.cpp: group restarts
     void group_next();
     void on_group_member_overrun(const cell_ptr& member);
     void on_group_member_done(cell* member);
@@ -348,18 +349,23 @@ private:
     void close_and_account();
     void notify_exit(const error& cause);
 
-    // Layout (three cache lines; a test pins it): line 0 is read-mostly
-    // identity and sender-side settings; line 1 holds tree links and the
-    // mailbox's producer side, which producers write on every send; line 2
-    // starts with the mailbox's consumer side and holds what the owner writes
-    // per message. An idle actor's whole cost is this object plus its
-    // behaviour (bench: bytes_per_actor), so rare state lives behind
-    // `options_`, `shared_` and `extras_`.
+    // Layout (176 bytes; a static_assert pins it): an idle actor's whole
+    // cost is this object plus its behaviour (bench: bytes_per_actor), so
+    // rare state lives behind `options_`, `shared_` and `extras_`, and the
+    // small fields share one word at the end. The cell is not cache-line
+    // aligned: aligned allocation cost ~150 bytes per actor in malloc's
+    // padding (measured: 353 vs 208 bytes per idle actor), so the mailbox's
+    // producer and consumer counters may share a line (see mailbox.hpp).
     system_core& sys_;                             // the tree's owner; outlives every cell
     std::unique_ptr<cell_options> options_;        // null when all defaults; immutable
     std::uint64_t id_;                             // immutable
     std::atomic<cell_shared*> shared_{nullptr};    // installed on first use, any thread
     actor_base* behaviour_ = nullptr;              // own turn only (lives in cell_impl storage)
+    std::unique_ptr<cell_extras> extras_;          // own turn only, lazily created
+    cell_ptr parent_;                              // immutable; keeps the parent's shell alive
+    child_list<cell> children_;                    // guarded by this cell's tree lock
+    std::atomic<std::uint64_t> processed_{0};      // statistic; single writer: this actor
+    [[no_unique_address]] mailbox mailbox_;        // its tail padding holds the fields below
     std::atomic<std::uint32_t> refs_{1};           // the initial reference is the "alive" one
     overflow_policy policy_;                       // immutable
     std::atomic<bool> terminated_{false};          // set once, release
@@ -367,11 +373,6 @@ private:
     std::atomic<bool> decides_child_exits_{false}; // set by the behaviour; relaxed
     std::atomic<bool> stop_requested_{false};      // set once per incarnation; see request_stop()
     bool takes_children_ = true;                   // guarded by this cell's tree lock
-    child_list<cell> children_;                    // guarded by this cell's tree lock
-    std::unique_ptr<cell_extras> extras_;          // own turn only, lazily created
-    cell_ptr parent_;                              // immutable; keeps the parent's shell alive
-    mailbox mailbox_;                              // straddles lines 1 and 2
-    std::atomic<std::uint64_t> processed_{0};      // statistic; single writer: this actor
     state state_ = state::fresh;                   // own turn only
     bool cancelled_ = false;                       // own turn only
     std::uint8_t flags_ = 0;                       // own turn only (`flag` bits)
