@@ -194,7 +194,7 @@ def describe(samples: dict[str, Samples], contexts: list[dict]) -> list[str]:
 
 
 def run_binary(binary: Path, out_dir: Path | None, repetitions: int, filt: str | None,
-               interleave: bool) -> Path:
+               interleave: bool) -> Path | None:
     out = (out_dir / (binary.name + ".json")) if out_dir else binary.with_name(binary.name + ".json")
     out.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
@@ -217,6 +217,9 @@ def run_binary(binary: Path, out_dir: Path | None, repetitions: int, filt: str |
         print(f"warning: {binary} exited with status {result.returncode}", file=sys.stderr)
     if not out.exists():
         raise SystemExit(f"error: {binary} wrote no JSON output to {out}")
+    if filt and out.stat().st_size == 0:
+        print(f"note: {binary.name} has no benchmark matching {filt!r}", file=sys.stderr)
+        return None
     return out
 
 
@@ -261,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("no benchmark binaries to run (build the release preset first)")
         json_files = [run_binary(b, args.out_dir, args.repetitions, args.filter, not args.no_interleave)
                       for b in binaries]
+        json_files = [f for f in json_files if f is not None]
 
     samples, contexts = collect(json_files)
     if not samples:
