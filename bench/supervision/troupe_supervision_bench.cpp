@@ -122,6 +122,17 @@ void troupe_shutdown(benchmark::State& state) {
 constexpr int storm_supervisors = 1000;
 constexpr int storm_cycles = 20;
 
+/// Restarts per second and the RSS growth per failure since `before` (both sides).
+void report_storm(benchmark::State& state, std::size_t before) {
+    troupe::bench::release_free_memory();
+    const std::size_t after = troupe::bench::current_rss_bytes();
+    const double failures =
+        static_cast<double>(state.iterations()) * storm_supervisors * storm_cycles;
+    state.SetItemsProcessed(state.iterations() * storm_supervisors * storm_cycles);
+    state.counters["bytes_per_failure"] =
+        benchmark::Counter(after > before ? static_cast<double>(after - before) / failures : 0.0);
+}
+
 void troupe_restart_storm(benchmark::State& state) {
     troupe::system sys;
     troupe::supervisor_options o;
@@ -146,13 +157,7 @@ void troupe_restart_storm(benchmark::State& state) {
             }
         }
     }
-    troupe::bench::release_free_memory();
-    const std::size_t after = troupe::bench::current_rss_bytes();
-    const double failures =
-        static_cast<double>(state.iterations()) * storm_supervisors * storm_cycles;
-    state.SetItemsProcessed(state.iterations() * storm_supervisors * storm_cycles);
-    state.counters["bytes_per_failure"] =
-        benchmark::Counter(after > before ? static_cast<double>(after - before) / failures : 0.0);
+    report_storm(state, before);
 }
 
 // -- CAF --------------------------------------------------------------------------------------
@@ -224,13 +229,7 @@ void caf_restart_storm(benchmark::State& state) {
             }
         }
     }
-    troupe::bench::release_free_memory();
-    const std::size_t after = troupe::bench::current_rss_bytes();
-    const double failures =
-        static_cast<double>(state.iterations()) * storm_supervisors * storm_cycles;
-    state.SetItemsProcessed(state.iterations() * storm_supervisors * storm_cycles);
-    state.counters["bytes_per_failure"] =
-        benchmark::Counter(after > before ? static_cast<double>(after - before) / failures : 0.0);
+    report_storm(state, before);
     for (auto& m : monitors) {
         caf::anon_send_exit(m, caf::exit_reason::user_shutdown);
     }
