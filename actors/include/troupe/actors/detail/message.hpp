@@ -45,6 +45,10 @@ template <class Protocol>
 struct user_envelope final : envelope {
     template <class M>
     explicit user_envelope(M&& m) : msg(std::forward<M>(m)) {}
+    user_envelope(const user_envelope&) = delete; // would release reply twice
+    user_envelope(user_envelope&&) = delete;
+    user_envelope& operator=(const user_envelope&) = delete;
+    user_envelope& operator=(user_envelope&&) = delete;
     ~user_envelope() override {
         if (reply != nullptr) {
             reply->release();
