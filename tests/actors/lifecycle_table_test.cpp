@@ -41,6 +41,7 @@ struct gate_state {
     wake_token token;
     int wakes = 0;
 };
+// NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): final, see .clang-tidy
 class gate final : public awaitable {
 public:
     explicit gate(gate_state* s) noexcept : s_(s) {}
