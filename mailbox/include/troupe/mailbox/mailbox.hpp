@@ -207,7 +207,8 @@ private:
     mailbox_node* sys_head_ = nullptr;       // consumer (or lock holder) only
     mailbox_node* sys_tail_ = nullptr;       // consumer (or lock holder) only
     bool evictable_;                         // immutable
-    std::atomic<bool> locked_{false};        // only used when evictable_
+    // Only used when evictable_; mutable for has_pending() const.
+    mutable std::atomic<bool> locked_{false};
 };
 
 } // namespace troupe
