@@ -64,7 +64,7 @@ public:
     void spawn_task(std::function<void(std::stop_token)> fn);
     /// Cancels: running members are stopped with `errc::cancelled`, queued
     /// ones never start.
-    void cancel(error cause = error{errc::cancelled, "task_group cancelled"});
+    void cancel(const error& cause = error{errc::cancelled, "task_group cancelled"});
     /// Waits for every member (queued ones included) and returns all failures.
     /// On a scheduler worker (inside a handler) it would deadlock the pool, so
     /// it returns at once an aggregate holding one `errc::would_block` entry
