@@ -62,6 +62,7 @@ cell_shared& cell::shared() noexcept {
     if (s != nullptr) {
         return *s;
     }
+    // NOLINTNEXTLINE(bugprone-unhandled-exception-at-new): noexcept; out of memory terminates
     auto* fresh = new cell_shared();
     // seq_cst: publishes *fresh, and orders the install before the
     // stop_requested_ check in stop_token() (see request_stop()).

@@ -175,6 +175,7 @@ private:
         return h == closing_tag || (is_chain(h) && (h & closing_bit) != 0);
     }
     [[nodiscard]] static mailbox_node* chain_of(std::uintptr_t h) noexcept {
+        // NOLINTNEXTLINE(performance-no-int-to-ptr): h is a node pointer with a tag bit
         return reinterpret_cast<mailbox_node*>(h & ~closing_bit);
     }
 

@@ -73,6 +73,9 @@ class cell_impl final : public cell {
 public:
     using protocol_type = typename Impl::protocol;
 
+    // storage_ is raw memory for the behaviour, which construct_behaviour() builds in place:
+    // zeroing it here would be wasted work.
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): see above
     cell_impl(system_core& sys, cell* parent, const spawn_options& opts, std::string name,
               Factory f)
         : cell(sys, parent, opts, std::move(name)), factory_(std::move(f)) {}
