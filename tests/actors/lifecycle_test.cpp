@@ -437,6 +437,7 @@ TEST_F(LifecycleTest, LiveActorsReturnsToZero) {
     record& rec = new_record();
     EXPECT_EQ(sys_->live_actors(), 0);
     std::vector<actor_ref<rec_proto>> refs;
+    refs.reserve(10);
     for (int i = 0; i < 10; ++i) {
         refs.push_back(sys_->spawn<recorder>(&rec));
     }
