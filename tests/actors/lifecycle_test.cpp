@@ -393,7 +393,7 @@ TEST_F(LifecycleTest, RefStaysValidAfterDeath) {
     auto c = sys_->counters(copy.addr()).value();
     EXPECT_EQ(c.dead_lettered, 1u);
     EXPECT_EQ(c.accounted(), 1u);
-    EXPECT_NE(copy.path().find("$"), std::string::npos) << "path still printable";
+    EXPECT_NE(copy.path().find('$'), std::string::npos) << "path still printable";
 }
 
 // ---- shutdown ------------------------------------------------------------------
