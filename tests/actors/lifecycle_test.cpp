@@ -360,7 +360,7 @@ TEST_F(LifecycleTest, RefsCopyCompareAndHash) {
     record& rec = new_record();
     auto a = sys_->spawn<recorder>(&rec);
     auto b = sys_->spawn<recorder>(&rec);
-    auto a2 = a;
+    auto a2 = a; // NOLINT(performance-unnecessary-copy-initialization): the copy is tested
     EXPECT_EQ(a, a2);
     EXPECT_FALSE(a == b);
     EXPECT_EQ(std::hash<actor_ref<rec_proto>>{}(a), std::hash<actor_ref<rec_proto>>{}(a2));
@@ -381,7 +381,7 @@ TEST_F(LifecycleTest, RefsCopyCompareAndHash) {
 TEST_F(LifecycleTest, RefStaysValidAfterDeath) {
     record& rec = new_record();
     auto a = sys_->spawn<recorder>(&rec);
-    auto copy = a;
+    auto copy = a; // NOLINT(performance-unnecessary-copy-initialization): the copy is tested
     a.stop();
     run();
     ASSERT_TRUE(copy.addr().is_terminated());

@@ -106,7 +106,7 @@ struct fixture : ::testing::Test {
     }
 };
 
-using EventsRegistry = fixture;
+using EventsRegistry = fixture; // NOLINT(readability-identifier-naming): a GoogleTest suite name
 
 TEST_F(EventsRegistry, TypeMismatchNamesBothTypes) {
     ASSERT_TRUE(reg.declare<order>("orders/eu/created"));
