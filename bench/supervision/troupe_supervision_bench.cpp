@@ -97,6 +97,7 @@ void troupe_shutdown(benchmark::State& state) {
         std::vector<troupe::child_spec> subs;
         for (int i = 0; i < 100; ++i) {
             std::vector<troupe::child_spec> leaves;
+            leaves.reserve(99);
             for (int j = 0; j < 99; ++j) {
                 leaves.push_back(troupe::make_child<sleeper>("w" + std::to_string(j)));
             }
@@ -215,6 +216,7 @@ void caf_restart(benchmark::State& state) {
 void caf_restart_storm(benchmark::State& state) {
     caf_runtime rt;
     std::vector<caf::actor> monitors;
+    monitors.reserve(storm_supervisors);
     for (int i = 0; i < storm_supervisors; ++i) {
         monitors.push_back(rt.sys.spawn(caf_monitor));
     }

@@ -62,7 +62,7 @@ supervisor::child_state* supervisor::find(const actor_addr& a) {
     return it == children_.end() ? nullptr : &*it;
 }
 
-void supervisor::emit(supervision_event e) const {
+void supervisor::emit(const supervision_event& e) const {
     if (options_.on_event) {
         options_.on_event(e);
     }

@@ -41,6 +41,7 @@ struct gate_state {
     wake_token token;
     int wakes = 0;
 };
+// NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): final, see .clang-tidy
 class gate final : public awaitable {
 public:
     explicit gate(gate_state* s) noexcept : s_(s) {}
@@ -239,7 +240,7 @@ protected:
     }
     decider_config& new_config() { return configs_.emplace_back(); }
     actor_ref<decider_proto> parent(decider_config& cfg, const std::string& tag = "p",
-                                    spawn_options opts = {}) {
+                                    const spawn_options& opts = {}) {
         auto p = sys_->spawn_with<decider>(opts, &log_, &cfg, tag);
         run();
         return p;
@@ -248,7 +249,7 @@ protected:
                                std::string name = {}, spawn_options opts = {}) {
         return reply(p.ask(spawn_probe{std::move(name), tag, std::move(opts)}, 1s));
     }
-    actor_ref<probe_proto> top(const std::string& tag, spawn_options opts = {}) {
+    actor_ref<probe_proto> top(const std::string& tag, const spawn_options& opts = {}) {
         auto a = sys_->spawn_with<probe>(opts, &log_, tag);
         run();
         return a;

@@ -532,7 +532,7 @@ TEST_F(TaskGroupSemanticsTest, MemberFailingAsTheGroupCancelsItIsReportedAsAFail
 
 TEST_F(TaskGroupSemanticsTest, TaskMemberThrowingAfterItsGroupIsCancelledIsAFailure) {
     task_group g(sys, {.mode = group_mode::collect_all});
-    g.spawn_task([&g](std::stop_token token) {
+    g.spawn_task([&g](const std::stop_token& token) {
         g.cancel(); // the group cancels this very member
         if (token.stop_requested()) {
             throw std::runtime_error("thrown while cancelled");

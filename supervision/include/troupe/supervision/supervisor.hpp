@@ -146,7 +146,7 @@ private:
     };
     actor_addr start_child(child_state& c);
     child_state* find(const actor_addr& a);
-    void emit(supervision_event e) const;
+    void emit(const supervision_event& e) const;
     void remember(child_failure f);
     bool intensity_exceeded(time_point now);
     child_decision give_up(const actor_addr& child, const error& cause, std::uint32_t restarts);
