@@ -37,7 +37,11 @@ void print(std::ostringstream& os, const aggregate_error& a, int depth) {
     if (a.summary()) {
         os << " (" << a.summary().code() << ": " << a.summary().message() << ")";
     }
-    os << ", " << a.size() << " failure(s)\n";
+    os << ", " << a.size() << " failure(s)";
+    if (a.omitted() != 0) {
+        os << " (and " << a.omitted() << " earlier, not kept)";
+    }
+    os << "\n";
     for (const auto& f : a.failures()) {
         os << pad << "  - " << f.path << " [restarts " << f.restart_count << ", t="
            << std::chrono::duration_cast<std::chrono::milliseconds>(f.when.time_since_epoch())

@@ -479,6 +479,48 @@ TEST_F(OtpSemanticsTest, FailureHistoryKeepsOnlyTheIntensityWindow) {
     }
 }
 
+TEST_F(OtpSemanticsTest, GiveUpReportKeepsTheLatestFailuresAndCountsTheRest) {
+    supervisor_options o{.max_restarts = 1000, .within = 24h};
+    ASSERT_EQ(o.max_reported_failures, 16u);
+    auto s = start(o, specs({"w"}));
+    auto w = child(s, "w");
+    for (int i = 0; i < 1001; ++i) { // the 1001st failure in the window gives up
+        (void)w.tell(crash_msg{});
+        run();
+    }
+    ASSERT_TRUE(s.addr().is_terminated());
+    auto report = failure_report(s.addr());
+    ASSERT_TRUE(report);
+    ASSERT_EQ(report->size(), 16u) << "a fixed number of failures per supervisor";
+    EXPECT_EQ(report->omitted(), 985u) << "the others in the window are counted";
+    EXPECT_EQ(report->failures().front().restart_count, 985u) << "the latest ones, in order";
+    EXPECT_EQ(report->failures().back().restart_count, 1000u);
+    EXPECT_NE(report->to_tree_string().find("16 failure(s) (and 985 earlier, not kept)"),
+              std::string::npos)
+        << report->to_tree_string();
+}
+
+TEST_F(OtpSemanticsTest, GiveUpReportCountsOnlyOmittedFailuresOfTheWindow) {
+    supervisor_options o{.max_restarts = 4, .within = 1s, .max_reported_failures = 2};
+    auto s = start(o, specs({"w"}));
+    auto w = child(s, "w");
+    for (int i = 0; i < 3; ++i) { // 3 restarts: one failure let go while in the window
+        (void)w.tell(crash_msg{});
+        run();
+    }
+    advance(2s);                  // the window moves past all of them
+    for (int i = 0; i < 5; ++i) { // the 5th restart in the window gives up
+        ASSERT_FALSE(s.addr().is_terminated()) << i;
+        (void)w.tell(crash_msg{});
+        run();
+    }
+    ASSERT_TRUE(s.addr().is_terminated());
+    auto report = failure_report(s.addr());
+    ASSERT_TRUE(report);
+    EXPECT_EQ(report->size(), 2u);
+    EXPECT_EQ(report->omitted(), 3u) << "the first burst left the window: not counted";
+}
+
 // ---- task groups ---------------------------------------------------------------------
 
 struct nap_msg {};

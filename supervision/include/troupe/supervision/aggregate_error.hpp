@@ -6,6 +6,7 @@
 #include <troupe/actors/clock.hpp>
 #include <troupe/actors/error.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -46,8 +47,13 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return failures_.size(); }
     /// Failures in this aggregate and, recursively, every nested one.
     [[nodiscard]] std::size_t total() const;
+    /// Failures the owner saw but does not list: a supervisor's history keeps
+    /// the latest `supervisor_options::max_reported_failures` of its window
+    /// and counts the ones it let go (not counted in `size` or `total`).
+    [[nodiscard]] std::size_t omitted() const noexcept { return omitted_; }
 
     void add(child_failure f) { failures_.push_back(std::move(f)); }
+    void add_omitted(std::size_t n) noexcept { omitted_ += n; }
 
     /// Visits every failure depth-first; `depth` is 0 for this level.
     void walk(const std::function<void(const child_failure&, int depth)>& fn) const;
@@ -59,6 +65,7 @@ private:
     std::string owner_;
     error summary_;
     std::vector<child_failure> failures_;
+    std::size_t omitted_ = 0;
 };
 
 /// The aggregate a supervisor published when it gave up (null if none).
