@@ -521,6 +521,40 @@ TEST_F(OtpSemanticsTest, GiveUpReportCountsOnlyOmittedFailuresOfTheWindow) {
     EXPECT_EQ(report->omitted(), 3u) << "the first burst left the window: not counted";
 }
 
+TEST_F(OtpSemanticsTest, FailureReportsOfTerminatedSupervisorsAreBoundedPerSystem) {
+    // A live supervisor's report (mid gave up, top restarted it in place)...
+    supervisor_options top_opts{.max_restarts = 10, .within = 10s};
+    supervisor_options quick{.max_restarts = 0, .within = 10s};
+    auto top = start(top_opts, {make_child<supervisor>("mid", quick, specs({"w"}))});
+    auto mid = sys.find<supervisor_protocol>(top.addr().path() + "/mid");
+    ASSERT_TRUE(mid);
+    (void)child(*mid, "w").tell(crash_msg{});
+    run();
+    ASSERT_FALSE(mid->addr().is_terminated());
+    ASSERT_TRUE(failure_report(mid->addr()));
+    // ...then a storm of short-lived supervisors that each give up once.
+    constexpr std::size_t extra = 8;
+    std::vector<actor_addr> storm;
+    for (std::size_t i = 0; i < failure_report_limit + extra; ++i) {
+        auto s = start(quick, specs({"w"}));
+        (void)child(s, "w").tell(crash_msg{});
+        run();
+        ASSERT_TRUE(s.addr().is_terminated()) << i;
+        storm.push_back(s.addr());
+    }
+    const auto kept =
+        static_cast<std::size_t>(std::count_if(storm.begin(), storm.end(), [](const actor_addr& a) {
+            return failure_report(a) != nullptr;
+        }));
+    EXPECT_EQ(kept + 1, failure_report_limit) << "the live one counts towards the limit";
+    for (std::size_t i = 0; i <= extra; ++i) {
+        EXPECT_FALSE(failure_report(storm[i])) << "the oldest are forgotten first: " << i;
+    }
+    EXPECT_TRUE(failure_report(storm[extra + 1]));
+    EXPECT_TRUE(failure_report(storm.back()));
+    EXPECT_TRUE(failure_report(mid->addr())) << "a live supervisor's report is never forgotten";
+}
+
 // ---- task groups ---------------------------------------------------------------------
 
 struct nap_msg {};

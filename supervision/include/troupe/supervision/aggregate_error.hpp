@@ -68,10 +68,19 @@ private:
     std::size_t omitted_ = 0;
 };
 
+/// Reports kept per system (see `failure_report`) past which those of
+/// terminated supervisors are forgotten, oldest first.
+inline constexpr std::size_t failure_report_limit = 1024;
+
 /// The aggregate a supervisor published when it gave up (null if none).
-/// Kept per system (an extension slot) until the system shuts down: it stays
-/// available after the supervisor terminated and after its parent nested it
-/// into its own report; `take` removes it.
+/// Kept per system (an extension slot), one per supervisor (giving up again
+/// replaces it): it stays available after the supervisor terminated and
+/// after its parent nested it into its own report; `take` removes it. A
+/// live supervisor's report stays until the system shuts down; of the
+/// terminated ones', the oldest are forgotten once the system holds more
+/// than `failure_report_limit` reports (a parent's report still nests the
+/// ones it absorbed), so a storm of short-lived supervisors that give up
+/// keeps bounded memory.
 [[nodiscard]] std::shared_ptr<const aggregate_error> failure_report(const actor_addr& who);
 [[nodiscard]] std::shared_ptr<const aggregate_error> take_failure_report(const actor_addr& who);
 
