@@ -101,13 +101,27 @@ void supervisor::remember(child_failure f) {
 }
 
 bool supervisor::intensity_exceeded(time_point now) {
-    while (!restarts_.empty() && now - restarts_.front() > options_.within) {
-        restarts_.pop_front();
+    while (restart_count_ != 0 && now - restarts_[restart_head_] > options_.within) {
+        restart_head_ = (restart_head_ + 1) % restarts_.size();
+        --restart_count_;
     }
-    if (restarts_.size() >= options_.max_restarts) {
+    if (restart_count_ >= options_.max_restarts) {
         return true;
     }
-    restarts_.push_back(now);
+    if (restart_count_ == restarts_.size()) { // full: grow, oldest first again
+        const std::size_t capacity = std::min(static_cast<std::size_t>(options_.max_restarts),
+                                              std::max<std::size_t>(4, 2 * restarts_.size()));
+        std::vector<time_point> grown;
+        grown.reserve(capacity);
+        for (std::size_t i = 0; i < restart_count_; ++i) {
+            grown.push_back(restarts_[(restart_head_ + i) % restarts_.size()]);
+        }
+        grown.resize(capacity);
+        restarts_ = std::move(grown);
+        restart_head_ = 0;
+    }
+    restarts_[(restart_head_ + restart_count_) % restarts_.size()] = now;
+    ++restart_count_;
     return false;
 }
 

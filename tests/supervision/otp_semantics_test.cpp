@@ -479,6 +479,27 @@ TEST_F(OtpSemanticsTest, FailureHistoryKeepsOnlyTheIntensityWindow) {
     }
 }
 
+TEST_F(OtpSemanticsTest, IntensityWindowSlidesWithEveryRestart) {
+    supervisor_options o{.max_restarts = 3, .within = 1s};
+    auto s = start(o, specs({"w"}));
+    auto w = child(s, "w");
+    const time_point t0 = clk.now();
+    const auto fail_at = [&](duration since_t0) {
+        advance(t0 + since_t0 - clk.now());
+        (void)w.tell(crash_msg{});
+        run();
+    };
+    fail_at(0ms);
+    fail_at(400ms);
+    fail_at(800ms);
+    fail_at(1100ms); // the first restart left the window: 3 in it again
+    ASSERT_FALSE(s.addr().is_terminated());
+    ASSERT_EQ(children(s).at(0).restarts, 4u);
+    fail_at(1400ms); // 400ms is exactly 1s old: still inside, a 4th restart
+    ASSERT_TRUE(s.addr().is_terminated());
+    EXPECT_EQ(s.addr().exit_cause()->code(), errc::escalated);
+}
+
 TEST_F(OtpSemanticsTest, GiveUpReportKeepsTheLatestFailuresAndCountsTheRest) {
     supervisor_options o{.max_restarts = 1000, .within = 24h};
     ASSERT_EQ(o.max_reported_failures, 16u);

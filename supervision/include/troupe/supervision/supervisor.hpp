@@ -10,8 +10,8 @@
 #include <troupe/supervision/fault_injection.hpp>
 #include <troupe/supervision/task_group.hpp>
 
+#include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <random>
@@ -171,7 +171,13 @@ private:
     supervisor_options options_;
     std::vector<child_spec> initial_;
     std::vector<child_state> children_; // start order
-    std::deque<time_point> restarts_;   // within the intensity window, at most max_restarts
+    // Restart times within the intensity window, oldest first: a ring of
+    // restart_count_ entries from restart_head_ in restarts_, whose size only
+    // grows (doubling, at most max_restarts). Unlike a deque it allocates
+    // nothing before the first restart and holds exactly the window's worth.
+    std::vector<time_point> restarts_;
+    std::size_t restart_head_ = 0;
+    std::size_t restart_count_ = 0;
     // The latest failures within the window, oldest first: at most
     // min(max_restarts + 1, max_reported_failures). Erasing at the front
     // moves at most that many entries: cheaper than a deque's node churn.
