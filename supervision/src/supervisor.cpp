@@ -166,8 +166,8 @@ child_decision supervisor::give_up(const actor_addr& child, const error& cause,
     agg->add_omitted(omitted_);
     detail::publish_failure_report(addr(), agg);
     emit({supervision_event::kind::give_up, addr(), child, cause, {}, restarts, agg});
-    // The child is stopped and this supervisor fails to its parent with the
-    // summary; its parent's decision stops (or restarts) the rest in order.
+    // Escalates: the child is stopped, then the other children newest first,
+    // and then this supervisor fails to its parent with the summary.
     throw error_exception(std::move(why));
 }
 

@@ -382,6 +382,32 @@ TEST_F(OtpSemanticsTest, SubSupervisorGivingUpOnNormalExitsFailsWithEscalatedAnd
     EXPECT_EQ(ev.of(supervision_event::kind::give_up, top.addr())[0].aggregate, top_report);
 }
 
+TEST_F(OtpSemanticsTest, GivingUpStopsEveryChildNewestFirstBeforeTheParentHearsOfIt) {
+    // As an Erlang/OTP supervisor that reaches its restart intensity: it
+    // terminates all its children in reverse start order, and only then does
+    // its exit reach its own supervisor.
+    supervisor_options mid_opts{.max_restarts = 0, .within = 10s};
+    supervisor_options top_opts{.max_restarts = 10, .within = 10s};
+    top_opts.on_event = [l = log](const supervision_event& e) {
+        if (e.what == supervision_event::kind::failure) {
+            l->add("top hears: " + e.cause.to_string().substr(0, 9));
+        }
+    };
+    auto top =
+        start(top_opts, {make_child<supervisor>("mid", mid_opts, specs({"a", "b", "c", "d"}))});
+    auto mid = sys.find<supervisor_protocol>(top.addr().path() + "/mid");
+    ASSERT_TRUE(mid);
+    const std::size_t before = log->get().size();
+    (void)child(*mid, "b").tell(crash_msg{}); // the first failure gives up
+    run();
+    const strings all = log->get();
+    const strings after(all.begin() + static_cast<std::ptrdiff_t>(before), all.end());
+    EXPECT_EQ(after, (strings{"stop:b", "stop:d", "stop:c", "stop:a", "top hears: escalated",
+                              "start:a", "start:b", "start:c", "start:d"}))
+        << "the failed child, then the others newest first, then the parent decides (restart)";
+    EXPECT_FALSE(mid->addr().is_terminated());
+}
+
 TEST_F(OtpSemanticsTest, SubSupervisorGivesUpWithEscalatedUnderEveryStrategyAndBackoff) {
     struct variant_case {
         std::string name;

@@ -51,9 +51,11 @@ struct supervisor_options {
     restart_strategy strategy = restart_strategy::one_for_one;
     /// Restart intensity: more than `max_restarts` restarts within `within`
     /// makes the supervisor give up: it publishes an `aggregate_error` of
-    /// the failures in that window (see `failure_report`) and fails to its
-    /// parent (`errc::escalated`), whose decision then stops or restarts it —
-    /// its children are stopped in order (reverse start order) either way.
+    /// the failures in that window (see `failure_report`), stops all its
+    /// children in reverse start order, each per its shutdown policy, and
+    /// then fails to its parent (`errc::escalated`), whose decision stops or
+    /// restarts it — as an Erlang/OTP supervisor terminates its children
+    /// before its exit reaches its own supervisor.
     ///
     /// Memory per supervisor is bounded whatever the length of a restart
     /// storm: one timestamp per restart inside the window (at most
@@ -117,9 +119,10 @@ using supervisor_protocol =
 ///   of them in start order; `rest_for_one` does the same for the failed
 ///   child and the ones started after it.
 /// - More than `max_restarts` restarts within `within` make it give up: it
-///   fails to its parent with `escalated` and publishes its aggregate (which
-///   nests the reports of sub-supervisors that gave up), whatever the path —
-///   failures or children that keep exiting normally.
+///   publishes its aggregate (which nests the reports of sub-supervisors
+///   that gave up), stops its children newest first (each per its shutdown
+///   policy) and only then fails to its parent with `escalated`, whatever
+///   the path — failures or children that keep exiting normally.
 /// - Ordered stop: children newest first, each per its shutdown policy; an
 ///   overrun is killed (exit cause `killed` <- `timeout`), reported
 ///   (`shutdown_kill` event) and recorded.
