@@ -14,6 +14,11 @@ function(troupe_add_module comp)
                           $<INSTALL_INTERFACE:include>)
   target_link_libraries(troupe_${comp} PUBLIC ${ARG_DEPS}
                                        PRIVATE $<BUILD_INTERFACE:troupe_build_options>)
+  if(TROUPE_CLANG_TIDY)
+    set_target_properties(
+      troupe_${comp} PROPERTIES CXX_CLANG_TIDY
+                                "${TROUPE_CLANG_TIDY_EXE};--warnings-as-errors=*;--checks=-clang-analyzer-*")
+  endif()
 endfunction()
 
 # troupe_add_test(<name> MODULE <m> SOURCES ... [LIBRARIES ...] [LABELS ...])

@@ -29,6 +29,7 @@ packages=(
     python3
     clang-format
     clang-14        # the second supported compiler (the `clang` preset)
+    clang-tidy      # static analysis of the library sources (the `clang` preset)
     git
 )
 packages+=("$@")
