@@ -34,7 +34,8 @@ cell::cell(system_core& sys, cell* parent, const spawn_options& opts, std::strin
     : sys_(sys), id_(sys.next_id()), parent_(parent),
       // spawn validates the capacity first; a clamp keeps a bad one harmless
       mailbox_(std::clamp<std::uint32_t>(opts.capacity, 1, mailbox::max_capacity),
-               opts.policy == overflow_policy::drop_oldest),
+               opts.policy == overflow_policy::drop_oldest ? mailbox_eviction::allowed
+                                                           : mailbox_eviction::none),
       policy_(opts.policy), throughput_(static_cast<std::uint16_t>(
                                 std::clamp<std::uint32_t>(opts.throughput, 1, 0xffff))) {
     set(flag::traps_exits, opts.trap_exits);
@@ -277,7 +278,7 @@ resume_result cell::resume(std::uint32_t budget) noexcept {
             continue;
         }
         if (user_paused()) {
-            if (mailbox_.try_block(true)) {
+            if (mailbox_.try_block_ignoring_user()) {
                 return resume_result::idle;
             }
             continue;
@@ -292,7 +293,7 @@ resume_result cell::resume(std::uint32_t budget) noexcept {
             if (options_ && options_->waiting_senders.any()) {
                 wake_waiting_senders(true);
             }
-            if (mailbox_.try_block(false)) {
+            if (mailbox_.try_block()) {
                 return resume_result::idle;
             }
             continue;

@@ -10,11 +10,11 @@ namespace troupe {
 
 namespace {
 
-// Consumer-side lock, taken only when the mailbox is evictable (drop_oldest).
+// Consumer-side lock, taken only when eviction is allowed (drop_oldest).
 class consumer_guard {
 public:
-    consumer_guard(bool enabled, std::atomic<bool>& flag) noexcept
-        : flag_(enabled ? &flag : nullptr) {
+    consumer_guard(mailbox_eviction eviction, std::atomic<bool>& flag) noexcept
+        : flag_(eviction == mailbox_eviction::allowed ? &flag : nullptr) {
         if (flag_ == nullptr) {
             return;
         }
@@ -61,8 +61,8 @@ mailbox_node* pop_front(mailbox_node*& head, mailbox_node*& tail) noexcept {
 
 } // namespace
 
-mailbox::mailbox(std::uint32_t capacity, bool evictable) noexcept
-    : capacity_(capacity), evictable_(evictable) {
+mailbox::mailbox(std::uint32_t capacity, mailbox_eviction eviction) noexcept
+    : capacity_(capacity), eviction_(eviction) {
     assert(capacity > 0 && capacity <= max_capacity);
 }
 
@@ -152,7 +152,7 @@ bool mailbox::reserve() noexcept {
 }
 
 void mailbox::release(std::uint32_t n) noexcept {
-    // Single writer (the consumer, or the lock holder when evictable).
+    // Single writer (the consumer, or the lock holder when eviction is allowed).
     released_.store(released_.load(std::memory_order_relaxed) + n, std::memory_order_seq_cst);
 }
 
@@ -181,7 +181,7 @@ bool mailbox::fetch() noexcept {
     if (!is_chain(head_.load(std::memory_order_relaxed))) {
         return false;
     }
-    consumer_guard guard(evictable_, locked_);
+    consumer_guard guard(eviction_, locked_);
     // acquire: pairs with the release CAS in push_node(). The consumer is
     // running and has not begun to close, so the head is a plain chain or
     // active_tag, never blocked/closing/closed.
@@ -195,12 +195,12 @@ bool mailbox::fetch() noexcept {
 }
 
 mailbox_node* mailbox::pop_system() noexcept {
-    consumer_guard guard(evictable_, locked_);
+    consumer_guard guard(eviction_, locked_);
     return pop_front(sys_head_, sys_tail_);
 }
 
 mailbox_node* mailbox::pop_user() noexcept {
-    consumer_guard guard(evictable_, locked_);
+    consumer_guard guard(eviction_, locked_);
     mailbox_node* n = pop_front(user_head_, user_tail_);
     if (n != nullptr) {
         release(1);
@@ -212,15 +212,27 @@ bool mailbox::has_pending() const noexcept {
     if (has_arrivals()) {
         return true;
     }
-    consumer_guard guard(evictable_, const_cast<std::atomic<bool>&>(locked_));
+    consumer_guard guard(eviction_, const_cast<std::atomic<bool>&>(locked_));
     return user_head_ != nullptr || sys_head_ != nullptr;
 }
 
-bool mailbox::try_block(bool user_paused) noexcept {
-    consumer_guard guard(evictable_, locked_);
-    if ((!user_paused && user_head_ != nullptr) || sys_head_ != nullptr) {
+bool mailbox::try_block() noexcept {
+    consumer_guard guard(eviction_, locked_);
+    if (user_head_ != nullptr || sys_head_ != nullptr) {
         return false;
     }
+    return block_if_no_arrivals();
+}
+
+bool mailbox::try_block_ignoring_user() noexcept {
+    consumer_guard guard(eviction_, locked_);
+    if (sys_head_ != nullptr) {
+        return false;
+    }
+    return block_if_no_arrivals();
+}
+
+bool mailbox::block_if_no_arrivals() noexcept {
     std::uintptr_t expected = active_tag;
     // acq_rel: the release half publishes the consumer's work to the producer
     // that unblocks it (and so to the next worker that runs it); a failure
@@ -241,7 +253,7 @@ mailbox_node* mailbox::close_user_lane() noexcept { return take_all(closing_tag)
 mailbox_node* mailbox::close() noexcept { return take_all(closed_tag); }
 
 mailbox_node* mailbox::take_all(std::uintptr_t new_head) noexcept {
-    consumer_guard guard(evictable_, locked_);
+    consumer_guard guard(eviction_, locked_);
     // acq_rel: acquires pushed chains; releases the owner's writes to pushers
     // that then find the closed head (push_node's acquire).
     std::uintptr_t h = head_.exchange(new_head, std::memory_order_acq_rel);
@@ -266,8 +278,8 @@ mailbox_node* mailbox::take_all(std::uintptr_t new_head) noexcept {
 }
 
 mailbox_node* mailbox::evict_oldest() noexcept {
-    assert(evictable_);
-    consumer_guard guard(true, locked_);
+    assert(eviction_ == mailbox_eviction::allowed);
+    consumer_guard guard(mailbox_eviction::allowed, locked_);
     if (user_head_ == nullptr) {
         std::uintptr_t h = head_.load(std::memory_order_relaxed);
         // Only a plain chain can be taken: an idle or closed head holds no

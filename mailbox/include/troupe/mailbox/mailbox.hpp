@@ -22,6 +22,12 @@ struct mailbox_node {
     std::uint8_t owner_flags = 0; // free for the node's owner (fits the padding after lane_kind)
 };
 
+/// Whether producers may take queued user messages back out of a mailbox
+/// (`mailbox::evict_oldest`), as overflow policy `drop_oldest` does. Allowing
+/// it guards the consumer's lists with a one-byte spinlock; `none` leaves the
+/// consumer side wait-free.
+enum class mailbox_eviction : std::uint8_t { none, allowed };
+
 /// Outcome of `mailbox::push`.
 enum class push_result : std::uint8_t {
     accepted,           ///< queued; the consumer is already scheduled or running
@@ -57,9 +63,9 @@ enum class push_result : std::uint8_t {
 /// **Memory ordering:** everything a producer wrote before a successful push
 /// is visible to the consumer once it popped the node (release CAS / acquire
 /// exchange on `head_`).
-/// **Progress:** push is lock-free. With `evictable` (policy `drop_oldest`)
-/// the consumer's lists are guarded by a one-byte spinlock shared with
-/// evicting producers; otherwise the consumer side is wait-free.
+/// **Progress:** push is lock-free. With `mailbox_eviction::allowed` (policy
+/// `drop_oldest`) the consumer's lists are guarded by a one-byte spinlock
+/// shared with evicting producers; otherwise the consumer side is wait-free.
 class mailbox {
 public:
     /// The largest user-lane bound. The slot counters wrap after 2^32
@@ -69,9 +75,10 @@ public:
     static constexpr std::uint32_t max_capacity = std::uint32_t{1} << 30;
 
     /// An empty mailbox whose consumer is idle. `capacity` bounds the user
-    /// lane; nothing is preallocated.
+    /// lane; nothing is preallocated. `eviction` says whether producers may
+    /// call `evict_oldest`.
     /// @pre `0 < capacity <= max_capacity`
-    mailbox(std::uint32_t capacity, bool evictable) noexcept;
+    mailbox(std::uint32_t capacity, mailbox_eviction eviction) noexcept;
     mailbox(const mailbox&) = delete;
     mailbox& operator=(const mailbox&) = delete;
     ~mailbox() = default; // the owner drains with close() first
@@ -100,11 +107,15 @@ public:
         return is_chain(h) && !is_closing(h);
     }
     /// Marks the consumer idle if nothing is pending. Returns false (and stays
-    /// active) if messages arrived: the consumer must keep going. With
-    /// `user_paused`, queued user messages do not count (the consumer cannot
-    /// handle them now; the next push of either lane wakes it).
+    /// active) if messages are pending or arrived: the consumer must keep
+    /// going.
     /// @consumer_only
-    [[nodiscard]] bool try_block(bool user_paused = false) noexcept;
+    [[nodiscard]] bool try_block() noexcept;
+    /// As `try_block`, but queued user messages do not count: for a consumer
+    /// that cannot handle them now (the next push of either lane wakes it).
+    /// Pending system messages and any arrival still keep it active.
+    /// @consumer_only
+    [[nodiscard]] bool try_block_ignoring_user() noexcept;
     /// Marks an idle mailbox active again without a message (e.g. to run a
     /// resumption). Returns true if it was idle: the caller must schedule.
     /// @threadsafe
@@ -128,7 +139,7 @@ public:
     /// Removes the oldest queued user message to make room (`drop_oldest`).
     /// Returns nullptr if none could be taken right now. The caller owns the
     /// node and must count it.
-    /// @threadsafe @pre constructed with `evictable`
+    /// @threadsafe @pre constructed with `mailbox_eviction::allowed`
     [[nodiscard]] mailbox_node* evict_oldest() noexcept;
 
     /// User messages queued or being pushed (a snapshot), at most `capacity`.
@@ -183,6 +194,7 @@ private:
     void release(std::uint32_t n) noexcept;     // consumer (or lock holder) frees slots
     void take_inbox(std::uintptr_t h) noexcept; // appends a LIFO chain to the lists
     mailbox_node* take_all(std::uintptr_t new_head) noexcept; // both close halves
+    bool block_if_no_arrivals() noexcept; // the head's active -> blocked step of try_block*
     void lock() noexcept;
     void unlock() noexcept;
 
@@ -200,14 +212,14 @@ private:
     std::atomic<std::uint32_t> reserved_{0};        // producers: seq_cst RMW (see reserve())
     std::atomic<std::uint32_t> released_hint_{0};   // producers: relaxed, a lower bound
     std::uint32_t capacity_;                        // immutable
-    // Consumer's side (or the lock holder's, when evictable).
+    // Consumer's side (or the lock holder's, when eviction is allowed).
     std::atomic<std::uint32_t> released_{0}; // single writer; seq_cst store (see reserve())
     mailbox_node* user_head_ = nullptr;      // consumer (or lock holder) only
     mailbox_node* user_tail_ = nullptr;      // consumer (or lock holder) only
     mailbox_node* sys_head_ = nullptr;       // consumer (or lock holder) only
     mailbox_node* sys_tail_ = nullptr;       // consumer (or lock holder) only
-    bool evictable_;                         // immutable
-    std::atomic<bool> locked_{false};        // only used when evictable_
+    mailbox_eviction eviction_;              // immutable
+    std::atomic<bool> locked_{false};        // only used when eviction_ is allowed
 };
 
 } // namespace troupe
