@@ -291,7 +291,7 @@ resume_result cell::resume(std::uint32_t budget) noexcept {
             // Going idle with senders still waiting (their wakes may have been
             // stale): wake them all rather than leave them stranded.
             if (options_ && options_->waiting_senders.any()) {
-                wake_waiting_senders(true);
+                wake_all_waiting_senders();
             }
             if (mailbox_.try_block()) {
                 return resume_result::idle;
@@ -302,7 +302,7 @@ resume_result cell::resume(std::uint32_t budget) noexcept {
         // After the slot release in pop_user(); any() is seq_cst and pairs
         // with the waiters' registration (sender_waitlist).
         if (options_ && options_->waiting_senders.any()) {
-            wake_waiting_senders(false);
+            wake_waiting_senders();
         }
         handle_user(static_cast<envelope*>(u));
     }

@@ -312,7 +312,8 @@ private:
     send_result block_until_space(envelope* e) noexcept;
     void dead_letter(envelope* e, dead_letter_reason reason) noexcept;
     void answer_as_dead(system_envelope* e) noexcept;
-    void wake_waiting_senders(bool all) noexcept;
+    void wake_waiting_senders() noexcept;     // as many as the freed space warrants
+    void wake_all_waiting_senders() noexcept; // stopping, or going idle with waiters
     // cell_system.cpp: the table
     void handle_system(system_envelope& e);
     void handle_halt(system_envelope& e);
