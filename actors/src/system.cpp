@@ -67,7 +67,7 @@ system::~system() {
         std::lock_guard lock(shutdown_mutex_);
         if (!shut_down_) {
             shut_down_ = true;
-            finish_in_background(std::chrono::seconds(10), true);
+            stop_in_background(std::chrono::seconds(10));
         }
     } else {
         (void)shutdown();
@@ -98,21 +98,24 @@ expected<void> system::shutdown(duration timeout) {
         finish_shutdown(*core_);
     } else {
         // Handlers still run: joining the workers would wait for them.
-        finish_in_background(duration::zero(), false);
+        finish_in_background();
     }
     return result;
 }
 
-void system::finish_in_background(duration stop_timeout, bool stop_first) {
+void system::stop_in_background(duration stop_timeout) {
     // The thread keeps the root (so the core) alive until it is done; it
     // never touches *this, which may be gone by then.
-    std::thread([root = root_, stop_timeout, stop_first] {
+    std::thread([root = root_, stop_timeout] {
         detail::system_core& core = root->sys();
-        if (stop_first) {
-            (void)core.stop_tree(stop_timeout);
-        }
+        (void)core.stop_tree(stop_timeout);
         finish_shutdown(core);
     }).detach();
+}
+
+void system::finish_in_background() {
+    // As in stop_in_background: the root keeps the core alive.
+    std::thread([root = root_] { finish_shutdown(root->sys()); }).detach();
 }
 
 expected<void> system::on_exit(const actor_addr& who, std::function<void(const error&)> fn) {
