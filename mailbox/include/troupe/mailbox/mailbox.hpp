@@ -195,8 +195,6 @@ private:
     void take_inbox(std::uintptr_t h) noexcept; // appends a LIFO chain to the lists
     mailbox_node* take_all(std::uintptr_t new_head) noexcept; // both close halves
     bool block_if_no_arrivals() noexcept; // the head's active -> blocked step of try_block*
-    void lock() noexcept;
-    void unlock() noexcept;
 
     // Producers' side first, then the consumer's. The user-lane bound is kept
     // by two counters, so a message does not move one counter between the
