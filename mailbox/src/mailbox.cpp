@@ -1,10 +1,13 @@
 // Part of troupe. See LICENSE at the repository root.
 
+#include <troupe/mailbox/cache_line.hpp>
 #include <troupe/mailbox/mailbox.hpp>
 
 #include "mailbox_seam.hpp"
 
 #include <cassert>
+#include <cstddef>
+#include <type_traits>
 
 namespace troupe {
 
@@ -62,8 +65,22 @@ mailbox_node* pop_front(mailbox_node*& head, mailbox_node*& tail) noexcept {
 } // namespace
 
 mailbox::mailbox(std::uint32_t capacity, mailbox_eviction eviction) noexcept
-    : capacity_(capacity), eviction_(eviction) {
+    : eviction_(eviction), capacity_(capacity) {
     assert(capacity > 0 && capacity <= max_capacity);
+    // The layout the member comment in mailbox.hpp describes. A counter no
+    // larger than its alignment never straddles a line (the line size is a
+    // multiple of it), so counters whose offsets differ by a line or more lie
+    // in different lines wherever the mailbox is placed.
+    static_assert(std::is_standard_layout_v<mailbox>, "offsetof needs a standard-layout class");
+    using counter = std::atomic<std::uint32_t>;
+    static_assert(sizeof(counter) == alignof(counter) && cache_line_size % alignof(counter) == 0);
+    static_assert(offsetof(mailbox, reserved_) >= offsetof(mailbox, released_) + cache_line_size &&
+                      offsetof(mailbox, released_hint_) >=
+                          offsetof(mailbox, released_) + cache_line_size,
+                  "the consumer's released_ must sit a cache line before the producers' counters");
+    static_assert(sizeof(mailbox) == 72 && offsetof(mailbox, reserved_) ==
+                                               offsetof(mailbox, released_) + cache_line_size,
+                  "no more spacing than the line needs: update spacing_ and the layout notes");
 }
 
 push_result mailbox::push_node(mailbox_node* n) noexcept {

@@ -26,7 +26,7 @@ using namespace std::chrono_literals;
 // ---- layout ---------------------------------------------------------------------------
 
 // What an idle actor costs before its behaviour (bench: bytes_per_actor).
-static_assert(sizeof(detail::cell) <= 176);
+static_assert(sizeof(detail::cell) <= 184);
 
 // ---- child_list -----------------------------------------------------------------------
 

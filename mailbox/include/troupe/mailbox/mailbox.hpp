@@ -2,6 +2,7 @@
 
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -196,28 +197,42 @@ private:
     mailbox_node* take_all(std::uintptr_t new_head) noexcept; // both close halves
     bool block_if_no_arrivals() noexcept; // the head's active -> blocked step of try_block*
 
-    // Producers' side first, then the consumer's. The user-lane bound is kept
-    // by two counters, so a message does not move one counter between the
-    // producer's and the consumer's core twice (the old single counter's cost
-    // in fan-in): slots reserved by producers, and slots released by the
-    // consumer. A producer compares against `released_hint_`, a lower bound
-    // of `released_` cached beside `reserved_`, and reads `released_` only
-    // when the hint says full, so the bound stays exact. The two counters are
-    // 8 bytes apart and may share a cache line: the actor cell is not
-    // cache-line aligned, because aligned allocation cost more memory per
-    // idle actor than the separation gained (docs/architecture.md).
-    std::atomic<std::uintptr_t> head_{blocked_tag}; // producers CAS; consumer exchanges
-    std::atomic<std::uint32_t> reserved_{0};        // producers: seq_cst RMW (see reserve())
-    std::atomic<std::uint32_t> released_hint_{0};   // producers: relaxed, a lower bound
-    std::uint32_t capacity_;                        // immutable
+    // The user-lane bound is kept by two counters, so a message does not move
+    // one counter between the producer's and the consumer's core twice (the
+    // old single counter's cost in fan-in): slots reserved by producers
+    // (`reserved_`), and slots released by the consumer (`released_`). A
+    // producer compares against `released_hint_`, a lower bound of
+    // `released_` kept beside `reserved_`, and reads `released_` only when
+    // the hint says full, so the bound stays exact.
+    //
+    // The consumer's side comes first, the producers' last, and `released_`
+    // starts at least `cache_line_size` bytes before `reserved_` and
+    // `released_hint_` (a static_assert in the constructor pins it). Each is
+    // a naturally aligned 4-byte counter, so it never straddles a line, and
+    // the consumer's counter never shares a line with the producers', wherever
+    // the mailbox sits: the actor cell needs no cache-line alignment for it
+    // (aligned allocation cost ~150 bytes more per idle actor;
+    // docs/architecture.md). The consumer's lists, `capacity_`, `head_` and
+    // 12 bytes of `spacing_` fill the gap, so the lists may still share a line
+    // with the producers' counters. `head_` is written by both sides:
+    // producers CAS it on every push, the consumer exchanges it on every fetch
+    // and CASes it to block; it sits on the producers' side, whose every
+    // message writes it. 72 bytes in all, none of them tail padding.
+    //
     // Consumer's side (or the lock holder's, when eviction is allowed).
     std::atomic<std::uint32_t> released_{0}; // single writer; seq_cst store (see reserve())
+    mailbox_eviction eviction_;              // immutable
+    std::atomic<bool> locked_{false};        // only used when eviction_ is allowed
     mailbox_node* user_head_ = nullptr;      // consumer (or lock holder) only
     mailbox_node* user_tail_ = nullptr;      // consumer (or lock holder) only
     mailbox_node* sys_head_ = nullptr;       // consumer (or lock holder) only
     mailbox_node* sys_tail_ = nullptr;       // consumer (or lock holder) only
-    mailbox_eviction eviction_;              // immutable
-    std::atomic<bool> locked_{false};        // only used when eviction_ is allowed
+    std::array<std::byte, 12> spacing_{};    // never read: the rest of the gap
+    // Producers' side.
+    std::uint32_t capacity_;                        // immutable
+    std::atomic<std::uintptr_t> head_{blocked_tag}; // producers CAS; consumer exchanges
+    std::atomic<std::uint32_t> reserved_{0};        // producers: seq_cst RMW (see reserve())
+    std::atomic<std::uint32_t> released_hint_{0};   // producers: relaxed, a lower bound
 };
 
 } // namespace troupe
