@@ -14,10 +14,12 @@ namespace troupe {
 namespace {
 
 // Consumer-side lock, taken only when eviction is allowed (drop_oldest).
+// It takes that as a bool, not the enum: with the comparison inside, g++ 12
+// laid out push+pop's path differently, 4% slower (bench/mailbox).
 class consumer_guard {
 public:
-    consumer_guard(mailbox_eviction eviction, std::atomic<bool>& flag) noexcept
-        : flag_(eviction == mailbox_eviction::allowed ? &flag : nullptr) {
+    consumer_guard(bool eviction_allowed, std::atomic<bool>& flag) noexcept
+        : flag_(eviction_allowed ? &flag : nullptr) {
         if (flag_ == nullptr) {
             return;
         }
@@ -198,7 +200,7 @@ bool mailbox::fetch() noexcept {
     if (!is_chain(head_.load(std::memory_order_relaxed))) {
         return false;
     }
-    consumer_guard guard(eviction_, locked_);
+    consumer_guard guard(eviction_ == mailbox_eviction::allowed, locked_);
     // acquire: pairs with the release CAS in push_node(). The consumer is
     // running and has not begun to close, so the head is a plain chain or
     // active_tag, never blocked/closing/closed.
@@ -212,12 +214,12 @@ bool mailbox::fetch() noexcept {
 }
 
 mailbox_node* mailbox::pop_system() noexcept {
-    consumer_guard guard(eviction_, locked_);
+    consumer_guard guard(eviction_ == mailbox_eviction::allowed, locked_);
     return pop_front(sys_head_, sys_tail_);
 }
 
 mailbox_node* mailbox::pop_user() noexcept {
-    consumer_guard guard(eviction_, locked_);
+    consumer_guard guard(eviction_ == mailbox_eviction::allowed, locked_);
     mailbox_node* n = pop_front(user_head_, user_tail_);
     if (n != nullptr) {
         release(1);
@@ -229,12 +231,13 @@ bool mailbox::has_pending() const noexcept {
     if (has_arrivals()) {
         return true;
     }
-    consumer_guard guard(eviction_, const_cast<std::atomic<bool>&>(locked_));
+    consumer_guard guard(eviction_ == mailbox_eviction::allowed,
+                         const_cast<std::atomic<bool>&>(locked_));
     return user_head_ != nullptr || sys_head_ != nullptr;
 }
 
 bool mailbox::try_block() noexcept {
-    consumer_guard guard(eviction_, locked_);
+    consumer_guard guard(eviction_ == mailbox_eviction::allowed, locked_);
     if (user_head_ != nullptr || sys_head_ != nullptr) {
         return false;
     }
@@ -242,7 +245,7 @@ bool mailbox::try_block() noexcept {
 }
 
 bool mailbox::try_block_ignoring_user() noexcept {
-    consumer_guard guard(eviction_, locked_);
+    consumer_guard guard(eviction_ == mailbox_eviction::allowed, locked_);
     if (sys_head_ != nullptr) {
         return false;
     }
@@ -270,7 +273,7 @@ mailbox_node* mailbox::close_user_lane() noexcept { return take_all(closing_tag)
 mailbox_node* mailbox::close() noexcept { return take_all(closed_tag); }
 
 mailbox_node* mailbox::take_all(std::uintptr_t new_head) noexcept {
-    consumer_guard guard(eviction_, locked_);
+    consumer_guard guard(eviction_ == mailbox_eviction::allowed, locked_);
     // acq_rel: acquires pushed chains; releases the owner's writes to pushers
     // that then find the closed head (push_node's acquire).
     std::uintptr_t h = head_.exchange(new_head, std::memory_order_acq_rel);
@@ -296,7 +299,7 @@ mailbox_node* mailbox::take_all(std::uintptr_t new_head) noexcept {
 
 mailbox_node* mailbox::evict_oldest() noexcept {
     assert(eviction_ == mailbox_eviction::allowed);
-    consumer_guard guard(mailbox_eviction::allowed, locked_);
+    consumer_guard guard(eviction_ == mailbox_eviction::allowed, locked_);
     if (user_head_ == nullptr) {
         std::uintptr_t h = head_.load(std::memory_order_relaxed);
         // Only a plain chain can be taken: an idle or closed head holds no
