@@ -212,12 +212,13 @@ private:
     // the consumer's counter never shares a line with the producers', wherever
     // the mailbox sits: the actor cell needs no cache-line alignment for it
     // (aligned allocation cost ~150 bytes more per idle actor;
-    // docs/architecture.md). The consumer's lists, `capacity_`, `head_` and
-    // 12 bytes of `spacing_` fill the gap, so the lists may still share a line
-    // with the producers' counters. `head_` is written by both sides:
-    // producers CAS it on every push, the consumer exchanges it on every fetch
-    // and CASes it to block; it sits on the producers' side, whose every
-    // message writes it. 72 bytes in all, none of them tail padding.
+    // docs/architecture.md). The members between fill the gap (46 bytes),
+    // with `spacing_` and 2 bytes of alignment padding for the rest, so the
+    // consumer's lists may still share a line with the producers' counters.
+    // `head_` is written by both sides: producers CAS it on every push, the
+    // consumer exchanges it on every fetch and CASes it to block; it sits
+    // with the producers, whose every message writes it. 72 bytes in all,
+    // none of them tail padding.
     //
     // Consumer's side (or the lock holder's, when eviction is allowed).
     std::atomic<std::uint32_t> released_{0}; // single writer; seq_cst store (see reserve())
