@@ -21,7 +21,7 @@
 namespace troupe::detail {
 
 // The size the header states (an idle actor's cost; bench: bytes_per_actor).
-static_assert(sizeof(cell) == 176, "update the layout note in cell.hpp");
+static_assert(sizeof(cell) == 184, "update the layout note in cell.hpp");
 
 std::string_view system_envelope::type_name() const noexcept { return "troupe::system_message"; }
 
@@ -34,7 +34,8 @@ cell::cell(system_core& sys, cell* parent, const spawn_options& opts, std::strin
     : sys_(sys), id_(sys.next_id()), parent_(parent),
       // spawn validates the capacity first; a clamp keeps a bad one harmless
       mailbox_(std::clamp<std::uint32_t>(opts.capacity, 1, mailbox::max_capacity),
-               opts.policy == overflow_policy::drop_oldest),
+               opts.policy == overflow_policy::drop_oldest ? mailbox_eviction::allowed
+                                                           : mailbox_eviction::none),
       policy_(opts.policy), throughput_(static_cast<std::uint16_t>(
                                 std::clamp<std::uint32_t>(opts.throughput, 1, 0xffff))) {
     set(flag::traps_exits, opts.trap_exits);
@@ -282,7 +283,7 @@ resume_result cell::resume(std::uint32_t budget) noexcept {
             continue;
         }
         if (user_paused()) {
-            if (mailbox_.try_block(true)) {
+            if (mailbox_.try_block_ignoring_user()) {
                 return resume_result::idle;
             }
             continue;
@@ -295,9 +296,9 @@ resume_result cell::resume(std::uint32_t budget) noexcept {
             // Going idle with senders still waiting (their wakes may have been
             // stale): wake them all rather than leave them stranded.
             if (options_ && options_->waiting_senders.any()) {
-                wake_waiting_senders(true);
+                wake_all_waiting_senders();
             }
-            if (mailbox_.try_block(false)) {
+            if (mailbox_.try_block()) {
                 return resume_result::idle;
             }
             continue;
@@ -306,7 +307,7 @@ resume_result cell::resume(std::uint32_t budget) noexcept {
         // After the slot release in pop_user(); any() is seq_cst and pairs
         // with the waiters' registration (sender_waitlist).
         if (options_ && options_->waiting_senders.any()) {
-            wake_waiting_senders(false);
+            wake_waiting_senders();
         }
         handle_user(static_cast<envelope*>(u));
     }

@@ -129,16 +129,28 @@ send_result cell::send_or_wait(envelope*& e, cell* waiter, std::uint64_t gen,
     return place(r, std::exchange(e, nullptr));
 }
 
-void cell::wake_waiting_senders(bool all) noexcept {
+namespace {
+
+void wake_senders(internal::sender_waitlist& waiting, const mailbox& box,
+                  internal::wake_policy policy) noexcept {
     try {
-        for (auto& [c, gen] :
-             options_->waiting_senders.take_to_wake(mailbox_.size(), mailbox_.capacity(), all)) {
+        for (auto& [c, gen] : waiting.take_to_wake(box.size(), box.capacity(), policy)) {
             c->wake(gen);
         }
     } catch (...) {
         // Out of memory for the wake list: the senders stay registered and the
         // next freed slot (or going idle) tries again.
     }
+}
+
+} // namespace
+
+void cell::wake_waiting_senders() noexcept {
+    wake_senders(options_->waiting_senders, mailbox_, internal::wake_policy::by_free_space);
+}
+
+void cell::wake_all_waiting_senders() noexcept {
+    wake_senders(options_->waiting_senders, mailbox_, internal::wake_policy::all);
 }
 
 void cell::enqueue_system(system_envelope* e) noexcept {

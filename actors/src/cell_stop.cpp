@@ -412,7 +412,7 @@ void cell::close_and_account() {
         answer_as_dead(e);
     }
     if (options_) {
-        wake_waiting_senders(true); // their retries find the mailbox closed
+        wake_all_waiting_senders(); // their retries find the mailbox closed
     }
 }
 

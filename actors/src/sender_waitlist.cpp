@@ -10,8 +10,8 @@
 namespace troupe::internal {
 
 std::size_t sender_waitlist::wake_count(std::size_t waiting, std::uint32_t queued,
-                                        std::uint32_t capacity, bool all) noexcept {
-    if (all) {
+                                        std::uint32_t capacity, wake_policy policy) noexcept {
+    if (policy == wake_policy::all) {
         return waiting;
     }
     if (queued > capacity / 2) {
@@ -30,12 +30,12 @@ void sender_waitlist::add_suspended(detail::cell_ptr waiter, std::uint64_t gen) 
 }
 
 std::vector<std::pair<detail::cell_ptr, std::uint64_t>>
-sender_waitlist::take_to_wake(std::uint32_t queued, std::uint32_t capacity, bool all) {
+sender_waitlist::take_to_wake(std::uint32_t queued, std::uint32_t capacity, wake_policy policy) {
     std::vector<std::pair<detail::cell_ptr, std::uint64_t>> woken;
     {
         std::lock_guard lock(mutex_);
-        const std::size_t n = wake_count(suspended_.size(), queued, capacity, all);
-        if (n == 0 && !all) {
+        const std::size_t n = wake_count(suspended_.size(), queued, capacity, policy);
+        if (n == 0 && policy != wake_policy::all) {
             return woken;
         }
         const auto end = suspended_.begin() + static_cast<std::ptrdiff_t>(n);

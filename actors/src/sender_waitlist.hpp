@@ -15,17 +15,24 @@
 
 namespace troupe::internal {
 
+/// Which suspended senders `sender_waitlist::take_to_wake` wakes.
+enum class wake_policy : std::uint8_t {
+    by_free_space, ///< a share of the free slots, once the lane is at most half full
+    all,           ///< every one (the receiver stops, or goes idle with waiters)
+};
+
 /// Senders waiting for room in one actor's user lane (policies `block` and
 /// `suspend`): plain threads blocked on a condition variable, and coroutine
 /// senders suspended until a wake.
 ///
-/// Wake policy: once the receiver's lane is at most half full (or at once
-/// with `all`), suspended senders are woken FIFO, about one per 32 free
+/// Wake policy (`wake_policy::by_free_space`): once the receiver's lane is at
+/// most half full, suspended senders are woken FIFO, about one per 32 free
 /// slots (at least one): a woken sender fills its share before it suspends
 /// again, so a hundred waiting senders cost a few wake-ups per batch rather
 /// than a hundred. Every waiter holds a message, so each woken one brings the
-/// receiver back to `take_to_wake`; `all` (stop, or going idle with waiters)
-/// wakes the rest. Blocked threads are all notified and retry.
+/// receiver back to `take_to_wake`; `wake_policy::all` (stop, or going idle
+/// with waiters) wakes the rest at once. Whenever suspended senders are woken,
+/// and always with `all`, blocked threads are all notified and retry.
 ///
 /// **Threading:** any thread. **Memory ordering:** `any()` and the waiter
 /// count are seq_cst, pairing with the mailbox's slot release (see
@@ -36,7 +43,8 @@ public:
     /// How many suspended senders to wake when `queued` of `capacity` slots
     /// are taken and `waiting` senders wait. Pure: the policy above.
     [[nodiscard]] static std::size_t wake_count(std::size_t waiting, std::uint32_t queued,
-                                                std::uint32_t capacity, bool all) noexcept;
+                                                std::uint32_t capacity,
+                                                wake_policy policy) noexcept;
 
     /// True if any sender waits (a seq_cst load; see the class comment).
     [[nodiscard]] bool any() const noexcept {
@@ -72,7 +80,7 @@ public:
     /// blocked threads. The caller wakes the returned senders outside any
     /// lock.
     [[nodiscard]] std::vector<std::pair<detail::cell_ptr, std::uint64_t>>
-    take_to_wake(std::uint32_t queued, std::uint32_t capacity, bool all);
+    take_to_wake(std::uint32_t queued, std::uint32_t capacity, wake_policy policy);
 
 private:
     std::atomic<std::uint32_t> waiters_{0}; // registered waiters of both kinds

@@ -77,6 +77,24 @@ background_shutdowns& pending_background_shutdowns() {
     return pending;
 }
 
+/// Runs `work(core)` on a detached thread that holds `root` (so the core)
+/// until it is done, counted in `pending_background_shutdowns()`.
+template <class Work>
+void run_in_background(detail::cell_ptr root, Work work) {
+    background_shutdowns& pending = pending_background_shutdowns();
+    pending.started();
+    try {
+        std::thread([root = std::move(root), work = std::move(work), &pending]() mutable {
+            work(root->sys());
+            root.reset(); // frees the core unless refs to its actors remain
+            pending.finished();
+        }).detach();
+    } catch (...) {
+        pending.finished();
+        throw;
+    }
+}
+
 } // namespace
 
 system::system() : system(system_config{}) {}
@@ -108,7 +126,7 @@ system::~system() {
         std::lock_guard lock(shutdown_mutex_);
         if (!shut_down_) {
             shut_down_ = true;
-            finish_in_background(std::chrono::seconds(10), true);
+            stop_in_background(std::chrono::seconds(10));
         }
     } else {
         (void)shutdown();
@@ -139,30 +157,23 @@ expected<void> system::shutdown(duration timeout) {
         finish_shutdown(*core_);
     } else {
         // Handlers still run: joining the workers would wait for them.
-        finish_in_background(duration::zero(), false);
+        finish_in_background();
     }
     return result;
 }
 
-void system::finish_in_background(duration stop_timeout, bool stop_first) {
+void system::stop_in_background(duration stop_timeout) {
     // The thread keeps the root (so the core) alive until it is done; it
     // never touches *this, which may be gone by then.
-    background_shutdowns& pending = pending_background_shutdowns();
-    pending.started();
-    try {
-        std::thread([root = root_, stop_timeout, stop_first, &pending]() mutable {
-            detail::system_core& core = root->sys();
-            if (stop_first) {
-                (void)core.stop_tree(stop_timeout);
-            }
-            finish_shutdown(core);
-            root.reset(); // frees the core unless refs to its actors remain
-            pending.finished();
-        }).detach();
-    } catch (...) {
-        pending.finished();
-        throw;
-    }
+    run_in_background(root_, [stop_timeout](detail::system_core& core) {
+        (void)core.stop_tree(stop_timeout);
+        finish_shutdown(core);
+    });
+}
+
+void system::finish_in_background() {
+    // As in stop_in_background: the root keeps the core alive.
+    run_in_background(root_, [](detail::system_core& core) { finish_shutdown(core); });
 }
 
 expected<void> system::on_exit(const actor_addr& who, std::function<void(const error&)> fn) {

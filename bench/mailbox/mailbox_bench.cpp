@@ -48,7 +48,7 @@ struct caf_policy {
 using caf_inbox = caf::intrusive::lifo_inbox<caf_policy>;
 
 void BM_Troupe_MailboxPushPop(benchmark::State& state) {
-    troupe::mailbox box(capacity, false);
+    troupe::mailbox box(capacity, troupe::mailbox_eviction::none);
     troupe_node n;
     for (auto _ : state) {
         (void)box.push(&n);
@@ -112,7 +112,7 @@ void run_mpsc(benchmark::State& state, Push push, Pop pop) {
 }
 
 void BM_Troupe_MailboxMpsc(benchmark::State& state) {
-    troupe::mailbox box(mpsc_capacity, false);
+    troupe::mailbox box(mpsc_capacity, troupe::mailbox_eviction::none);
     run_mpsc<troupe_node>(
         state,
         [&](troupe_node* n) {

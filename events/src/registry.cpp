@@ -142,7 +142,7 @@ expected<std::uint64_t> core::add(const sub_ptr& s, const actor_addr& bound) {
         }
     }
     const auto id = s->id;
-    notify_change(true, *s);
+    notify_change(change::subscribed, *s);
     if (first_of_actor) {
         // One observer per actor, shared by all its bound subscriptions: unsubscribing them
         // one by one leaves nothing behind on the actor. Registered after unlocking and after
@@ -205,7 +205,7 @@ bool core::remove(std::uint64_t id) {
             }
         }
     }
-    notify_change(false, *s);
+    notify_change(change::unsubscribed, *s);
     return true; // s and trash released here, outside the lock
 }
 
@@ -242,9 +242,9 @@ void core::set_failure_hook(std::function<void(const callback_failure&)> h) {
           : nullptr);
 }
 
-void core::notify_change(bool subscribed, const sub_base& s) {
+void core::notify_change(change c, const sub_base& s) {
     if (auto h = change_hook_.load(std::memory_order_acquire)) {
-        (*h)(subscription_change{subscribed, s.pat.text(), s.type_name, s.id});
+        (*h)(subscription_change{c == change::subscribed, s.pat.text(), s.type_name, s.id});
     }
 }
 

@@ -26,7 +26,7 @@ using namespace std::chrono_literals;
 // ---- layout ---------------------------------------------------------------------------
 
 // What an idle actor costs before its behaviour (bench: bytes_per_actor).
-static_assert(sizeof(detail::cell) <= 176);
+static_assert(sizeof(detail::cell) <= 184);
 
 // ---- child_list -----------------------------------------------------------------------
 
@@ -71,27 +71,29 @@ TEST(ChildList, NewestFirstRemoveAnywhereClearHandsEachOnce) {
 
 TEST(SenderWaitlist, WakePolicyBatchesByFreeSpaceWithHysteresis) {
     using w = internal::sender_waitlist;
-    EXPECT_EQ(w::wake_count(100, 600, 1024, false), 0U) << "more than half full: wait";
-    EXPECT_EQ(w::wake_count(100, 512, 1024, false), 16U) << "one per 32 free slots";
-    EXPECT_EQ(w::wake_count(100, 0, 1024, false), 32U);
-    EXPECT_EQ(w::wake_count(3, 0, 1024, false), 3U) << "never more than wait";
-    EXPECT_EQ(w::wake_count(5, 0, 8, false), 1U) << "at least one";
-    EXPECT_EQ(w::wake_count(100, 1000, 1024, true), 100U) << "all: everyone";
+    using wp = internal::wake_policy;
+    EXPECT_EQ(w::wake_count(100, 600, 1024, wp::by_free_space), 0U) << "more than half full: wait";
+    EXPECT_EQ(w::wake_count(100, 512, 1024, wp::by_free_space), 16U) << "one per 32 free slots";
+    EXPECT_EQ(w::wake_count(100, 0, 1024, wp::by_free_space), 32U);
+    EXPECT_EQ(w::wake_count(3, 0, 1024, wp::by_free_space), 3U) << "never more than wait";
+    EXPECT_EQ(w::wake_count(5, 0, 8, wp::by_free_space), 1U) << "at least one";
+    EXPECT_EQ(w::wake_count(100, 1000, 1024, wp::all), 100U) << "all: everyone";
 }
 
 TEST(SenderWaitlist, SuspendedSendersAreWokenInArrivalOrder) {
+    using wp = internal::wake_policy;
     internal::sender_waitlist wl;
     EXPECT_FALSE(wl.any());
     for (std::uint64_t gen = 1; gen <= 40; ++gen) {
         wl.add_suspended(detail::cell_ptr{}, gen);
     }
     EXPECT_TRUE(wl.any());
-    auto first = wl.take_to_wake(0, 64, false); // 64 free: 2 woken
+    auto first = wl.take_to_wake(0, 64, wp::by_free_space); // 64 free: 2 woken
     ASSERT_EQ(first.size(), 2U);
     EXPECT_EQ(first[0].second, 1U);
     EXPECT_EQ(first[1].second, 2U);
-    EXPECT_TRUE(wl.take_to_wake(60, 64, false).empty()) << "nearly full: nobody";
-    auto rest = wl.take_to_wake(60, 64, true);
+    EXPECT_TRUE(wl.take_to_wake(60, 64, wp::by_free_space).empty()) << "nearly full: nobody";
+    auto rest = wl.take_to_wake(60, 64, wp::all);
     ASSERT_EQ(rest.size(), 38U);
     EXPECT_EQ(rest.front().second, 3U);
     EXPECT_EQ(rest.back().second, 40U);

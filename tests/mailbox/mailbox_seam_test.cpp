@@ -90,7 +90,7 @@ protected:
         }
     }
     static constexpr std::uint32_t capacity = 4;
-    mailbox mb_{capacity, false};
+    mailbox mb_{capacity, mailbox_eviction::none};
     std::vector<mailbox_node> nodes_ = std::vector<mailbox_node>(16);
 };
 

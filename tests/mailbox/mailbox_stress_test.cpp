@@ -27,7 +27,7 @@ TEST_F(MailboxStressTest, EightProducersOneConsumerEveryMessageOnce) {
     constexpr int producers = 8;
     constexpr int per_producer = 20'000;
     constexpr std::uint32_t capacity = 64;
-    mailbox mb(capacity, false);
+    mailbox mb(capacity, mailbox_eviction::none);
     std::vector<std::unique_ptr<node[]>> storage;
     for (int p = 0; p < producers; ++p) {
         storage.emplace_back(new node[per_producer]);
@@ -117,7 +117,7 @@ void one_outstanding_message_per_producer(std::uint32_t capacity) {
     constexpr int producers = 8;
     constexpr long pushes_per_producer = 60'000;
     const auto budget = std::chrono::steady_clock::now() + std::chrono::seconds(8);
-    mailbox mb(capacity, false);
+    mailbox mb(capacity, mailbox_eviction::none);
     std::vector<returnable> nodes(producers);
     std::atomic<bool> done{false};
     std::atomic<long> refused{0};

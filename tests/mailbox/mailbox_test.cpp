@@ -38,7 +38,8 @@ namespace {
 
 static_assert(!std::is_copy_constructible_v<mailbox>);
 static_assert(!std::is_copy_assignable_v<mailbox>);
-static_assert(std::is_nothrow_constructible_v<mailbox, std::uint32_t, bool>);
+static_assert(std::is_nothrow_constructible_v<mailbox, std::uint32_t, mailbox_eviction>);
+static_assert(!std::is_constructible_v<mailbox, std::uint32_t, bool>, "say which eviction");
 
 struct node : mailbox_node {
     explicit node(int v, lane l = lane::user) : value(v) { lane_kind = l; }
@@ -59,7 +60,7 @@ std::vector<int> drain_user(mailbox& mb) {
 class MailboxTest : public ::testing::Test {};
 
 TEST_F(MailboxTest, UserLaneIsFifo) {
-    mailbox mb(16, false);
+    mailbox mb(16, mailbox_eviction::none);
     std::vector<node> nodes;
     nodes.reserve(5);
     for (int i = 0; i < 5; ++i) {
@@ -74,7 +75,7 @@ TEST_F(MailboxTest, UserLaneIsFifo) {
 }
 
 TEST_F(MailboxTest, FifoAcrossSeveralFetches) {
-    mailbox mb(16, false);
+    mailbox mb(16, mailbox_eviction::none);
     node a(1), b(2), c(3), d(4);
     (void)mb.push(&a);
     (void)mb.push(&b);
@@ -92,7 +93,7 @@ TEST_F(MailboxTest, FifoAcrossSeveralFetches) {
 }
 
 TEST_F(MailboxTest, SystemLaneIsFifoAndServedFirst) {
-    mailbox mb(16, false);
+    mailbox mb(16, mailbox_eviction::none);
     node u1(1), s1(101, lane::system), u2(2), s2(102, lane::system);
     (void)mb.push(&u1);
     (void)mb.push(&s1);
@@ -109,7 +110,7 @@ TEST_F(MailboxTest, SystemLaneIsFifoAndServedFirst) {
 }
 
 TEST_F(MailboxTest, PushFailsWithFullAtCapacity) {
-    mailbox mb(3, false);
+    mailbox mb(3, mailbox_eviction::none);
     node a(1), b(2), c(3), d(4), s(9, lane::system);
     EXPECT_NE(mb.push(&a), push_result::full);
     EXPECT_NE(mb.push(&b), push_result::full);
@@ -129,7 +130,7 @@ TEST_F(MailboxTest, PushFailsWithFullAtCapacity) {
 }
 
 TEST_F(MailboxTest, UnblockedOnlyOnIdleToBusyTransition) {
-    mailbox mb(16, false);
+    mailbox mb(16, mailbox_eviction::none);
     node a(1), b(2), c(3), d(4), s(5, lane::system);
     // A new mailbox's consumer is idle.
     EXPECT_EQ(mb.push(&a), push_result::accepted_unblocked);
@@ -154,7 +155,7 @@ TEST_F(MailboxTest, UnblockedOnlyOnIdleToBusyTransition) {
 }
 
 TEST_F(MailboxTest, TryUnblockReportsIdleOnce) {
-    mailbox mb(4, false);
+    mailbox mb(4, mailbox_eviction::none);
     EXPECT_TRUE(mb.try_unblock());
     EXPECT_FALSE(mb.try_unblock());
     node a(1);
@@ -162,20 +163,36 @@ TEST_F(MailboxTest, TryUnblockReportsIdleOnce) {
 }
 
 TEST_F(MailboxTest, PausedUserLaneLetsConsumerIdle) {
-    mailbox mb(4, false);
+    mailbox mb(4, mailbox_eviction::none);
     node a(1), s(2, lane::system);
     (void)mb.push(&a);
     mb.fetch();
-    EXPECT_FALSE(mb.try_block(false));
-    EXPECT_TRUE(mb.try_block(true)) << "queued user messages do not count while paused";
+    EXPECT_FALSE(mb.try_block());
+    EXPECT_TRUE(mb.try_block_ignoring_user()) << "queued user messages do not count while paused";
     EXPECT_EQ(mb.push(&s), push_result::accepted_unblocked);
     mb.fetch();
     EXPECT_EQ(value_of(mb.pop_system()), 2);
     EXPECT_EQ(value_of(mb.pop_user()), 1);
 }
 
+TEST_F(MailboxTest, PausedUserLaneStillWaitsForSystemMessages) {
+    mailbox mb(4, mailbox_eviction::none);
+    node a(1), s(2, lane::system), t(3, lane::system);
+    (void)mb.push(&a);
+    (void)mb.push(&s);
+    mb.fetch();
+    EXPECT_FALSE(mb.try_block_ignoring_user()) << "a fetched system message is pending";
+    EXPECT_EQ(value_of(mb.pop_system()), 2);
+    EXPECT_EQ(mb.push(&t), push_result::accepted) << "consumer still active";
+    EXPECT_FALSE(mb.try_block_ignoring_user()) << "an arrival is pending";
+    mb.fetch();
+    EXPECT_EQ(value_of(mb.pop_system()), 3);
+    EXPECT_TRUE(mb.try_block_ignoring_user());
+    EXPECT_EQ(value_of(mb.pop_user()), 1) << "the user message stayed queued";
+}
+
 TEST_F(MailboxTest, CloseReturnsEverythingAndRefusesLaterPushes) {
-    mailbox mb(8, false);
+    mailbox mb(8, mailbox_eviction::none);
     node u1(1), u2(2), u3(3), s1(11, lane::system), s2(12, lane::system);
     (void)mb.push(&u1);
     (void)mb.push(&s1);
@@ -198,7 +215,7 @@ TEST_F(MailboxTest, CloseReturnsEverythingAndRefusesLaterPushes) {
 // Two-phase close: after close_user_lane() user pushes are refused while
 // system pushes are kept (FIFO) for close(); afterwards everything is refused.
 TEST_F(MailboxTest, UserLaneClosesFirstSystemMessagesWaitForTheFinalClose) {
-    mailbox mb(8, false);
+    mailbox mb(8, mailbox_eviction::none);
     node u1(1), s1(11, lane::system);
     (void)mb.push(&u1);
     (void)mb.push(&s1);
@@ -227,7 +244,7 @@ TEST_F(MailboxTest, UserLaneClosesFirstSystemMessagesWaitForTheFinalClose) {
 
 // A closing mailbox holds no user messages for an evicting producer.
 TEST_F(MailboxTest, EvictFindsNothingWhileClosing) {
-    mailbox mb(1, true);
+    mailbox mb(1, mailbox_eviction::allowed);
     node u1(1), s1(11, lane::system);
     (void)mb.push(&u1);
     (void)mb.close_user_lane();
@@ -240,7 +257,7 @@ TEST_F(MailboxTest, EvictFindsNothingWhileClosing) {
 }
 
 TEST_F(MailboxTest, EvictOldestTakesTheOldestQueuedUserMessage) {
-    mailbox mb(3, true);
+    mailbox mb(3, mailbox_eviction::allowed);
     node a(1), b(2), c(3), d(4), e(5), s(9, lane::system);
     (void)mb.push(&a);
     (void)mb.push(&s);
@@ -265,8 +282,8 @@ TEST_F(MailboxTest, CapacityIsNotAPreallocation) {
     static_assert(sizeof(mailbox) <= 128, "a mailbox is a few words, whatever its capacity");
     g_allocations = 0;
     g_counting = true;
-    auto* small = new mailbox(16, false);
-    auto* huge = new mailbox(1'000'000'000, true);
+    auto* small = new mailbox(16, mailbox_eviction::none);
+    auto* huge = new mailbox(1'000'000'000, mailbox_eviction::allowed);
     g_counting = false;
     EXPECT_EQ(g_allocations, 2u) << "only the two mailbox objects themselves";
     EXPECT_EQ(huge->capacity(), 1'000'000'000u);

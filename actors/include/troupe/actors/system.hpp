@@ -215,7 +215,11 @@ public:
 
 private:
     [[nodiscard]] bool on_own_worker() const noexcept;
-    void finish_in_background(duration stop_timeout, bool stop_first);
+    // On a detached thread that keeps the core alive: stop the tree (within
+    // `stop_timeout`) and finish the shutdown, or only finish a shutdown whose
+    // stop already timed out.
+    void stop_in_background(duration stop_timeout);
+    void finish_in_background();
 
     detail::system_core* core_; // owned by the root guardian's cell (root_ keeps it)
     detail::cell_ptr root_;

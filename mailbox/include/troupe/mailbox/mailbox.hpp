@@ -2,6 +2,7 @@
 
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +22,12 @@ struct mailbox_node {
     lane lane_kind = lane::user;  // immutable once pushed
     std::uint8_t owner_flags = 0; // free for the node's owner (fits the padding after lane_kind)
 };
+
+/// Whether producers may take queued user messages back out of a mailbox
+/// (`mailbox::evict_oldest`), as overflow policy `drop_oldest` does. Allowing
+/// it guards the consumer's lists with a one-byte spinlock; `none` leaves the
+/// consumer side wait-free.
+enum class mailbox_eviction : std::uint8_t { none, allowed };
 
 /// Outcome of `mailbox::push`.
 enum class push_result : std::uint8_t {
@@ -57,9 +64,9 @@ enum class push_result : std::uint8_t {
 /// **Memory ordering:** everything a producer wrote before a successful push
 /// is visible to the consumer once it popped the node (release CAS / acquire
 /// exchange on `head_`).
-/// **Progress:** push is lock-free. With `evictable` (policy `drop_oldest`)
-/// the consumer's lists are guarded by a one-byte spinlock shared with
-/// evicting producers; otherwise the consumer side is wait-free.
+/// **Progress:** push is lock-free. With `mailbox_eviction::allowed` (policy
+/// `drop_oldest`) the consumer's lists are guarded by a one-byte spinlock
+/// shared with evicting producers; otherwise the consumer side is wait-free.
 class mailbox {
 public:
     /// The largest user-lane bound. The slot counters wrap after 2^32
@@ -69,9 +76,10 @@ public:
     static constexpr std::uint32_t max_capacity = std::uint32_t{1} << 30;
 
     /// An empty mailbox whose consumer is idle. `capacity` bounds the user
-    /// lane; nothing is preallocated.
+    /// lane; nothing is preallocated. `eviction` says whether producers may
+    /// call `evict_oldest`.
     /// @pre `0 < capacity <= max_capacity`
-    mailbox(std::uint32_t capacity, bool evictable) noexcept;
+    mailbox(std::uint32_t capacity, mailbox_eviction eviction) noexcept;
     mailbox(const mailbox&) = delete;
     mailbox& operator=(const mailbox&) = delete;
     ~mailbox() = default; // the owner drains with close() first
@@ -100,11 +108,15 @@ public:
         return is_chain(h) && !is_closing(h);
     }
     /// Marks the consumer idle if nothing is pending. Returns false (and stays
-    /// active) if messages arrived: the consumer must keep going. With
-    /// `user_paused`, queued user messages do not count (the consumer cannot
-    /// handle them now; the next push of either lane wakes it).
+    /// active) if messages are pending or arrived: the consumer must keep
+    /// going.
     /// @consumer_only
-    [[nodiscard]] bool try_block(bool user_paused = false) noexcept;
+    [[nodiscard]] bool try_block() noexcept;
+    /// As `try_block`, but queued user messages do not count: for a consumer
+    /// that cannot handle them now (the next push of either lane wakes it).
+    /// Pending system messages and any arrival still keep it active.
+    /// @consumer_only
+    [[nodiscard]] bool try_block_ignoring_user() noexcept;
     /// Marks an idle mailbox active again without a message (e.g. to run a
     /// resumption). Returns true if it was idle: the caller must schedule.
     /// @threadsafe
@@ -128,7 +140,7 @@ public:
     /// Removes the oldest queued user message to make room (`drop_oldest`).
     /// Returns nullptr if none could be taken right now. The caller owns the
     /// node and must count it.
-    /// @threadsafe @pre constructed with `evictable`
+    /// @threadsafe @pre constructed with `mailbox_eviction::allowed`
     [[nodiscard]] mailbox_node* evict_oldest() noexcept;
 
     /// User messages queued or being pushed (a snapshot), at most `capacity`.
@@ -184,32 +196,46 @@ private:
     void release(std::uint32_t n) noexcept;     // consumer (or lock holder) frees slots
     void take_inbox(std::uintptr_t h) noexcept; // appends a LIFO chain to the lists
     mailbox_node* take_all(std::uintptr_t new_head) noexcept; // both close halves
-    void lock() noexcept;
-    void unlock() noexcept;
+    bool block_if_no_arrivals() noexcept; // the head's active -> blocked step of try_block*
 
-    // Producers' side first, then the consumer's. The user-lane bound is kept
-    // by two counters, so a message does not move one counter between the
-    // producer's and the consumer's core twice (the old single counter's cost
-    // in fan-in): slots reserved by producers, and slots released by the
-    // consumer. A producer compares against `released_hint_`, a lower bound
-    // of `released_` cached beside `reserved_`, and reads `released_` only
-    // when the hint says full, so the bound stays exact. The two counters are
-    // 8 bytes apart and may share a cache line: the actor cell is not
-    // cache-line aligned, because aligned allocation cost more memory per
-    // idle actor than the separation gained (docs/architecture.md).
+    // The user-lane bound is kept by two counters, so a message does not move
+    // one counter between the producer's and the consumer's core twice (the
+    // old single counter's cost in fan-in): slots reserved by producers
+    // (`reserved_`), and slots released by the consumer (`released_`). A
+    // producer compares against `released_hint_`, a lower bound of
+    // `released_` kept beside `reserved_`, and reads `released_` only when
+    // the hint says full, so the bound stays exact.
+    //
+    // The consumer's side comes first, the producers' last, and `released_`
+    // starts at least `cache_line_size` bytes before `reserved_` and
+    // `released_hint_` (a static_assert in the constructor pins it). Each is
+    // a naturally aligned 4-byte counter, so it never straddles a line, and
+    // the consumer's counter never shares a line with the producers', wherever
+    // the mailbox sits: the actor cell needs no cache-line alignment for it
+    // (aligned allocation cost ~150 bytes more per idle actor;
+    // docs/architecture.md). The members between fill the gap (46 bytes),
+    // with `spacing_` and 2 bytes of alignment padding for the rest, so the
+    // consumer's lists may still share a line with the producers' counters.
+    // `head_` is written by both sides: producers CAS it on every push, the
+    // consumer exchanges it on every fetch and CASes it to block; it sits
+    // with the producers, whose every message writes it. 72 bytes in all,
+    // none of them tail padding.
+    //
+    // Consumer's side (or the lock holder's, when eviction is allowed).
+    std::atomic<std::uint32_t> released_{0}; // single writer; seq_cst store (see reserve())
+    mailbox_eviction eviction_;              // immutable
+    // Only used when eviction_ is allowed; mutable for has_pending() const.
+    mutable std::atomic<bool> locked_{false};
+    mailbox_node* user_head_ = nullptr;   // consumer (or lock holder) only
+    mailbox_node* user_tail_ = nullptr;   // consumer (or lock holder) only
+    mailbox_node* sys_head_ = nullptr;    // consumer (or lock holder) only
+    mailbox_node* sys_tail_ = nullptr;    // consumer (or lock holder) only
+    std::array<std::byte, 12> spacing_{}; // never read: the rest of the gap
+    // Producers' side.
+    std::uint32_t capacity_;                        // immutable
     std::atomic<std::uintptr_t> head_{blocked_tag}; // producers CAS; consumer exchanges
     std::atomic<std::uint32_t> reserved_{0};        // producers: seq_cst RMW (see reserve())
     std::atomic<std::uint32_t> released_hint_{0};   // producers: relaxed, a lower bound
-    std::uint32_t capacity_;                        // immutable
-    // Consumer's side (or the lock holder's, when evictable).
-    std::atomic<std::uint32_t> released_{0}; // single writer; seq_cst store (see reserve())
-    mailbox_node* user_head_ = nullptr;      // consumer (or lock holder) only
-    mailbox_node* user_tail_ = nullptr;      // consumer (or lock holder) only
-    mailbox_node* sys_head_ = nullptr;       // consumer (or lock holder) only
-    mailbox_node* sys_tail_ = nullptr;       // consumer (or lock holder) only
-    bool evictable_;                         // immutable
-    // Only used when evictable_; mutable for has_pending() const.
-    mutable std::atomic<bool> locked_{false};
 };
 
 } // namespace troupe

@@ -317,7 +317,8 @@ private:
     send_result block_until_space(envelope* e) noexcept;
     void dead_letter(envelope* e, dead_letter_reason reason) noexcept;
     void answer_as_dead(system_envelope* e) noexcept;
-    void wake_waiting_senders(bool all) noexcept;
+    void wake_waiting_senders() noexcept;     // as many as the freed space warrants
+    void wake_all_waiting_senders() noexcept; // stopping, or going idle with waiters
     // cell_system.cpp: the table
     void handle_system(system_envelope& e);
     void handle_halt(system_envelope& e);
@@ -355,13 +356,15 @@ private:
     void close_and_account();
     void notify_exit(const error& cause);
 
-    // Layout (176 bytes; a static_assert pins it): an idle actor's whole
+    // Layout (184 bytes; a static_assert pins it): an idle actor's whole
     // cost is this object plus its behaviour (bench: bytes_per_actor), so
     // rare state lives behind `options_`, `shared_` and `extras_`, and the
-    // small fields share one word at the end. The cell is not cache-line
-    // aligned: aligned allocation cost ~150 bytes per actor in malloc's
-    // padding (measured: 353 vs 208 bytes per idle actor), so the mailbox's
-    // producer and consumer counters may share a line (see mailbox.hpp).
+    // small fields share one word at the end (its last 2 bytes of padding
+    // hold `cell_impl`'s first field). The cell is not cache-line aligned:
+    // aligned allocation cost ~150 bytes per actor in malloc's padding
+    // (measured: 353 vs 208 bytes per idle actor). The mailbox keeps its
+    // producer and consumer counters on separate lines by its own layout
+    // instead (see mailbox.hpp), 8 bytes more than when they could share one.
     system_core& sys_;                             // the tree's owner; outlives every cell
     std::unique_ptr<cell_options> options_;        // null when all defaults; immutable
     std::uint64_t id_;                             // immutable
@@ -371,7 +374,7 @@ private:
     cell_ptr parent_;                              // immutable; keeps the parent's shell alive
     child_list<cell> children_;                    // guarded by this cell's tree lock
     std::atomic<std::uint64_t> processed_{0};      // statistic; single writer: this actor
-    [[no_unique_address]] mailbox mailbox_;        // its tail padding holds the fields below
+    [[no_unique_address]] mailbox mailbox_;        // any tail padding would hold the fields below
     std::atomic<std::uint32_t> refs_{1};           // the initial reference is the "alive" one
     overflow_policy policy_;                       // immutable
     std::atomic<bool> terminated_{false};          // set once, release

@@ -117,8 +117,8 @@ protected:
     }
 
 private:
+    bool alive_ = false; // first: it fits in the cell's tail padding
     [[no_unique_address]] Factory factory_;
-    bool alive_ = false;
     alignas(Impl) std::byte storage_[sizeof(Impl)];
 };
 

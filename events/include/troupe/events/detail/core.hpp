@@ -156,7 +156,8 @@ private:
     // Publish e's tree with s inserted / erased. Caller holds mu_. O(log n) for n subscribers.
     static void insert_into(topic_entry& e, const sub_ptr& s, trash_bin& trash);
     static void erase_from(topic_entry& e, const sub_ptr& s, trash_bin& trash);
-    void notify_change(bool subscribed, const sub_base& s);
+    enum class change : std::uint8_t { subscribed, unsubscribed };
+    void notify_change(change c, const sub_base& s);
     // The observer of actor `actor` ran: removes its bound subscriptions.
     void on_bound_actor_exit(std::uint64_t actor);
 
