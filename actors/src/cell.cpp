@@ -62,6 +62,7 @@ cell_shared& cell::shared() noexcept {
     if (s != nullptr) {
         return *s;
     }
+    // NOLINTNEXTLINE(bugprone-unhandled-exception-at-new): noexcept; out of memory terminates
     auto* fresh = new cell_shared();
     // seq_cst: publishes *fresh, and orders the install before the
     // stop_requested_ check in stop_token() (see request_stop()).
@@ -251,6 +252,10 @@ const error& cell::stop_cause() const noexcept {
 resume_result cell::resume(std::uint32_t budget) noexcept {
     auto& ctx = this_thread_context();
     struct restore_context {
+        restore_context(thread_context& c, cell* p, std::uint64_t t) noexcept
+            : ctx(c), previous(p), trace(t) {}
+        restore_context(const restore_context&) = delete;
+        restore_context& operator=(const restore_context&) = delete;
         thread_context& ctx;
         cell* previous;
         std::uint64_t trace;
@@ -394,6 +399,9 @@ void cell::complete_task() {
     auto [t, e] = extras_->task.take();
     set(flag::task_running, false);
     struct cleanup {
+        explicit cleanup(pending_task& task) noexcept : t(task) {}
+        cleanup(const cleanup&) = delete;
+        cleanup& operator=(const cleanup&) = delete;
         pending_task& t;
         ~cleanup() {
             t.handle.destroy();

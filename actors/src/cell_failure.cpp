@@ -39,7 +39,26 @@ void cell::handle_failure(error cause, envelope* failed_message) {
     report_exit_to_parent(std::move(cause));
 }
 
+void cell::fail_after_children(error cause) {
+    if (state_ != state::running && state_ != state::fresh) {
+        handle_failure(std::move(cause), nullptr);
+        return;
+    }
+    // As an OTP supervisor that gives up: its children are terminated
+    // (newest first, each per its shutdown policy) before its exit reaches
+    // its own supervisor. Failed meanwhile: user messages wait, and a stop
+    // or restart from the parent takes the sequence over.
+    drop_task(cause);
+    drop_group_restarts();
+    sys_.report_failure(actor_addr(cell_ptr(this)), cause);
+    state_ = state::failed;
+    extras().failure = cause;
+    set(flag::escalating, true);
+    start_child_stops(std::move(cause));
+}
+
 void cell::report_exit_to_parent(error cause) {
+    set(flag::escalating, false);
     state_ = state::failed;
     extras().failure = cause; // a later stop ends it with this cause, not the stop's
     if (parent_) {
@@ -89,7 +108,7 @@ void cell::decide_about_child(system_envelope& e) {
     sys_.report_decision(child, e.cause, d);
     if (own_failure) {
         e.other->request_stop(e.cause, stop_origin::parent);
-        handle_failure(std::move(own_failure), nullptr);
+        fail_after_children(std::move(own_failure));
         return;
     }
     apply_decision(d, e.other, e.cause);
@@ -103,8 +122,7 @@ void cell::apply_decision(child_decision d, const cell_ptr& child, const error& 
     case child_decision::defer: break; // the parent acts later
     case child_decision::escalate:
         child->request_stop(cause, stop_origin::parent);
-        handle_failure(error{errc::escalated, "child " + child->path() + " failed", cause},
-                       nullptr);
+        fail_after_children(error{errc::escalated, "child " + child->path() + " failed", cause});
         break;
     }
 }

@@ -137,7 +137,12 @@ void cell::start_child_stops(error cause) {
         after_children_stopped(std::move(cause));
         return;
     }
-    extras().stopping.emplace(child_stop_sequence{nullptr, 0, std::move(cause)});
+    if (extras().stopping && extras_->stopping->overrun_timer != 0) {
+        // A sequence in progress (an escalation's, or a restart's that became
+        // a stop) is taken over: its timer must not kill the next one early.
+        sys_.clk().cancel(extras_->stopping->overrun_timer);
+    }
+    extras_->stopping.emplace(child_stop_sequence{nullptr, 0, std::move(cause)});
     stop_next_child();
 }
 
@@ -208,6 +213,12 @@ void cell::unlist_child(cell* child) {
 }
 
 void cell::after_children_stopped(error cause) {
+    if (state_ == state::failed && has(flag::escalating)) {
+        // An escalation's children are gone: now the parent rules on it
+        // (with the latest failure: a kill meanwhile replaced it).
+        report_exit_to_parent(extras_ && extras_->failure ? *extras_->failure : std::move(cause));
+        return;
+    }
     if (state_ == state::stopping) {
         terminate(std::move(cause), run_on_stop::yes);
         return;
@@ -262,6 +273,7 @@ void cell::rebuild() {
     }
     set(flag::halt_after_teardown, false);
     set(flag::start_after_teardown, false);
+    set(flag::escalating, false);
     // A new incarnation: a new stop token, no stop requested yet.
     stop_requested_.store(false, std::memory_order_seq_cst);
     if (cell_shared* s = shared_if_any()) {

@@ -4,7 +4,9 @@
 
 #include "scheduler.hpp"
 
+#include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdio>
 #include <mutex>
 #include <optional>
@@ -34,6 +36,45 @@ void finish_shutdown(detail::system_core& core) {
     core.clk().shutdown();
     core.terminate_abandoned();
     core.clear_extensions();
+}
+
+/// Shutdowns that outlive their `troupe::system` (one that timed out, a
+/// system destroyed from its own worker) finish on detached threads. At
+/// process exit this static's destructor waits for them, at most
+/// `exit_wait`, so the process does not end (and leak checkers do not run)
+/// while one is still freeing its system. A stuck handler only delays exit.
+class background_shutdowns {
+public:
+    static constexpr auto exit_wait = std::chrono::seconds(10);
+
+    background_shutdowns() = default;
+    background_shutdowns(const background_shutdowns&) = delete;
+    background_shutdowns& operator=(const background_shutdowns&) = delete;
+    ~background_shutdowns() {
+        std::unique_lock lock(mutex_);
+        cv_.wait_for(lock, exit_wait, [this] { return running_ == 0; });
+    }
+    void started() {
+        std::lock_guard lock(mutex_);
+        ++running_;
+    }
+    /// The caller touches nothing of `*this` afterwards: the notify happens
+    /// under the lock, before the destructor can return.
+    void finished() {
+        std::lock_guard lock(mutex_);
+        --running_;
+        cv_.notify_all();
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::size_t running_ = 0; // guarded by mutex_
+};
+
+background_shutdowns& pending_background_shutdowns() {
+    static background_shutdowns pending;
+    return pending;
 }
 
 } // namespace
@@ -106,13 +147,22 @@ expected<void> system::shutdown(duration timeout) {
 void system::finish_in_background(duration stop_timeout, bool stop_first) {
     // The thread keeps the root (so the core) alive until it is done; it
     // never touches *this, which may be gone by then.
-    std::thread([root = root_, stop_timeout, stop_first] {
-        detail::system_core& core = root->sys();
-        if (stop_first) {
-            (void)core.stop_tree(stop_timeout);
-        }
-        finish_shutdown(core);
-    }).detach();
+    background_shutdowns& pending = pending_background_shutdowns();
+    pending.started();
+    try {
+        std::thread([root = root_, stop_timeout, stop_first, &pending]() mutable {
+            detail::system_core& core = root->sys();
+            if (stop_first) {
+                (void)core.stop_tree(stop_timeout);
+            }
+            finish_shutdown(core);
+            root.reset(); // frees the core unless refs to its actors remain
+            pending.finished();
+        }).detach();
+    } catch (...) {
+        pending.finished();
+        throw;
+    }
 }
 
 expected<void> system::on_exit(const actor_addr& who, std::function<void(const error&)> fn) {

@@ -61,7 +61,7 @@ system_core::system_core(troupe::system& owner, std::unique_ptr<executor> own_ex
 
 system_core::~system_core() = default;
 
-std::mutex& system_core::tree_lock(const cell* c) noexcept {
+std::mutex& system_core::tree_lock(const cell* c) const noexcept {
     auto h = std::hash<const void*>{}(c);
     return tree_locks_[(h >> 6) % tree_locks_.size()];
 }
@@ -178,7 +178,6 @@ std::string system_core::dump_tree() const {
         std::size_t depth;
     };
     std::vector<item> stack{{cell_ptr(root_), 0}};
-    auto& self = const_cast<system_core&>(*this); // the tree locks are mutable state
     while (!stack.empty()) {
         item it = std::move(stack.back());
         stack.pop_back();
@@ -195,7 +194,7 @@ std::string system_core::dump_tree() const {
                std::to_string(it.c->box().capacity()) + "\n";
         std::vector<cell_ptr> kids;
         {
-            std::lock_guard lock(self.tree_lock(it.c.get()));
+            std::lock_guard lock(tree_lock(it.c.get()));
             it.c->children().for_each([&](cell& k) { kids.emplace_back(&k); });
         }
         for (auto& k : kids) { // newest pushed first: the oldest is printed first

@@ -89,6 +89,7 @@ void run_mpsc(benchmark::State& state, Push push, Pop pop) {
     for (auto _ : state) {
         std::atomic<bool> go{false};
         std::vector<std::thread> threads;
+        threads.reserve(producers);
         for (int p = 0; p < producers; ++p) {
             threads.emplace_back([&, p] {
                 while (!go.load(std::memory_order_acquire)) {

@@ -12,10 +12,33 @@
 //                                       parents, newest first.
 //   troupe/supervision/restart_storm/1000  1,000 supervisors, one flaky child
 //                                       each, 20 fail/restart cycles per child
-//                                       per iteration: items/s = restarts per
-//                                       second; bytes_per_failure = RSS growth
-//                                       per failure over the whole run (flat
-//                                       history: it tends to 0).
+//                                       per iteration (60 failures per child in
+//                                       all): items/s = restarts per second.
+//   troupe/supervision/restart_storm/1000/180  the same storm three times as long
+//                                       (180 failures per child): flat memory
+//                                       means the same bytes_per_supervisor and
+//                                       bytes_per_failure ~ 0 at both lengths.
+//
+// Memory in the restart storms is the live heap (glibc mallinfo2, see
+// common/heap.hpp), not RSS, and per failure only once the bounded state is
+// in place. RSS also moves with what glibc keeps in its arenas for reuse, and
+// growth counted from before the first failure charges each actor's bounded
+// state (its first-failure bookkeeping, the window's restart times, the
+// capped history) to the failures of one short run: that figure falls as the
+// run grows instead of telling whether anything grows per failure.
+// Both counters are taken at quiescent points (every ask answered):
+//   bytes_per_failure     live-heap growth per failure after a warm-up storm
+//                         that lasts longer than the intensity window (1 s), so
+//                         each supervisor's bounded state (the window's restart
+//                         times, its capped failure history) and each actor's
+//                         one-time state are already there: what is left is
+//                         growth per failure, which must be ~0. It can step
+//                         up by ~1-2 bytes in a run where the rate rises: a
+//                         window's restart times live in a ring that doubles
+//                         (and stays) when more of them fit in the window than
+//                         during the warm-up.
+//   bytes_per_supervisor  live-heap growth from before the first failure to the
+//                         end, per supervisor-and-child pair: the bounded state.
 //
 // CAF has no supervisors, so the CAF cases are the closest honest idioms:
 //   caf/supervision/restart          a monitor actor respawns a worker that quits
@@ -26,8 +49,9 @@
 //                                    gets an exit message and the links take the
 //                                    others down (unordered: CAF does no ordered
 //                                    shutdown, so it does less work).
-//   caf/supervision/restart_storm/1000  1,000 monitor actors, each respawning its
-//                                    worker 20 times per iteration.
+//   caf/supervision/restart_storm/1000[/180]  1,000 monitor actors, each
+//                                    respawning its worker 20 (60) times per
+//                                    iteration, after the same warm-up.
 // The shutdown cases run a fixed 10 iterations: their paused setup (building
 // 10,000 actors) dwarfs the measured part.
 // Setup and teardown run with timing paused; completion is signalled through
@@ -35,7 +59,7 @@
 
 #include <troupe/troupe.hpp>
 
-#include "common/rss.hpp"
+#include "common/heap.hpp"
 
 #include <benchmark/benchmark.h>
 #include <caf/all.hpp>
@@ -97,6 +121,7 @@ void troupe_shutdown(benchmark::State& state) {
         std::vector<troupe::child_spec> subs;
         for (int i = 0; i < 100; ++i) {
             std::vector<troupe::child_spec> leaves;
+            leaves.reserve(99);
             for (int j = 0; j < 99; ++j) {
                 leaves.push_back(troupe::make_child<sleeper>("w" + std::to_string(j)));
             }
@@ -120,24 +145,51 @@ void troupe_shutdown(benchmark::State& state) {
 }
 
 constexpr int storm_supervisors = 1000;
-constexpr int storm_cycles = 20;
+constexpr int storm_cycles = 20;       // per iteration, in restart_storm/1000
+constexpr int storm_long_cycles = 60;  // per iteration, in restart_storm/1000/180
+constexpr auto storm_window = 1s;      // the supervisors' intensity window
+constexpr auto storm_warm_up = 1200ms; // longer than the window: it fills up first
 
-/// Restarts per second and the RSS growth per failure since `before` (both sides).
-void report_storm(benchmark::State& state, std::size_t before) {
-    troupe::bench::release_free_memory();
-    const std::size_t after = troupe::bench::current_rss_bytes();
-    const double failures =
-        static_cast<double>(state.iterations()) * storm_supervisors * storm_cycles;
-    state.SetItemsProcessed(state.iterations() * storm_supervisors * storm_cycles);
-    state.counters["bytes_per_failure"] =
-        benchmark::Counter(after > before ? static_cast<double>(after - before) / failures : 0.0);
+/// Live heap before the first failure and after the warm-up storm.
+struct storm_heap {
+    std::size_t start = 0;
+    std::size_t warm = 0;
+};
+
+/// Runs `cycle` (one failure per child) for at least `storm_warm_up`, recording the live heap
+/// before and after.
+template <class Cycle>
+storm_heap warm_up_storm(Cycle&& cycle) {
+    storm_heap h;
+    h.start = troupe::bench::live_heap_bytes();
+    const auto until = std::chrono::steady_clock::now() + storm_warm_up;
+    do {
+        cycle();
+    } while (std::chrono::steady_clock::now() < until);
+    h.warm = troupe::bench::live_heap_bytes();
+    return h;
 }
 
-void troupe_restart_storm(benchmark::State& state) {
+/// Restarts per second and the live-heap counters described at the top (both sides).
+void report_storm(benchmark::State& state, const storm_heap& h, int cycles) {
+    const auto end = static_cast<double>(troupe::bench::live_heap_bytes());
+    const double failures = static_cast<double>(state.iterations()) * storm_supervisors * cycles;
+    state.SetItemsProcessed(state.iterations() * storm_supervisors * cycles);
+    state.counters["bytes_per_failure"] =
+        benchmark::Counter((end - static_cast<double>(h.warm)) / failures);
+    state.counters["bytes_per_supervisor"] =
+        benchmark::Counter((end - static_cast<double>(h.start)) / storm_supervisors);
+}
+
+void troupe_restart_storm(benchmark::State& state, int cycles) {
+    if (!troupe::bench::has_live_heap_probe) {
+        state.SkipWithError("no live-heap probe on this platform (glibc >= 2.33 needed)");
+        return;
+    }
     troupe::system sys;
     troupe::supervisor_options o;
     o.max_restarts = 1'000'000'000; // never gives up: the history must stay bounded anyway
-    o.within = 1s;
+    o.within = storm_window;
     std::vector<troupe::actor_ref<worker_protocol>> workers;
     for (int i = 0; i < storm_supervisors; ++i) {
         auto sup = sys.spawn<troupe::supervisor>(
@@ -145,19 +197,21 @@ void troupe_restart_storm(benchmark::State& state) {
         (void)sup.ask(troupe::which_children{}, 10s).get();
         workers.push_back(*sys.find<worker_protocol>(sup.addr().path() + "/w"));
     }
-    troupe::bench::release_free_memory();
-    const std::size_t before = troupe::bench::current_rss_bytes();
+    const auto cycle = [&] {
+        for (auto& w : workers) {
+            (void)w.tell(crash{});
+        }
+        for (auto& w : workers) { // answered by the restarted instance
+            benchmark::DoNotOptimize(w.ask(ping{}, 10s).get());
+        }
+    };
+    const storm_heap heap = warm_up_storm(cycle);
     for (auto _ : state) {
-        for (int c = 0; c < storm_cycles; ++c) {
-            for (auto& w : workers) {
-                (void)w.tell(crash{});
-            }
-            for (auto& w : workers) { // answered by the restarted instance
-                benchmark::DoNotOptimize(w.ask(ping{}, 10s).get());
-            }
+        for (int c = 0; c < cycles; ++c) {
+            cycle();
         }
     }
-    report_storm(state, before);
+    report_storm(state, heap, cycles);
 }
 
 // -- CAF --------------------------------------------------------------------------------------
@@ -212,24 +266,31 @@ void caf_restart(benchmark::State& state) {
     caf::anon_send_exit(mon, caf::exit_reason::user_shutdown);
 }
 
-void caf_restart_storm(benchmark::State& state) {
+void caf_restart_storm(benchmark::State& state, int cycles) {
+    if (!troupe::bench::has_live_heap_probe) {
+        state.SkipWithError("no live-heap probe on this platform (glibc >= 2.33 needed)");
+        return;
+    }
     caf_runtime rt;
     std::vector<caf::actor> monitors;
+    monitors.reserve(storm_supervisors);
     for (int i = 0; i < storm_supervisors; ++i) {
         monitors.push_back(rt.sys.spawn(caf_monitor));
     }
     caf::scoped_actor self{rt.sys};
-    troupe::bench::release_free_memory();
-    const std::size_t before = troupe::bench::current_rss_bytes();
+    const auto cycle = [&] {
+        for (auto& m : monitors) { // one crash and respawn per monitor, answered in turn
+            self->request(m, caf::infinite, crash_atom::value)
+                .receive([](int x) { benchmark::DoNotOptimize(x); }, [](caf::error&) {});
+        }
+    };
+    const storm_heap heap = warm_up_storm(cycle);
     for (auto _ : state) {
-        for (int c = 0; c < storm_cycles; ++c) {
-            for (auto& m : monitors) { // one crash and respawn per monitor, answered in turn
-                self->request(m, caf::infinite, crash_atom::value)
-                    .receive([](int x) { benchmark::DoNotOptimize(x); }, [](caf::error&) {});
-            }
+        for (int c = 0; c < cycles; ++c) {
+            cycle();
         }
     }
-    report_storm(state, before);
+    report_storm(state, heap, cycles);
     for (auto& m : monitors) {
         caf::anon_send_exit(m, caf::exit_reason::user_shutdown);
     }
@@ -279,13 +340,23 @@ void caf_shutdown(benchmark::State& state) {
 
 BENCHMARK(troupe_restart)->Name("troupe/supervision/restart")->UseRealTime();
 BENCHMARK(caf_restart)->Name("caf/supervision/restart")->UseRealTime();
-BENCHMARK(troupe_restart_storm)
+BENCHMARK_CAPTURE(troupe_restart_storm, short, storm_cycles)
     ->Name("troupe/supervision/restart_storm/1000")
     ->UseRealTime()
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(caf_restart_storm)
+BENCHMARK_CAPTURE(caf_restart_storm, short, storm_cycles)
     ->Name("caf/supervision/restart_storm/1000")
+    ->UseRealTime()
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(troupe_restart_storm, long, storm_long_cycles)
+    ->Name("troupe/supervision/restart_storm/1000/180")
+    ->UseRealTime()
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(caf_restart_storm, long, storm_long_cycles)
+    ->Name("caf/supervision/restart_storm/1000/180")
     ->UseRealTime()
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond);

@@ -40,8 +40,8 @@ public:
     void on(alert& a) {
         sum_ += a.fahrenheit;
         if (++received_ == readings) {
-            std::cout << "consumer: " << received_ << " alerts, mean " << sum_ / received_
-                      << " F\n";
+            std::cout << "consumer: " << received_ << " alerts, mean "
+                      << sum_ / static_cast<double>(received_) << " F\n";
             done_->count_down();
         }
     }

@@ -212,7 +212,7 @@ bool mailbox::has_pending() const noexcept {
     if (has_arrivals()) {
         return true;
     }
-    consumer_guard guard(evictable_, const_cast<std::atomic<bool>&>(locked_));
+    consumer_guard guard(evictable_, locked_);
     return user_head_ != nullptr || sys_head_ != nullptr;
 }
 

@@ -3,6 +3,7 @@
 #include <troupe/actors/system.hpp>
 #include <troupe/supervision/aggregate_error.hpp>
 
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -37,7 +38,11 @@ void print(std::ostringstream& os, const aggregate_error& a, int depth) {
     if (a.summary()) {
         os << " (" << a.summary().code() << ": " << a.summary().message() << ")";
     }
-    os << ", " << a.size() << " failure(s)\n";
+    os << ", " << a.size() << " failure(s)";
+    if (a.omitted() != 0) {
+        os << " (and " << a.omitted() << " earlier, not kept)";
+    }
+    os << "\n";
     for (const auto& f : a.failures()) {
         os << pad << "  - " << f.path << " [restarts " << f.restart_count << ", t="
            << std::chrono::duration_cast<std::chrono::milliseconds>(f.when.time_since_epoch())
@@ -52,8 +57,33 @@ void print(std::ostringstream& os, const aggregate_error& a, int depth) {
 /// The reports of one system's supervisors that gave up: a system
 /// extension, destroyed with the system.
 struct failure_reports {
+    struct entry {
+        std::shared_ptr<const aggregate_error> report;
+        std::uint64_t published = 0; // order of publication
+    };
+    using map = std::map<actor_addr, entry>;
     std::mutex mutex;
-    std::map<actor_addr, std::shared_ptr<const aggregate_error>> reports; // guarded by mutex
+    map reports;                 // guarded by mutex
+    std::uint64_t published = 0; // guarded by mutex
+
+    /// Past the limit, takes out the oldest report of a supervisor that has
+    /// terminated (a live one's report always stays). One per publication
+    /// keeps the count at the limit: a linear scan, on a give-up only. The
+    /// caller destroys what it returns after unlocking: it may hold the last
+    /// reference to a cell.
+    map::node_type trim() { // with mutex held
+        if (reports.size() <= failure_report_limit) {
+            return {};
+        }
+        auto oldest = reports.end();
+        for (auto it = reports.begin(); it != reports.end(); ++it) {
+            if (it->first.is_terminated() &&
+                (oldest == reports.end() || it->second.published < oldest->second.published)) {
+                oldest = it;
+            }
+        }
+        return oldest == reports.end() ? map::node_type{} : reports.extract(oldest);
+    }
 };
 
 } // namespace
@@ -71,7 +101,7 @@ std::shared_ptr<const aggregate_error> failure_report(const actor_addr& who) {
     }
     std::lock_guard lock(r->mutex);
     auto it = r->reports.find(who);
-    return it == r->reports.end() ? nullptr : it->second;
+    return it == r->reports.end() ? nullptr : it->second.report;
 }
 
 std::shared_ptr<const aggregate_error> take_failure_report(const actor_addr& who) {
@@ -84,7 +114,7 @@ std::shared_ptr<const aggregate_error> take_failure_report(const actor_addr& who
     if (it == r->reports.end()) {
         return nullptr;
     }
-    auto a = std::move(it->second);
+    auto a = std::move(it->second.report);
     r->reports.erase(it);
     return a;
 }
@@ -96,8 +126,11 @@ void publish_failure_report(const actor_addr& who, std::shared_ptr<const aggrega
     if (!r) {
         return; // the system is shutting down
     }
+    failure_reports::map::node_type forgotten; // destroyed after the lock is released
     std::lock_guard lock(r->mutex);
-    r->reports[who] = std::move(a); // a supervisor that gives up again replaces its report
+    // A supervisor that gives up again (restarted in place) replaces its report.
+    r->reports[who] = failure_reports::entry{std::move(a), r->published++};
+    forgotten = r->trim();
 }
 } // namespace detail
 

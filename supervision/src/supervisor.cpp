@@ -62,30 +62,66 @@ supervisor::child_state* supervisor::find(const actor_addr& a) {
     return it == children_.end() ? nullptr : &*it;
 }
 
-void supervisor::emit(supervision_event e) const {
+void supervisor::emit(const supervision_event& e) const {
     if (options_.on_event) {
         options_.on_event(e);
     }
 }
 
-void supervisor::remember(child_failure f) {
-    history_.push_back(std::move(f));
-    const time_point now = history_.back().when;
-    while (!history_.empty() &&
-           (now - history_.front().when > options_.within ||
-            history_.size() > static_cast<std::size_t>(options_.max_restarts) + 1)) {
-        history_.pop_front();
+void supervisor::forget_before(time_point now) {
+    const auto expired =
+        std::find_if(history_.begin(), history_.end(),
+                     [&](const child_failure& f) { return now - f.when <= options_.within; });
+    history_.erase(history_.begin(), expired);
+    if (omitted_ != 0 && now - omitted_newest_ > options_.within) {
+        omitted_ = 0;
     }
 }
 
-bool supervisor::intensity_exceeded(time_point now) {
-    while (!restarts_.empty() && now - restarts_.front() > options_.within) {
-        restarts_.pop_front();
+void supervisor::remember(child_failure f) {
+    const time_point now = f.when;
+    forget_before(now);
+    const std::size_t limit = std::min(static_cast<std::size_t>(options_.max_restarts) + 1,
+                                       static_cast<std::size_t>(options_.max_reported_failures));
+    if (limit == 0) {
+        ++omitted_;
+        omitted_newest_ = now;
+        return;
     }
-    if (restarts_.size() >= options_.max_restarts) {
+    if (history_.size() >= limit) {
+        omitted_ += history_.size() - limit + 1;
+        omitted_newest_ = history_[history_.size() - limit].when;
+        history_.erase(history_.begin(),
+                       history_.begin() + static_cast<std::ptrdiff_t>(history_.size() - limit + 1));
+    }
+    if (history_.size() == history_.capacity()) { // grow by doubling, but never past the limit
+        history_.reserve(std::min(limit, std::max<std::size_t>(1, 2 * history_.capacity())));
+    }
+    history_.push_back(std::move(f));
+}
+
+bool supervisor::intensity_exceeded(time_point now) {
+    while (restart_count_ != 0 && now - restarts_[restart_head_] > options_.within) {
+        restart_head_ = (restart_head_ + 1) % restarts_.size();
+        --restart_count_;
+    }
+    if (restart_count_ >= options_.max_restarts) {
         return true;
     }
-    restarts_.push_back(now);
+    if (restart_count_ == restarts_.size()) { // full: grow, oldest first again
+        const std::size_t capacity = std::min(static_cast<std::size_t>(options_.max_restarts),
+                                              std::max<std::size_t>(4, 2 * restarts_.size()));
+        std::vector<time_point> grown;
+        grown.reserve(capacity);
+        for (std::size_t i = 0; i < restart_count_; ++i) {
+            grown.push_back(restarts_[(restart_head_ + i) % restarts_.size()]);
+        }
+        grown.resize(capacity);
+        restarts_ = std::move(grown);
+        restart_head_ = 0;
+    }
+    restarts_[(restart_head_ + restart_count_) % restarts_.size()] = now;
+    ++restart_count_;
     return false;
 }
 
@@ -123,13 +159,15 @@ child_decision supervisor::give_up(const actor_addr& child, const error& cause,
                   std::to_string(ms) + "ms)",
               cause};
     auto agg = std::make_shared<aggregate_error>(path(), why);
+    forget_before(system().clock().now());
     for (const auto& f : history_) {
         agg->add(f);
     }
+    agg->add_omitted(omitted_);
     detail::publish_failure_report(addr(), agg);
     emit({supervision_event::kind::give_up, addr(), child, cause, {}, restarts, agg});
-    // The child is stopped and this supervisor fails to its parent with the
-    // summary; its parent's decision stops (or restarts) the rest in order.
+    // Escalates: the child is stopped, then the other children newest first,
+    // and then this supervisor fails to its parent with the summary.
     throw error_exception(std::move(why));
 }
 

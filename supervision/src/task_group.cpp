@@ -179,7 +179,7 @@ void task_group::spawn_task(std::function<void(std::stop_token)> fn) {
     });
 }
 
-void task_group::cancel(error cause) {
+void task_group::cancel(const error& cause) {
     std::vector<actor_addr> to_stop;
     {
         std::lock_guard lock(st_->mutex);

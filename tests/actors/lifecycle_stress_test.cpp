@@ -51,6 +51,7 @@ TEST(LifecycleStressTest, ExitObserversRacingWithTerminationAreAllAnswered) {
         auto hits = std::make_shared<counter>();
         std::latch go(threads + 1);
         std::vector<std::thread> watchers;
+        watchers.reserve(threads);
         for (int t = 0; t < threads; ++t) {
             watchers.emplace_back([&, hits] {
                 go.arrive_and_wait();

@@ -41,6 +41,7 @@ struct gate_state {
     wake_token token;
     int wakes = 0;
 };
+// NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): final, see .clang-tidy
 class gate final : public awaitable {
 public:
     explicit gate(gate_state* s) noexcept : s_(s) {}
@@ -153,6 +154,7 @@ struct decider_config {
     std::optional<error> throw_error; // throw error_exception(*throw_error)
     bool throw_plain = false;         // throw std::runtime_error("plain")
     std::vector<std::pair<actor_addr, error>> failures;
+    std::vector<std::size_t> events_before; // life_log::events.size() at each decision
 };
 
 class decider;
@@ -196,6 +198,7 @@ public:
     void on_stop(const error& cause) override { add("stop " + code_of(cause)); }
     child_decision on_child_failed(const actor_addr& child, const error& cause) override {
         cfg_->failures.emplace_back(child, cause);
+        cfg_->events_before.push_back(log_->events.size());
         if (cfg_->throw_error) {
             throw error_exception(*cfg_->throw_error);
         }
@@ -239,7 +242,7 @@ protected:
     }
     decider_config& new_config() { return configs_.emplace_back(); }
     actor_ref<decider_proto> parent(decider_config& cfg, const std::string& tag = "p",
-                                    spawn_options opts = {}) {
+                                    const spawn_options& opts = {}) {
         auto p = sys_->spawn_with<decider>(opts, &log_, &cfg, tag);
         run();
         return p;
@@ -248,7 +251,7 @@ protected:
                                std::string name = {}, spawn_options opts = {}) {
         return reply(p.ask(spawn_probe{std::move(name), tag, std::move(opts)}, 1s));
     }
-    actor_ref<probe_proto> top(const std::string& tag, spawn_options opts = {}) {
+    actor_ref<probe_proto> top(const std::string& tag, const spawn_options& opts = {}) {
         auto a = sys_->spawn_with<probe>(opts, &log_, tag);
         run();
         return a;
@@ -601,6 +604,30 @@ TEST_F(LifecycleTableTest, DecisionEscalateStopsTheChildAndFailsTheParent) {
     ASSERT_TRUE(mid.addr().is_terminated()) << "top's decision (stop) ends it";
     EXPECT_EQ(exit_of(mid.addr()).code(), errc::escalated);
     EXPECT_EQ(log_.events, (strings{"k: stop exception", "mid: stop escalated"}));
+    EXPECT_FALSE(p.addr().is_terminated());
+}
+
+TEST_F(LifecycleTableTest, DecisionEscalateStopsEveryChildNewestFirstBeforeTheParentHears) {
+    auto& top_cfg = new_config();
+    auto& mid_cfg = new_config();
+    mid_cfg.decision = child_decision::escalate;
+    auto p = parent(top_cfg, "top");
+    auto mid = reply(p.ask(spawn_decider{&mid_cfg, "mid"}, 1s));
+    auto k1 = kid(mid, "k1");
+    auto k2 = kid(mid, "k2");
+    auto k3 = kid(mid, "k3");
+    log_.events.clear();
+    EXPECT_TRUE(k2.tell(fail_now{"deep"}));
+    run();
+    EXPECT_EQ(log_.events, (strings{"k2: stop exception", "k3: stop escalated",
+                                    "k1: stop escalated", "mid: stop escalated"}));
+    ASSERT_EQ(top_cfg.failures.size(), 1u);
+    EXPECT_EQ(top_cfg.failures[0].first, mid.addr());
+    EXPECT_EQ(top_cfg.failures[0].second.code(), errc::escalated);
+    ASSERT_EQ(top_cfg.events_before.size(), 1u);
+    EXPECT_EQ(top_cfg.events_before[0], 3u) << "every child had stopped when top decided";
+    EXPECT_TRUE(k1.addr().is_terminated());
+    EXPECT_TRUE(k3.addr().is_terminated());
     EXPECT_FALSE(p.addr().is_terminated());
 }
 

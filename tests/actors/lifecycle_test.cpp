@@ -360,7 +360,7 @@ TEST_F(LifecycleTest, RefsCopyCompareAndHash) {
     record& rec = new_record();
     auto a = sys_->spawn<recorder>(&rec);
     auto b = sys_->spawn<recorder>(&rec);
-    auto a2 = a;
+    auto a2 = a; // NOLINT(performance-unnecessary-copy-initialization): the copy is tested
     EXPECT_EQ(a, a2);
     EXPECT_FALSE(a == b);
     EXPECT_EQ(std::hash<actor_ref<rec_proto>>{}(a), std::hash<actor_ref<rec_proto>>{}(a2));
@@ -381,7 +381,7 @@ TEST_F(LifecycleTest, RefsCopyCompareAndHash) {
 TEST_F(LifecycleTest, RefStaysValidAfterDeath) {
     record& rec = new_record();
     auto a = sys_->spawn<recorder>(&rec);
-    auto copy = a;
+    auto copy = a; // NOLINT(performance-unnecessary-copy-initialization): the copy is tested
     a.stop();
     run();
     ASSERT_TRUE(copy.addr().is_terminated());
@@ -393,7 +393,7 @@ TEST_F(LifecycleTest, RefStaysValidAfterDeath) {
     auto c = sys_->counters(copy.addr()).value();
     EXPECT_EQ(c.dead_lettered, 1u);
     EXPECT_EQ(c.accounted(), 1u);
-    EXPECT_NE(copy.path().find("$"), std::string::npos) << "path still printable";
+    EXPECT_NE(copy.path().find('$'), std::string::npos) << "path still printable";
 }
 
 // ---- shutdown ------------------------------------------------------------------
@@ -437,6 +437,7 @@ TEST_F(LifecycleTest, LiveActorsReturnsToZero) {
     record& rec = new_record();
     EXPECT_EQ(sys_->live_actors(), 0);
     std::vector<actor_ref<rec_proto>> refs;
+    refs.reserve(10);
     for (int i = 0; i < 10; ++i) {
         refs.push_back(sys_->spawn<recorder>(&rec));
     }

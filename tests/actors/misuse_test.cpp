@@ -106,7 +106,7 @@ TEST_F(MisuseTest, RefsOutliveTheirSystem) {
     EXPECT_FALSE(*cause) << "stopped normally by the shutdown";
     EXPECT_TRUE(r.stop()); // requests to a dead actor: answered, no crash
     EXPECT_TRUE(addr.kill());
-    EXPECT_NE(addr.path().find("$"), std::string::npos);
+    EXPECT_NE(addr.path().find('$'), std::string::npos);
     EXPECT_EQ(rec.values, (std::vector<int>{1}));
 }
 

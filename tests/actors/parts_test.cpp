@@ -114,6 +114,7 @@ TEST(SenderWaitlist, BlockedThreadTimesOutAfterOneLastTry) {
 
 // ---- task_slot -------------------------------------------------------------------------------
 
+// NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): final, see .clang-tidy
 struct null_awaiter final : detail::awaiter_base {
     void on_wake() override {}
     void on_cancel(const error&) override {}

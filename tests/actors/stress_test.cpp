@@ -172,6 +172,7 @@ TEST_F(ConcurrencyTest, FifoPerSenderUnderEightConcurrentSenders) {
     auto r = sys.spawn_with<seq_checker>(opts, senders);
     std::latch start(senders);
     std::vector<std::thread> threads;
+    threads.reserve(senders);
     std::atomic<long> failures{0};
     for (int s = 0; s < senders; ++s) {
         threads.emplace_back([&, s] {
@@ -197,6 +198,7 @@ TEST_F(ConcurrencyTest, AskFromManyThreads) {
     system sys(real_config());
     auto r = sys.spawn_fn<seq_report>([](seq_report&) { return std::pair<long, long>{7, 8}; });
     std::vector<std::thread> threads;
+    threads.reserve(4);
     std::atomic<int> ok{0};
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&] {
@@ -320,6 +322,7 @@ TEST_P(AccountingTest, IdentityHoldsAfterOverload) {
     std::atomic<long> sent{0};
     std::atomic<long> ok{0};
     std::vector<std::thread> threads;
+    threads.reserve(threads_n);
     for (int t = 0; t < threads_n; ++t) {
         threads.emplace_back([&] {
             start.arrive_and_wait();

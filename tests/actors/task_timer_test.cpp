@@ -20,14 +20,14 @@ class napper : public actor<nap_proto> {
 public:
     explicit napper(record* r) : r_(r) {}
     task<> on(nap& n) {
-        r_->events.push_back("nap start");
+        r_->events.emplace_back("nap start");
         auto woke = co_await sleep(n.d);
         r_->events.push_back(woke ? std::string("nap done")
                                   : "nap " + std::string(to_string(woke.error().code())));
     }
     void on(ping& p) { r_->events.push_back("ping " + std::to_string(p.n)); }
     void on_stop(const error& cause) override {
-        r_->events.push_back("stop");
+        r_->events.emplace_back("stop");
         r_->stop_code = cause.code();
     }
 

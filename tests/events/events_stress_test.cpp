@@ -39,6 +39,7 @@ TEST(EventsStress, ChurnWhilePublishing) {
     auto keep = *reg.subscribe<tick>(
         "s/**", [&](const ev::event<tick>&) { delivered.fetch_add(1, std::memory_order_relaxed); });
     std::vector<std::jthread> threads;
+    threads.reserve(3);
     for (int p = 0; p < 3; ++p) {
         threads.emplace_back([&, p] {
             for (int i = 0; i < 3000; ++i) {

@@ -106,7 +106,7 @@ struct fixture : ::testing::Test {
     }
 };
 
-using EventsRegistry = fixture;
+using EventsRegistry = fixture; // NOLINT(readability-identifier-naming): a GoogleTest suite name
 
 TEST_F(EventsRegistry, TypeMismatchNamesBothTypes) {
     ASSERT_TRUE(reg.declare<order>("orders/eu/created"));
@@ -491,6 +491,7 @@ TEST(EventsConcurrent, OnceUnderEightPublishers) {
         auto s = *reg.subscribe(t, [&](const event<order>&) { hits.fetch_add(1); }, {.once = true});
         std::barrier start(8);
         std::vector<std::jthread> pubs;
+        pubs.reserve(8);
         for (int p = 0; p < 8; ++p) {
             pubs.emplace_back([&] {
                 start.arrive_and_wait();

@@ -39,6 +39,7 @@ TEST_F(MailboxStressTest, EightProducersOneConsumerEveryMessageOnce) {
     std::atomic<int> unblocked{0};
     std::atomic<long> accepted{0}; // incremented after a successful push
     std::vector<std::thread> threads;
+    threads.reserve(producers);
     for (int p = 0; p < producers; ++p) {
         threads.emplace_back([&, p] {
             for (int i = 0; i < per_producer; ++i) {
@@ -122,6 +123,7 @@ void one_outstanding_message_per_producer(std::uint32_t capacity) {
     std::atomic<long> refused{0};
     std::atomic<long> pushed{0};
     std::vector<std::thread> threads;
+    threads.reserve(producers);
     for (int p = 0; p < producers; ++p) {
         threads.emplace_back([&, p] {
             returnable& mine = nodes[p];

@@ -17,16 +17,20 @@ thread_local bool g_counting = false;
 thread_local std::size_t g_allocations = 0;
 } // namespace
 
+// A replacement operator new cannot allocate through new: these wrap malloc and free.
 void* operator new(std::size_t n) {
     if (g_counting) {
         ++g_allocations;
     }
+    // NOLINTNEXTLINE(cppcoreguidelines-no-malloc): see above
     if (void* p = std::malloc(n == 0 ? 1 : n)) {
         return p;
     }
     throw std::bad_alloc();
 }
+// NOLINTNEXTLINE(cppcoreguidelines-no-malloc): see above
 void operator delete(void* p) noexcept { std::free(p); }
+// NOLINTNEXTLINE(cppcoreguidelines-no-malloc): see above
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace troupe {

@@ -74,5 +74,41 @@ TEST(OtpSemanticsStressTest, ShutdownOverrunEndsKilledByTimeoutEvenWithMessagesQ
     EXPECT_EQ(c.accounted(), std::uint64_t{queued} + 1);
 }
 
+TEST(OtpSemanticsStressTest, GivingUpStopsChildrenPerTheirShutdownPolicyBeforeFailing) {
+    troupe::system sys(system_config{.workers = 2});
+    std::latch entered(1);
+    std::latch release(1);
+    auto log = std::make_shared<event_log>();
+    event_sink ev;
+    supervisor_options o{.max_restarts = 0, .within = 10s};
+    o.on_event = ev.sink();
+    auto s = sys.spawn<supervisor>(
+        o, std::vector<child_spec>{worker_spec("first", log),
+                                   make_child<stuck>("stuck", &entered, &release, log)
+                                       .with_shutdown(shutdown_policy::timeout(20ms)),
+                                   worker_spec("last", log)});
+    ASSERT_TRUE(s.ask(which_children{}, 60s).get()); // children started
+    auto st = sys.find<stuck_proto>(s.addr().path() + "/stuck");
+    auto last = sys.find<wproto>(s.addr().path() + "/last");
+    ASSERT_TRUE(st);
+    ASSERT_TRUE(last);
+    ASSERT_TRUE(st->tell(block_msg{}));
+    entered.wait();
+    ASSERT_TRUE(last->tell(crash_msg{})); // gives up at the first failure
+    auto sup_exit = sys.wait_for_exit(s.addr(), 60s);
+    ASSERT_TRUE(sup_exit) << "the supervisor moved on without the stuck child";
+    EXPECT_EQ(sup_exit->code(), errc::escalated) << sup_exit->to_string();
+    EXPECT_EQ(ev.count(supervision_event::kind::give_up), 1);
+    EXPECT_EQ(ev.count(supervision_event::kind::shutdown_kill), 1) << "stuck overran: killed";
+    EXPECT_EQ(log->count("stop:last"), 1);
+    EXPECT_EQ(log->count("stop:first"), 1) << "the stop went on after the kill";
+    const auto events = log->get();
+    EXPECT_EQ(events.back(), "stop:first") << "first started first, stops last";
+    release.count_down();
+    auto stuck_exit = sys.wait_for_exit(st->addr(), 60s);
+    ASSERT_TRUE(stuck_exit);
+    EXPECT_EQ(stuck_exit->code(), errc::killed) << stuck_exit->to_string();
+}
+
 } // namespace
 } // namespace troupe

@@ -382,6 +382,32 @@ TEST_F(OtpSemanticsTest, SubSupervisorGivingUpOnNormalExitsFailsWithEscalatedAnd
     EXPECT_EQ(ev.of(supervision_event::kind::give_up, top.addr())[0].aggregate, top_report);
 }
 
+TEST_F(OtpSemanticsTest, GivingUpStopsEveryChildNewestFirstBeforeTheParentHearsOfIt) {
+    // As an Erlang/OTP supervisor that reaches its restart intensity: it
+    // terminates all its children in reverse start order, and only then does
+    // its exit reach its own supervisor.
+    supervisor_options mid_opts{.max_restarts = 0, .within = 10s};
+    supervisor_options top_opts{.max_restarts = 10, .within = 10s};
+    top_opts.on_event = [l = log](const supervision_event& e) {
+        if (e.what == supervision_event::kind::failure) {
+            l->add("top hears: " + e.cause.to_string().substr(0, 9));
+        }
+    };
+    auto top =
+        start(top_opts, {make_child<supervisor>("mid", mid_opts, specs({"a", "b", "c", "d"}))});
+    auto mid = sys.find<supervisor_protocol>(top.addr().path() + "/mid");
+    ASSERT_TRUE(mid);
+    const std::size_t before = log->get().size();
+    (void)child(*mid, "b").tell(crash_msg{}); // the first failure gives up
+    run();
+    const strings all = log->get();
+    const strings after(all.begin() + static_cast<std::ptrdiff_t>(before), all.end());
+    EXPECT_EQ(after, (strings{"stop:b", "stop:d", "stop:c", "stop:a", "top hears: escalated",
+                              "start:a", "start:b", "start:c", "start:d"}))
+        << "the failed child, then the others newest first, then the parent decides (restart)";
+    EXPECT_FALSE(mid->addr().is_terminated());
+}
+
 TEST_F(OtpSemanticsTest, SubSupervisorGivesUpWithEscalatedUnderEveryStrategyAndBackoff) {
     struct variant_case {
         std::string name;
@@ -479,6 +505,103 @@ TEST_F(OtpSemanticsTest, FailureHistoryKeepsOnlyTheIntensityWindow) {
     }
 }
 
+TEST_F(OtpSemanticsTest, IntensityWindowSlidesWithEveryRestart) {
+    supervisor_options o{.max_restarts = 3, .within = 1s};
+    auto s = start(o, specs({"w"}));
+    auto w = child(s, "w");
+    const time_point t0 = clk.now();
+    const auto fail_at = [&](duration since_t0) {
+        advance(t0 + since_t0 - clk.now());
+        (void)w.tell(crash_msg{});
+        run();
+    };
+    fail_at(0ms);
+    fail_at(400ms);
+    fail_at(800ms);
+    fail_at(1100ms); // the first restart left the window: 3 in it again
+    ASSERT_FALSE(s.addr().is_terminated());
+    ASSERT_EQ(children(s).at(0).restarts, 4u);
+    fail_at(1400ms); // 400ms is exactly 1s old: still inside, a 4th restart
+    ASSERT_TRUE(s.addr().is_terminated());
+    EXPECT_EQ(s.addr().exit_cause()->code(), errc::escalated);
+}
+
+TEST_F(OtpSemanticsTest, GiveUpReportKeepsTheLatestFailuresAndCountsTheRest) {
+    supervisor_options o{.max_restarts = 1000, .within = 24h};
+    ASSERT_EQ(o.max_reported_failures, 16u);
+    auto s = start(o, specs({"w"}));
+    auto w = child(s, "w");
+    for (int i = 0; i < 1001; ++i) { // the 1001st failure in the window gives up
+        (void)w.tell(crash_msg{});
+        run();
+    }
+    ASSERT_TRUE(s.addr().is_terminated());
+    auto report = failure_report(s.addr());
+    ASSERT_TRUE(report);
+    ASSERT_EQ(report->size(), 16u) << "a fixed number of failures per supervisor";
+    EXPECT_EQ(report->omitted(), 985u) << "the others in the window are counted";
+    EXPECT_EQ(report->failures().front().restart_count, 985u) << "the latest ones, in order";
+    EXPECT_EQ(report->failures().back().restart_count, 1000u);
+    EXPECT_NE(report->to_tree_string().find("16 failure(s) (and 985 earlier, not kept)"),
+              std::string::npos)
+        << report->to_tree_string();
+}
+
+TEST_F(OtpSemanticsTest, GiveUpReportCountsOnlyOmittedFailuresOfTheWindow) {
+    supervisor_options o{.max_restarts = 4, .within = 1s, .max_reported_failures = 2};
+    auto s = start(o, specs({"w"}));
+    auto w = child(s, "w");
+    for (int i = 0; i < 3; ++i) { // 3 restarts: one failure let go while in the window
+        (void)w.tell(crash_msg{});
+        run();
+    }
+    advance(2s);                  // the window moves past all of them
+    for (int i = 0; i < 5; ++i) { // the 5th restart in the window gives up
+        ASSERT_FALSE(s.addr().is_terminated()) << i;
+        (void)w.tell(crash_msg{});
+        run();
+    }
+    ASSERT_TRUE(s.addr().is_terminated());
+    auto report = failure_report(s.addr());
+    ASSERT_TRUE(report);
+    EXPECT_EQ(report->size(), 2u);
+    EXPECT_EQ(report->omitted(), 3u) << "the first burst left the window: not counted";
+}
+
+TEST_F(OtpSemanticsTest, FailureReportsOfTerminatedSupervisorsAreBoundedPerSystem) {
+    // A live supervisor's report (mid gave up, top restarted it in place)...
+    supervisor_options top_opts{.max_restarts = 10, .within = 10s};
+    supervisor_options quick{.max_restarts = 0, .within = 10s};
+    auto top = start(top_opts, {make_child<supervisor>("mid", quick, specs({"w"}))});
+    auto mid = sys.find<supervisor_protocol>(top.addr().path() + "/mid");
+    ASSERT_TRUE(mid);
+    (void)child(*mid, "w").tell(crash_msg{});
+    run();
+    ASSERT_FALSE(mid->addr().is_terminated());
+    ASSERT_TRUE(failure_report(mid->addr()));
+    // ...then a storm of short-lived supervisors that each give up once.
+    constexpr std::size_t extra = 8;
+    std::vector<actor_addr> storm;
+    for (std::size_t i = 0; i < failure_report_limit + extra; ++i) {
+        auto s = start(quick, specs({"w"}));
+        (void)child(s, "w").tell(crash_msg{});
+        run();
+        ASSERT_TRUE(s.addr().is_terminated()) << i;
+        storm.push_back(s.addr());
+    }
+    const auto kept =
+        static_cast<std::size_t>(std::count_if(storm.begin(), storm.end(), [](const actor_addr& a) {
+            return failure_report(a) != nullptr;
+        }));
+    EXPECT_EQ(kept + 1, failure_report_limit) << "the live one counts towards the limit";
+    for (std::size_t i = 0; i <= extra; ++i) {
+        EXPECT_FALSE(failure_report(storm[i])) << "the oldest are forgotten first: " << i;
+    }
+    EXPECT_TRUE(failure_report(storm[extra + 1]));
+    EXPECT_TRUE(failure_report(storm.back()));
+    EXPECT_TRUE(failure_report(mid->addr())) << "a live supervisor's report is never forgotten";
+}
+
 // ---- task groups ---------------------------------------------------------------------
 
 struct nap_msg {};
@@ -532,7 +655,7 @@ TEST_F(TaskGroupSemanticsTest, MemberFailingAsTheGroupCancelsItIsReportedAsAFail
 
 TEST_F(TaskGroupSemanticsTest, TaskMemberThrowingAfterItsGroupIsCancelledIsAFailure) {
     task_group g(sys, {.mode = group_mode::collect_all});
-    g.spawn_task([&g](std::stop_token token) {
+    g.spawn_task([&g](const std::stop_token& token) {
         g.cancel(); // the group cancels this very member
         if (token.stop_requested()) {
             throw std::runtime_error("thrown while cancelled");

@@ -40,6 +40,7 @@ TEST(SupervisionStress, RestartStormOnRealThreads) {
         kids.push_back(*r);
     }
     std::vector<std::thread> senders;
+    senders.reserve(3);
     for (int t = 0; t < 3; ++t) {
         senders.emplace_back([&] {
             for (int i = 0; i < 7000; ++i) {

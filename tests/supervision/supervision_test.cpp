@@ -217,7 +217,8 @@ private:
 };
 class parent_worker : public worker {
 public:
-    parent_worker(std::string name, log_ptr log) : worker(name, log), log_(log) {}
+    parent_worker(std::string name, log_ptr log)
+        : worker(std::move(name), log), log_(std::move(log)) {}
     void on_start() override {
         worker::on_start();
         (void)spawn<grandchild>(log_);

@@ -18,7 +18,7 @@ TEST(TaskGroup, CollectAllReturnsEveryErrorAndHonoursLimit) {
     task_group g(sys, {.mode = group_mode::collect_all, .limit = 7});
     std::atomic<int> ran{0};
     for (int i = 0; i < 100; ++i) {
-        g.spawn_task([i, &ran](std::stop_token) {
+        g.spawn_task([i, &ran](const std::stop_token&) {
             ran.fetch_add(1);
             if (i % 3 == 0) {
                 throw std::runtime_error("task " + std::to_string(i));
@@ -57,7 +57,7 @@ TEST(TaskGroup, CancelOnFirstErrorStopsSiblingsAndDropsQueued) {
     task_group g(sys, {.mode = group_mode::cancel_on_first_error, .limit = 5});
     std::atomic<int> started{0};
     for (int i = 0; i < 100; ++i) {
-        g.spawn_task([i, &started](std::stop_token token) {
+        g.spawn_task([i, &started](const std::stop_token& token) {
             started.fetch_add(1);
             if (i == 4) {
                 throw std::runtime_error("first failure");

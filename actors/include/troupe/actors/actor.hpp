@@ -58,8 +58,10 @@ public:
     virtual void on_idle() {}
     /// A child failed (or, with `decide_child_exits`, exited on its own: a
     /// normal exit comes with `errc::none`); the answer decides its fate.
-    /// Throwing escalates with the thrown cause: the child is stopped and
-    /// this actor fails (`error_exception` sets the cause exactly). Default:
+    /// Throwing escalates with the thrown cause (`error_exception` sets it
+    /// exactly), as `child_decision::escalate` does: the child is stopped,
+    /// then this actor's other children newest first, each under its
+    /// shutdown timeout, and then this actor fails to its parent. Default:
     /// stop it.
     virtual child_decision on_child_failed(const actor_addr& /*child*/, const error& /*cause*/) {
         return child_decision::stop;

@@ -59,6 +59,7 @@ public:
         return state_->take();
     }
 
+    // NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): final, see .clang-tidy
     struct awaiter final : detail::awaitable_tag, detail::awaiter_base {
         explicit awaiter(boost::intrusive_ptr<detail::ask_state<R>> s) : state(std::move(s)) {}
         bool await_ready() const { return state->ready(); }

@@ -50,6 +50,8 @@ protected:
     awaitable() = default;
     awaitable(const awaitable&) = default;
     awaitable& operator=(const awaitable&) = default;
+    awaitable(awaitable&&) noexcept = default;
+    awaitable& operator=(awaitable&&) noexcept = default;
     ~awaitable() = default;
 
     /// From `await_suspend`: registers `*this` as what the running actor's

@@ -81,7 +81,7 @@ timer_handle start_timer(clock& clk, cell_ptr owner, Ref to, duration delay, dur
         std::weak_ptr<timer_control> control;
         Ref to;
         M msg;
-        duration period;
+        duration period{};
         void operator()() const {
             auto c = control.lock();
             if (!c) {

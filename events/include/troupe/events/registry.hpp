@@ -317,7 +317,7 @@ private:
         return finish<T>(std::move(s), opts);
     }
     template <class T>
-    expected<subscription> finish(detail::sub_ptr s, const subscribe_options<T>& opts) {
+    expected<subscription> finish(const detail::sub_ptr& s, const subscribe_options<T>& opts) {
         s->priority = opts.priority;
         s->once = opts.once;
         auto id = core_->add(s, opts.bound_to);

@@ -175,6 +175,7 @@ private:
         return h == closing_tag || (is_chain(h) && (h & closing_bit) != 0);
     }
     [[nodiscard]] static mailbox_node* chain_of(std::uintptr_t h) noexcept {
+        // NOLINTNEXTLINE(performance-no-int-to-ptr): h is a node pointer with a tag bit
         return reinterpret_cast<mailbox_node*>(h & ~closing_bit);
     }
 
@@ -207,7 +208,8 @@ private:
     mailbox_node* sys_head_ = nullptr;       // consumer (or lock holder) only
     mailbox_node* sys_tail_ = nullptr;       // consumer (or lock holder) only
     bool evictable_;                         // immutable
-    std::atomic<bool> locked_{false};        // only used when evictable_
+    // Only used when evictable_; mutable for has_pending() const.
+    mutable std::atomic<bool> locked_{false};
 };
 
 } // namespace troupe

@@ -6,6 +6,7 @@
 #include <troupe/actors/clock.hpp>
 #include <troupe/actors/error.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -46,8 +47,13 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return failures_.size(); }
     /// Failures in this aggregate and, recursively, every nested one.
     [[nodiscard]] std::size_t total() const;
+    /// Failures the owner saw but does not list: a supervisor's history keeps
+    /// the latest `supervisor_options::max_reported_failures` of its window
+    /// and counts the ones it let go (not counted in `size` or `total`).
+    [[nodiscard]] std::size_t omitted() const noexcept { return omitted_; }
 
     void add(child_failure f) { failures_.push_back(std::move(f)); }
+    void add_omitted(std::size_t n) noexcept { omitted_ += n; }
 
     /// Visits every failure depth-first; `depth` is 0 for this level.
     void walk(const std::function<void(const child_failure&, int depth)>& fn) const;
@@ -59,12 +65,22 @@ private:
     std::string owner_;
     error summary_;
     std::vector<child_failure> failures_;
+    std::size_t omitted_ = 0;
 };
 
+/// Reports kept per system (see `failure_report`) past which those of
+/// terminated supervisors are forgotten, oldest first.
+inline constexpr std::size_t failure_report_limit = 1024;
+
 /// The aggregate a supervisor published when it gave up (null if none).
-/// Kept per system (an extension slot) until the system shuts down: it stays
-/// available after the supervisor terminated and after its parent nested it
-/// into its own report; `take` removes it.
+/// Kept per system (an extension slot), one per supervisor (giving up again
+/// replaces it): it stays available after the supervisor terminated and
+/// after its parent nested it into its own report; `take` removes it. A
+/// live supervisor's report stays until the system shuts down; of the
+/// terminated ones', the oldest are forgotten once the system holds more
+/// than `failure_report_limit` reports (a parent's report still nests the
+/// ones it absorbed), so a storm of short-lived supervisors that give up
+/// keeps bounded memory.
 [[nodiscard]] std::shared_ptr<const aggregate_error> failure_report(const actor_addr& who);
 [[nodiscard]] std::shared_ptr<const aggregate_error> take_failure_report(const actor_addr& who);
 

@@ -10,8 +10,8 @@
 #include <troupe/supervision/fault_injection.hpp>
 #include <troupe/supervision/task_group.hpp>
 
+#include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <random>
@@ -51,12 +51,25 @@ struct supervisor_options {
     restart_strategy strategy = restart_strategy::one_for_one;
     /// Restart intensity: more than `max_restarts` restarts within `within`
     /// makes the supervisor give up: it publishes an `aggregate_error` of
-    /// the failures in that window (see `failure_report`) and fails to its
-    /// parent (`errc::escalated`), whose decision then stops or restarts it —
-    /// its children are stopped in order (reverse start order) either way.
-    /// Its failure history keeps only that window: bounded memory.
+    /// the failures in that window (see `failure_report`), stops all its
+    /// children in reverse start order, each per its shutdown policy, and
+    /// then fails to its parent (`errc::escalated`), whose decision stops or
+    /// restarts it — as an Erlang/OTP supervisor terminates its children
+    /// before its exit reaches its own supervisor.
+    ///
+    /// Memory per supervisor is bounded whatever the length of a restart
+    /// storm: one timestamp per restart inside the window (at most
+    /// `max_restarts`, as Erlang/OTP's supervisor keeps them), and a failure
+    /// history of at most `max_reported_failures` entries (see there).
     std::uint32_t max_restarts = 3;
     duration within = std::chrono::seconds(5);
+    /// The failure history behind a give-up report keeps the latest failures
+    /// inside the window, at most this many (and at most `max_restarts + 1`,
+    /// all a give-up needs); failures it had to let go while they were still
+    /// in the window are counted in the report (`aggregate_error::omitted`).
+    /// Only matters when `max_restarts` is large (then a report holds the
+    /// last failures before the give-up, not every one in the window).
+    std::uint32_t max_reported_failures = 16;
     backoff_policy backoff{};
     std::uint64_t seed = 42; ///< jitter RNG seed
     /// Failures, restarts, give-ups, shutdown kills (on the supervisor's turn;
@@ -106,9 +119,10 @@ using supervisor_protocol =
 ///   of them in start order; `rest_for_one` does the same for the failed
 ///   child and the ones started after it.
 /// - More than `max_restarts` restarts within `within` make it give up: it
-///   fails to its parent with `escalated` and publishes its aggregate (which
-///   nests the reports of sub-supervisors that gave up), whatever the path —
-///   failures or children that keep exiting normally.
+///   publishes its aggregate (which nests the reports of sub-supervisors
+///   that gave up), stops its children newest first (each per its shutdown
+///   policy) and only then fails to its parent with `escalated`, whatever
+///   the path — failures or children that keep exiting normally.
 /// - Ordered stop: children newest first, each per its shutdown policy; an
 ///   overrun is killed (exit cause `killed` <- `timeout`), reported
 ///   (`shutdown_kill` event) and recorded.
@@ -146,8 +160,10 @@ private:
     };
     actor_addr start_child(child_state& c);
     child_state* find(const actor_addr& a);
-    void emit(supervision_event e) const;
+    void emit(const supervision_event& e) const;
     void remember(child_failure f);
+    /// Drops the history's failures that left the window ending at `now`.
+    void forget_before(time_point now);
     bool intensity_exceeded(time_point now);
     child_decision give_up(const actor_addr& child, const error& cause, std::uint32_t restarts);
     child_decision restart(child_state& c, const error& cause, time_point now);
@@ -158,8 +174,22 @@ private:
     supervisor_options options_;
     std::vector<child_spec> initial_;
     std::vector<child_state> children_; // start order
-    std::deque<time_point> restarts_;   // within the intensity window
-    std::deque<child_failure> history_; // within the intensity window, at most max_restarts + 1
+    // Restart times within the intensity window, oldest first: a ring of
+    // restart_count_ entries from restart_head_ in restarts_, whose size only
+    // grows (doubling, at most max_restarts). Unlike a deque it allocates
+    // nothing before the first restart and holds exactly the window's worth.
+    std::vector<time_point> restarts_;
+    std::size_t restart_head_ = 0;
+    std::size_t restart_count_ = 0;
+    // The latest failures within the window, oldest first: at most
+    // min(max_restarts + 1, max_reported_failures). Erasing at the front
+    // moves at most that many entries: cheaper than a deque's node churn.
+    std::vector<child_failure> history_;
+    // Failures let go from history_ for its size while still in the window,
+    // and when the newest of them happened: once that one left the window,
+    // they all did, and the count starts again.
+    std::size_t omitted_ = 0;
+    time_point omitted_newest_{};
     std::mt19937_64 rng_;
     bool giving_up_ = false;
 };

@@ -64,13 +64,14 @@ public:
     void spawn_task(std::function<void(std::stop_token)> fn);
     /// Cancels: running members are stopped with `errc::cancelled`, queued
     /// ones never start.
-    void cancel(error cause = error{errc::cancelled, "task_group cancelled"});
+    void cancel(const error& cause = error{errc::cancelled, "task_group cancelled"});
     /// Waits for every member (queued ones included) and returns all failures.
     /// On a scheduler worker (inside a handler) it would deadlock the pool, so
     /// it returns at once an aggregate holding one `errc::would_block` entry
     /// (path "<join>") and does not wait; use `join_async()` there.
     aggregate_error join();
 
+    // NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): final, see .clang-tidy
     class join_awaiter;
     /// `co_await group.join_async()` inside an actor's task handler: suspends
     /// the task (not the worker) until every member is done, then yields the
@@ -95,6 +96,7 @@ private:
 /// The awaitable of `task_group::join_async()`. Awaited on the actor's own
 /// turn only; completes on it too (woken through the actor's system lane by
 /// the thread that finishes the last member).
+// NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): final, see .clang-tidy
 class task_group::join_awaiter final : public awaitable {
 public:
     explicit join_awaiter(std::shared_ptr<detail::task_group_state> st) noexcept

@@ -28,6 +28,7 @@ public:
     explicit ask_state_base(system_core* sys) noexcept : sys_(sys) {}
     ask_state_base(const ask_state_base&) = delete;
     ask_state_base& operator=(const ask_state_base&) = delete;
+    virtual ~ask_state_base() = default;
 
     void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
     void release() noexcept {
@@ -78,7 +79,6 @@ public:
     [[nodiscard]] bool failed() const noexcept { return status_ == status::failed; }
 
 protected:
-    virtual ~ask_state_base() = default;
     /// Completes with a value: `store` writes it under the lock.
     template <class Store>
     bool complete(Store&& store) noexcept {

@@ -117,8 +117,12 @@ enum class run_on_stop : std::uint8_t { no, yes };
 /// 2. A request that finds the actor terminated is answered as a dead actor
 ///    would: monitor → `down` with the exit cause, link → exit signal with
 ///    the exit cause, child_failed → the child is stopped.
-/// 3. `on_child_failed` decides: stop, restart, resume, escalate (stop the
-///    child, fail this actor) or defer (the parent acts later).
+/// 3. `on_child_failed` decides: stop, restart, resume, escalate or defer
+///    (the parent acts later). Escalating (or throwing from it) stops the
+///    child and fails this actor as an Erlang/OTP supervisor that gives up:
+///    → failed at once, its other children stop newest first, each under its
+///    shutdown timeout, and only then is its parent told (so the parent
+///    never rules on it while its children still run).
 /// 4. Exit signal of a linked peer: with `trap_exits`, `on_exit` for every
 ///    cause, normal ones included; without, a non-normal cause stops this
 ///    actor with `linked_exit` (normal ones are ignored).
@@ -291,6 +295,7 @@ private:
         traps_exits = 8,           // immutable
         start_after_teardown = 16, // a `start` arrived while tearing down for a halt
         halt_after_teardown = 32,  // the teardown in progress ends halted, not rebuilt
+        escalating = 64,           // failed by escalating: children stop, then the parent hears
     };
     [[nodiscard]] bool has(flag f) const noexcept {
         return (flags_ & static_cast<std::uint8_t>(f)) != 0;
@@ -336,6 +341,7 @@ private:
     // cell_failure.cpp: failures and decisions
     void handle_failure(error cause, envelope* failed_message);
     void report_exit_to_parent(error cause);
+    void fail_after_children(error cause);
     [[nodiscard]] bool group_will_halt(const cell* child) const noexcept;
     void decide_about_child(system_envelope& e);
     void apply_decision(child_decision d, const cell_ptr& child, const error& cause);

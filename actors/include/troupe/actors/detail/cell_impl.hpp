@@ -130,9 +130,14 @@ class cell_impl final : public cell {
 public:
     using protocol_type = typename Impl::protocol;
 
+    // storage_ is raw memory for the behaviour, which construct_behaviour() builds in place:
+    // zeroing it here would be wasted work.
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): see above
     cell_impl(system_core& sys, cell* parent, const spawn_options& opts, std::string name,
               Factory f)
         : cell(sys, parent, opts, std::move(name)), factory_(std::move(f)) {}
+    cell_impl(const cell_impl&) = delete;
+    cell_impl& operator=(const cell_impl&) = delete;
     ~cell_impl() override { destroy_behaviour(); }
 
     [[nodiscard]] const std::type_info& protocol() const noexcept override {
@@ -152,6 +157,9 @@ protected:
     actor_base* construct_behaviour() override {
         constructing_cell() = this;
         struct reset {
+            reset() = default;
+            reset(const reset&) = delete;
+            reset& operator=(const reset&) = delete;
             ~reset() { constructing_cell() = nullptr; }
         } guard;
         Impl* p = ::new (static_cast<void*>(&storage_)) Impl(factory_());

@@ -72,7 +72,7 @@ enum class sys_kind : std::uint8_t {
 
 /// A system-lane message. Rare, so one shape for all kinds.
 struct system_envelope final : envelope {
-    system_envelope(sys_kind k, error c = {}, cell_ptr o = {}) noexcept
+    explicit system_envelope(sys_kind k, error c = {}, cell_ptr o = {}) noexcept
         : kind(k), cause(std::move(c)), other(std::move(o)) {
         lane_kind = lane::system;
     }

@@ -45,11 +45,18 @@ template <class Protocol>
 struct user_envelope final : envelope {
     template <class M>
     explicit user_envelope(M&& m) : msg(std::forward<M>(m)) {}
+    user_envelope(const user_envelope&) = delete; // would release reply twice
+    user_envelope(user_envelope&&) = delete;
+    user_envelope& operator=(const user_envelope&) = delete;
+    user_envelope& operator=(user_envelope&&) = delete;
     ~user_envelope() override {
         if (reply != nullptr) {
             reply->release();
         }
     }
+    // std::visit throws only on a valueless variant; msg is built once and never assigned (a
+    // handler gets the alternative), so it always holds one.
+    // NOLINTNEXTLINE(bugprone-exception-escape): see above
     [[nodiscard]] std::string_view type_name() const noexcept override {
         if constexpr (requires { std::visit([](auto&) {}, msg); }) {
             return std::visit(

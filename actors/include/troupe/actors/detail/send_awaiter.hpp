@@ -17,6 +17,7 @@ namespace troupe::detail {
 /// Must be awaited in the full-expression that created it (as
 /// `co_await send(...)` is): it refers to the receiver through the caller's
 /// ref and takes its own reference only when it suspends.
+// NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): final, see .clang-tidy
 class send_awaiter final : public awaitable_tag, public awaiter_base {
 public:
     send_awaiter(cell* to, envelope* e) noexcept : to_(to), envelope_(e) {}
@@ -45,6 +46,7 @@ private:
 };
 
 /// `co_await self.sleep(d)`: resumes the task after `d` on the actor's clock.
+// NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): final, see .clang-tidy
 class sleep_awaiter final : public awaitable_tag, public awaiter_base {
 public:
     explicit sleep_awaiter(duration d) noexcept : delay_(d) {}

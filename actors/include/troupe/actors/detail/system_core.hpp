@@ -53,7 +53,7 @@ public:
         return next_id_.fetch_add(1, std::memory_order_relaxed); // unique ids only
     }
     /// Striped lock guarding a cell's children list.
-    [[nodiscard]] std::mutex& tree_lock(const cell* c) noexcept;
+    [[nodiscard]] std::mutex& tree_lock(const cell* c) const noexcept;
 
     /// Registers `c` under its full path. Fails with `name_taken`.
     expected<void> register_path(cell* c, const std::string& path);
@@ -138,7 +138,7 @@ private:
     std::atomic<std::uint64_t> next_id_{1};
     std::atomic<std::uint64_t> late_replies_{0}; // statistic
     std::atomic<std::int64_t> live_{0};
-    std::array<std::mutex, 64> tree_locks_;
+    mutable std::array<std::mutex, 64> tree_locks_;
     mutable std::mutex registry_mutex_;
     std::unordered_map<std::string, cell*> registry_; // guarded by registry_mutex_
     mutable std::mutex extensions_mutex_;

@@ -26,6 +26,7 @@ public:
     explicit snapshot(std::shared_ptr<T> p) : ptr_(std::move(p)) {}
     snapshot(const snapshot&) = delete;
     snapshot& operator=(const snapshot&) = delete;
+    ~snapshot() = default;
 
     [[nodiscard]] std::shared_ptr<T> load(std::memory_order = std::memory_order_acquire) const {
         lock();
