@@ -14,9 +14,12 @@ namespace troupe::detail {
 class unique_function {
 public:
     unique_function() noexcept = default;
-    template <class F>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, unique_function> &&
-             std::is_invocable_v<std::decay_t<F>&>) explicit unique_function(F&& f)
+    // enable_if rather than requires: clang-tidy 14's forwarding-reference
+    // check only recognises the former as excluding unique_function itself.
+    template <class F,
+              class = std::enable_if_t<!std::is_same_v<std::remove_cvref_t<F>, unique_function> &&
+                                       std::is_invocable_v<std::decay_t<F>&>>>
+    explicit unique_function(F&& f)
         : impl_(std::make_unique<model<std::decay_t<F>>>(std::forward<F>(f))) {}
 
     void operator()() { impl_->call(); }
