@@ -9,6 +9,7 @@
 #include <troupe/actors/system.hpp>
 
 #include <cassert>
+#include <exception>
 #include <random>
 
 namespace troupe {
@@ -191,6 +192,7 @@ bool ask_state_base::fail(error e) noexcept {
 void ask_state_base::finish(std::unique_lock<std::mutex>& lock) noexcept {
     cell_ptr waiter = std::move(waiter_);
     std::uint64_t gen = generation_;
+    notify how = notify_;
     timer_id timer = std::exchange(timer_, 0);
     lock.unlock();
     cv_.notify_all();
@@ -198,8 +200,28 @@ void ask_state_base::finish(std::unique_lock<std::mutex>& lock) noexcept {
         sys_->clk().cancel(timer);
     }
     if (waiter) {
-        waiter->wake(gen);
+        if (how == notify::wake) {
+            waiter->wake(gen);
+        } else {
+            waiter->post_continuation(gen);
+        }
     }
+}
+
+void ask_state_base::leave_handler() noexcept {
+    if ((promise_flags_.exchange(0, std::memory_order_relaxed) & abandoned) != 0) {
+        fail(error{errc::broken_promise,
+                   "the response promise was dropped unanswered while an exception passed"});
+    }
+}
+
+bool ask_state_base::drop_unanswered() noexcept {
+    if ((promise_flags_.load(std::memory_order_relaxed) & in_handler) != 0 &&
+        std::uncaught_exceptions() > 0) {
+        promise_flags_.fetch_or(abandoned, std::memory_order_relaxed);
+        return false;
+    }
+    return true;
 }
 
 void ask_state_base::on_late() noexcept {
@@ -241,14 +263,88 @@ void ask_state_base::wait() const {
     cv_.wait(lock, [this] { return status_ != status::pending; });
 }
 
-bool ask_state_base::set_waiter(cell* c, std::uint64_t generation) {
+bool ask_state_base::set_waiter(cell* c, std::uint64_t generation, notify how) {
     std::lock_guard lock(mutex_);
     if (status_ != status::pending) {
         return false;
     }
     waiter_ = cell_ptr(c);
     generation_ = generation;
+    notify_ = how;
     return true;
+}
+
+// ---- when_all / when_any ----------------------------------------------------------
+
+bool ask_join::await_ready() const noexcept {
+    if (wait_for_ == wait_for::first) {
+        return states_.empty() || first_ready() != states_.size();
+    }
+    for (const ask_state_base* s : states_) {
+        if (!s->ready()) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::size_t ask_join::first_ready() const noexcept {
+    for (std::size_t i = 0; i < states_.size(); ++i) {
+        if (states_[i]->ready()) {
+            return i;
+        }
+    }
+    return states_.size();
+}
+
+bool ask_join::await_suspend(std::coroutine_handle<> h) {
+    self_ = this_thread_context().current;
+    continuation_ = h;
+    if (self_->is_cancelled()) {
+        cancel_pending(self_->stop_cause());
+        return false;
+    }
+    return register_wait();
+}
+
+bool ask_join::register_wait() {
+    const std::uint64_t gen = self_->set_awaiter(this);
+    if (wait_for_ == wait_for::first) {
+        // One registration on every ask: the first completion wakes this
+        // generation; the others' wakes are stale and ignored.
+        for (ask_state_base* s : states_) {
+            if (!s->set_waiter(self_, gen)) {
+                self_->set_awaiter(nullptr);
+                return false;
+            }
+        }
+        return true;
+    }
+    for (; next_ < states_.size(); ++next_) {
+        if (states_[next_]->set_waiter(self_, gen)) {
+            return true; // woken when this one completes, then on to the next
+        }
+    }
+    self_->set_awaiter(nullptr);
+    return false;
+}
+
+void ask_join::on_wake() {
+    if (wait_for_ == wait_for::all && register_wait()) {
+        return;
+    }
+    continuation_.resume();
+}
+
+void ask_join::on_cancel(const error& cause) {
+    cancel_pending(cause);
+    continuation_.resume();
+}
+
+void ask_join::cancel_pending(const error& cause) noexcept {
+    for (ask_state_base* s : states_) {
+        s->fail(error{errc::cancelled, "asking actor cancelled", cause});
+    }
 }
 
 } // namespace detail

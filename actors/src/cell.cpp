@@ -213,6 +213,16 @@ void cell::wake(std::uint64_t gen) {
     enqueue_system(e);
 }
 
+void cell::post_continuation(std::uint64_t id) {
+    auto* e = new system_envelope(sys_kind::continuation);
+    e->generation = id;
+    enqueue_system(e);
+}
+
+std::uint64_t cell::add_continuation(unique_function f) {
+    return extras().continuations.add(std::move(f));
+}
+
 // ---- the actor's own turn -----------------------------------------------------------
 
 std::stop_token cell::stop_token() {
@@ -353,7 +363,12 @@ void cell::deliver_user(envelope* e, int times) {
             dispatch(*e);
         }
     } catch (...) {
-        handle_failure(internal::error_from_current_exception(), e);
+        error cause = internal::error_from_current_exception();
+        // The asker learns why: types and text (the dead letter then finds
+        // its reply completed).
+        e->fail(
+            internal::handler_failure(cause, internal::current_exception_type(), e->type_name()));
+        handle_failure(std::move(cause), e);
         return;
     }
     if (has(flag::task_running) && !extras_->task.has_message()) {
@@ -402,7 +417,8 @@ void cell::complete_task() {
         error cause = internal::error_from_current_exception();
         if (t.reply != nullptr) {
             static_cast<ask_state_base*>(t.reply)->fail(
-                error{errc::handler_failed, cause.message()});
+                internal::handler_failure(cause, internal::current_exception_type(),
+                                          e ? e->type_name() : std::string_view("a message")));
         }
         handle_failure(std::move(cause), e.release());
         return;

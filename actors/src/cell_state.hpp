@@ -6,6 +6,7 @@
 #include <troupe/actors/spawn_options.hpp>
 
 #include "actor_timers.hpp"
+#include "continuation_table.hpp"
 #include "exit_observers.hpp"
 #include "sender_waitlist.hpp"
 #include "task_slot.hpp"
@@ -80,6 +81,7 @@ struct cell_extras {
     internal::exit_observers observers;
     internal::actor_timers timers;
     internal::task_slot task;
+    internal::continuation_table continuations;
     std::optional<child_stop_sequence> stopping;
     std::deque<group_restart> groups; // the front one runs
     std::optional<error> failure;     // while failed: why (it stays the exit cause)

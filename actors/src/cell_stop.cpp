@@ -252,6 +252,7 @@ void cell::tear_down_behaviour(const error& cause, run_on_stop on_stop) {
     if (extras_) {
         extras_->timers.cancel_all();
         extras_->timers.cancel_idle(sys_.clk());
+        extras_->continuations.clear(); // note 7: replies never reach a later incarnation
     }
     set(flag::stamps_activity, false);
     if (behaviour_ != nullptr) {

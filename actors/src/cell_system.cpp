@@ -112,6 +112,16 @@ void cell::handle_system(system_envelope& e) {
             e.callback(error{});
         }
         break;
+    case sys_kind::continuation: run_continuation(e.generation); break;
+    }
+}
+
+void cell::run_continuation(std::uint64_t id) {
+    if (!observes_exits() || !extras_) {
+        return; // torn down: the continuation was dropped with its behaviour
+    }
+    if (unique_function f = extras_->continuations.take(id)) {
+        f(); // a throw fails this actor, as from a handler
     }
 }
 

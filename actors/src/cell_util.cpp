@@ -2,7 +2,11 @@
 
 #include "cell_util.hpp"
 
+#include <boost/core/demangle.hpp>
+
 #include <exception>
+#include <string>
+#include <typeinfo>
 
 namespace troupe::internal {
 
@@ -16,6 +20,25 @@ error error_from_current_exception() {
     } catch (...) {
         return error{errc::exception, "non-standard exception"};
     }
+}
+
+std::string current_exception_type() {
+    try {
+        throw;
+    } catch (const std::exception& ex) {
+        return boost::core::demangle(typeid(ex).name());
+    } catch (...) {
+        return "non-standard exception";
+    }
+}
+
+error handler_failure(const error& cause, std::string_view exception_type,
+                      std::string_view message_type) {
+    std::string text = "the handler of ";
+    text += message_type;
+    text += " threw ";
+    text += exception_type;
+    return error{errc::handler_failed, std::move(text), cause};
 }
 
 errc errc_of(dead_letter_reason r) noexcept {

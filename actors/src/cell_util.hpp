@@ -11,6 +11,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
+#include <string_view>
 #include <utility>
 
 namespace troupe::internal {
@@ -18,6 +20,15 @@ namespace troupe::internal {
 /// The error an exception in flight stands for (call inside a catch block):
 /// its type and `what()`, for `std::exception`s.
 [[nodiscard]] error error_from_current_exception();
+/// Inside a catch block: the dynamic type of the exception being handled,
+/// demangled ("non-standard exception" if it does not derive from
+/// std::exception).
+[[nodiscard]] std::string current_exception_type();
+/// What an asker receives when the handler of its message (`message_type`)
+/// failed with `cause` (thrown as `exception_type`): `handler_failed`, with
+/// both types and the exception's text, caused by `cause`.
+[[nodiscard]] error handler_failure(const error& cause, std::string_view exception_type,
+                                    std::string_view message_type);
 
 /// The error a sender's message completes with when it becomes a dead letter.
 [[nodiscard]] errc errc_of(dead_letter_reason r) noexcept;

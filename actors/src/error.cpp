@@ -25,6 +25,8 @@ std::string_view to_string(errc code) noexcept {
     case errc::unsupported: return "unsupported";
     case errc::escalated: return "escalated";
     case errc::noproc: return "noproc";
+    case errc::broken_promise: return "broken_promise";
+    case errc::already_replied: return "already_replied";
     }
     return "unknown";
 }

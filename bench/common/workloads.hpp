@@ -45,6 +45,14 @@ inline constexpr std::int64_t publish_deliveries = 1'000'000;
 /// match/T: publishes per iteration, spread round-robin over the T topics (one subscriber each).
 inline constexpr std::int64_t match_publishes = 100'000;
 
+/// gateway: requests per iteration, each client -> gateway -> worker -> gateway -> client.
+inline constexpr std::int64_t gateway_requests = 200'000;
+/// gateway: client actors; each keeps `gateway_window` requests outstanding.
+inline constexpr std::int64_t gateway_clients = 8;
+inline constexpr std::int64_t gateway_window = 16;
+/// gateway: workers behind the gateway, chosen round-robin.
+inline constexpr std::int64_t gateway_workers = 4;
+
 /// Messages each of `senders` fan_in senders sends per iteration.
 constexpr std::int64_t fan_in_messages_per_sender(std::int64_t senders) {
     return fan_in_total_messages / senders;

@@ -7,6 +7,7 @@
 #include <troupe/testing/manual_executor.hpp>
 
 #include "actor_timers.hpp"
+#include "continuation_table.hpp"
 #include "exit_observers.hpp"
 #include "sender_waitlist.hpp"
 #include "task_slot.hpp"
@@ -205,6 +206,38 @@ TEST(ActorTimers, IdleTimeoutFiresOnlyAfterAWholeQuietPeriod) {
     EXPECT_FALSE(timers.has_idle());
     timers.cancel_idle(clk);
     clk.shutdown(); // the armed timers hold null targets: drop them unrun
+}
+
+// ---- continuation_table ------------------------------------------------------------
+
+TEST(ContinuationTable, RunsEachContinuationOnceByItsId) {
+    internal::continuation_table table;
+    std::vector<int> ran;
+    const auto a = table.add(detail::unique_function([&] { ran.push_back(1); }));
+    const auto b = table.add(detail::unique_function([&] { ran.push_back(2); }));
+    EXPECT_NE(a, b);
+    EXPECT_EQ(table.size(), 2u);
+    auto fb = table.take(b);
+    ASSERT_TRUE(fb);
+    fb();
+    EXPECT_FALSE(table.take(b)) << "taken once";
+    auto fa = table.take(a);
+    ASSERT_TRUE(fa);
+    fa();
+    EXPECT_EQ(ran, (std::vector<int>{2, 1}));
+    EXPECT_EQ(table.size(), 0u);
+}
+
+TEST(ContinuationTable, ClearDropsThePendingOnesAndIdsNeverRepeat) {
+    internal::continuation_table table;
+    auto owned = std::make_shared<int>(7);
+    std::weak_ptr<int> watch = owned;
+    const auto first = table.add(detail::unique_function([p = std::move(owned)] { (void)p; }));
+    table.clear();
+    EXPECT_TRUE(watch.expired()) << "the captures are destroyed with the table's entry";
+    EXPECT_FALSE(table.take(first));
+    const auto second = table.add(detail::unique_function([] {}));
+    EXPECT_GT(second, first) << "a stale continuation(id) can never match a new entry";
 }
 
 } // namespace

@@ -54,9 +54,7 @@ public:
         if (!cell_) {
             return fail(errc::invalid_argument, "tell on an empty actor_ref");
         }
-        auto* e = new detail::user_envelope<Protocol>(std::forward<M>(m));
-        e->trace_id = detail::outgoing_trace_id();
-        return cell_->enqueue_user(e);
+        return post(std::forward<M>(m), nullptr, detail::outgoing_trace_id());
     }
 
     /// Sends `m` and returns a handle to its reply, which arrives before
@@ -84,11 +82,9 @@ public:
         boost::intrusive_ptr<detail::ask_state<reply>> state(new detail::ask_state<reply>(&sys),
                                                              false);
         state->arm(saturating_add(sys.clk().now(), timeout));
-        auto* e = new detail::user_envelope<Protocol>(std::forward<M>(m));
-        e->trace_id = detail::outgoing_trace_id();
         state->add_ref();
-        e->reply = state.get();
-        (void)cell_->enqueue_user(e); // a refusal completes the state with the error
+        // A refusal completes the state with the error.
+        (void)post(std::forward<M>(m), state.get(), detail::outgoing_trace_id());
         return ask_handle<reply>(std::move(state));
     }
 
@@ -105,6 +101,16 @@ public:
 
     /// @private runtime
     [[nodiscard]] detail::cell* cell() const noexcept { return cell_.get(); }
+    /// @private runtime: sends `m` on a non-empty ref, carrying `trace` and
+    /// `reply` (an owned reference to the ask's state, or null for a tell;
+    /// a refusal fails it).
+    template <class M>
+    send_result post(M&& m, detail::ask_state_base* reply, std::uint64_t trace) const {
+        auto* e = new detail::user_envelope<Protocol>(std::forward<M>(m));
+        e->trace_id = trace;
+        e->reply = reply;
+        return cell_->enqueue_user(e);
+    }
 
 private:
     detail::cell_ptr cell_;

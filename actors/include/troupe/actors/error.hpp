@@ -32,6 +32,8 @@ enum class errc : std::uint8_t {
     unsupported,      ///< not available in this build or context
     escalated,        ///< a supervisor gave up on a child failure; the cause holds it
     noproc,           ///< no such actor (a link or monitor of an empty or unknown address)
+    broken_promise,   ///< a deferred reply's promise was dropped unanswered
+    already_replied,  ///< a response promise was used twice
 };
 
 /// Returns the enumerator's name, e.g. `"mailbox_full"`.

@@ -50,9 +50,30 @@ public:
     bool wait_until(time_point deadline) const;
     /// Blocks until completion (the deadline guarantees it happens).
     void wait() const;
-    /// For an awaiting actor: records whom to wake. Returns false (and records
-    /// nothing) if already completed, so the awaiter must not suspend.
-    bool set_waiter(cell* c, std::uint64_t generation);
+    /// How a completion reaches the actor waiting for it.
+    enum class notify : std::uint8_t {
+        wake,        ///< `cell::wake(generation)`: resume an awaiting task
+        continuation ///< `cell::post_continuation(generation)`: run a `then`
+    };
+    /// For an awaiting actor: records whom to notify, and how. Returns false
+    /// (and records nothing) if already completed, so the waiter must not
+    /// wait. A later call replaces the waiter.
+    bool set_waiter(cell* c, std::uint64_t generation, notify how = notify::wake);
+
+    // ---- deferred replies (response_promise) ------------------------------------
+    // While the handler that received a promise runs, an unanswered promise
+    // dropped by stack unwinding leaves the failure to the runtime, which
+    // knows the exception (`handler_failed` with its message).
+
+    /// The handler that receives a promise for this ask starts.
+    void enter_handler() noexcept {
+        promise_flags_.fetch_or(in_handler, std::memory_order_relaxed);
+    }
+    /// It returned normally: a promise it dropped while an exception passed
+    /// (one the handler caught) fails the ask now, with `broken_promise`.
+    void leave_handler() noexcept;
+    /// An unanswered promise is dropped: true if it must fail the ask itself.
+    [[nodiscard]] bool drop_unanswered() noexcept;
     /// The error, if it completed with one.
     [[nodiscard]] const error& failure() const noexcept { return error_; }
     [[nodiscard]] bool failed() const noexcept { return status_ == status::failed; }
@@ -80,12 +101,18 @@ private:
 
     system_core* sys_; // outlives every ask; null if it never reached the system
     std::atomic<std::uint32_t> refs_{1};
+    static constexpr std::uint8_t in_handler = 1; // promise_flags_ bits
+    static constexpr std::uint8_t abandoned = 2;
+    // Relaxed: set and read on the handler's thread; another thread only
+    // drops a promise it was handed, after the handler gave it away.
+    std::atomic<std::uint8_t> promise_flags_{0};
     mutable std::mutex mutex_;
     mutable std::condition_variable cv_;
     status status_ = status::pending; // guarded by mutex_
     error error_;                     // guarded by mutex_ until completed, then immutable
     cell_ptr waiter_;                 // guarded by mutex_
     std::uint64_t generation_ = 0;    // guarded by mutex_
+    notify notify_ = notify::wake;    // guarded by mutex_
     timer_id timer_ = 0;              // guarded by mutex_
 };
 

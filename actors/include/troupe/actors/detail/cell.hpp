@@ -8,6 +8,7 @@
 #include <troupe/actors/dead_letters.hpp>
 #include <troupe/actors/detail/child_list.hpp>
 #include <troupe/actors/detail/envelope.hpp>
+#include <troupe/actors/detail/unique_function.hpp>
 #include <troupe/actors/error.hpp>
 #include <troupe/actors/expected.hpp>
 #include <troupe/actors/spawn_options.hpp>
@@ -102,6 +103,7 @@ enum class run_on_stop : std::uint8_t { no, yes };
 /// | wake(gen) | resumes the awaiter of that generation | same | same | same | ignored | ignored |
 /// | idle_timeout(gen) | `on_idle` (running only) | ignored | ignored | ignored | ignored | ignored |
 /// | call(fn) | `fn()` | same | same | same | same | ignored |
+/// | continuation(id) | runs that `then` continuation⁷ | same | same | ignored | ignored | ignored |
 ///
 /// 1. Stop: the stop token is signalled when the stop is *requested*
 ///    (`request_stop`, any thread). A stop from the parent (origin `parent`)
@@ -132,6 +134,9 @@ enum class run_on_stop : std::uint8_t { no, yes };
 /// 6. A restart in place keeps the actor's identity: its mailbox, refs and
 ///    the monitors others hold on it stay; the links of the old incarnation
 ///    are broken on both sides (as a restarted Erlang process has none).
+/// 7. A continuation (`ask(...).then`) belongs to the behaviour that asked:
+///    a teardown (restart, halt, termination) drops the ones still pending,
+///    so a reply never reaches a later incarnation.
 ///
 /// **Threading:** `enqueue_*`, `request_stop`, `request_kill`, refcounting,
 /// identity getters and counters from any thread; everything else runs on the
@@ -172,6 +177,13 @@ public:
     void signal_stop(const error& cause);
     /// Posts a wake for generation `gen`.
     void wake(std::uint64_t gen);
+    /// Posts `continuation(id)`: the ask that `add_continuation` returned
+    /// `id` for has completed.
+    void post_continuation(std::uint64_t id);
+    /// Own turn: keeps `f` until `continuation(id)` arrives (then it runs on
+    /// this actor's turn) or the behaviour is torn down (then it is dropped).
+    /// Ids never repeat within the cell's life.
+    std::uint64_t add_continuation(unique_function f);
 
     [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
     /// Full path (`/user/a/b`); built iteratively, whatever the depth.
@@ -326,6 +338,7 @@ private:
     [[nodiscard]] bool observes_exits() const noexcept;
     void handle_idle_timeout(std::uint64_t generation);
     void handle_wake(std::uint64_t generation);
+    void run_continuation(std::uint64_t id);
     // cell_failure.cpp: failures and decisions
     void handle_failure(error cause, envelope* failed_message);
     void report_exit_to_parent(error cause);

@@ -5,6 +5,7 @@
 #include <troupe/actors/actor.hpp>
 #include <troupe/actors/detail/cell.hpp>
 #include <troupe/actors/detail/message.hpp>
+#include <troupe/actors/response_promise.hpp>
 #include <troupe/actors/task.hpp>
 
 #include <memory>
@@ -19,8 +20,55 @@ namespace troupe::detail {
 /// `actor_base`'s constructor so user classes need no context parameter.
 cell*& constructing_cell() noexcept;
 
+/// True if `Impl` answers `M` later: its handler takes a response promise.
 template <class Impl, class M>
-void invoke_handler(Impl& impl, cell& c, M& m, ask_state_base*& reply) {
+concept defers_reply = askable<M> && requires(Impl& impl, M& m) {
+    impl.on(m, std::declval<response_promise<typename M::reply_type>>());
+};
+
+/// Runs a handler that takes a response promise (`defers_reply`). The
+/// envelope keeps its reference to the ask, so a handler that throws before
+/// answering fails the asker with `handler_failed` and the exception's text.
+template <class Impl, class M>
+void invoke_deferring_handler(Impl& impl, cell& c, M& m, ask_state_base*& reply) {
+    using reply_t = typename M::reply_type;
+    auto* state = static_cast<ask_state<reply_t>*>(reply);
+    if (state != nullptr) {
+        state->enter_handler();
+    }
+    response_promise<reply_t> promise(boost::intrusive_ptr<ask_state<reply_t>>(state),
+                                      this_thread_context().trace);
+    using result = decltype(impl.on(m, std::move(promise)));
+    if constexpr (is_task<result>::value) {
+        static_assert(std::is_void_v<typename result::value_type>,
+                      "a handler that takes a response_promise answers through it: it returns "
+                      "task<void>");
+        auto h = impl.on(m, std::move(promise)).release();
+        pending_task t;
+        t.handle = h;
+        t.reply = std::exchange(reply, nullptr); // the task holds the ask until it ends
+        t.complete = [](std::coroutine_handle<> raw, void* r) {
+            auto typed = std::coroutine_handle<task_promise<void>>::from_address(raw.address());
+            typed.promise().take(); // rethrows a failure: the runtime fails the ask
+            if (r != nullptr) {
+                static_cast<ask_state_base*>(r)->leave_handler();
+            }
+        };
+        c.begin_task(t);
+    } else {
+        static_assert(std::is_void_v<result>,
+                      "a handler that takes a response_promise answers through it: it returns "
+                      "void");
+        impl.on(m, std::move(promise));
+        if (state != nullptr) {
+            state->leave_handler();
+        }
+    }
+}
+
+/// Runs a handler that answers by returning (or, for a task, by `co_return`).
+template <class Impl, class M>
+void invoke_returning_handler(Impl& impl, cell& c, M& m, ask_state_base*& reply) {
     using result = decltype(impl.on(m));
     if constexpr (is_task<result>::value) {
         using value = typename result::value_type;
@@ -63,6 +111,15 @@ void invoke_handler(Impl& impl, cell& c, M& m, ask_state_base*& reply) {
                 static_cast<ask_state<reply_t>*>(reply)->set_value(reply_t(std::move(r)));
             }
         }
+    }
+}
+
+template <class Impl, class M>
+void invoke_handler(Impl& impl, cell& c, M& m, ask_state_base*& reply) {
+    if constexpr (defers_reply<Impl, M>) {
+        invoke_deferring_handler(impl, c, m, reply);
+    } else {
+        invoke_returning_handler(impl, c, m, reply);
     }
 }
 
@@ -122,11 +179,25 @@ private:
     alignas(Impl) std::byte storage_[sizeof(Impl)];
 };
 
-/// Behaviour built from a function object: `f(self, msg)` or `f(msg)`.
+/// Behaviour built from a function object: `f(self, msg)` or `f(msg)`; a
+/// deferred reply: `f(self, msg, promise)` or `f(msg, promise)`.
 template <class Protocol, class F>
 class function_actor final : public actor<Protocol> {
 public:
     explicit function_actor(F f) : f_(std::move(f)) {}
+
+    template <class M, class R>
+    requires std::is_invocable_v < F&, actor<Protocol>
+    &, M&,
+        response_promise < R >> || (!std::is_invocable_v<F&, actor<Protocol>&, M&> &&
+                                    std::is_invocable_v<F&, M&, response_promise<R>>)decltype(auto)
+                                       on(M& m, response_promise<R>&& reply) {
+        if constexpr (std::is_invocable_v<F&, actor<Protocol>&, M&, response_promise<R>>) {
+            return f_(static_cast<actor<Protocol>&>(*this), m, std::move(reply));
+        } else {
+            return f_(m, std::move(reply));
+        }
+    }
 
     template <class M>
     decltype(auto) on(M& m) {

@@ -67,6 +67,7 @@ enum class sys_kind : std::uint8_t {
     wake,          ///< generation: a pending await completed; resume the coroutine
     idle_timeout,  ///< generation: the idle timer fired
     call,          ///< run `callback` on the actor's turn (runtime-internal)
+    continuation,  ///< generation = id: an ask with a `then` completed; run it
 };
 
 /// A system-lane message. Rare, so one shape for all kinds.
