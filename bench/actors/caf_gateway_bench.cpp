@@ -40,28 +40,24 @@ struct gateway_state {
     std::size_t next = 0;
 };
 
-caf::behavior relaying_gateway(caf::stateful_actor<gateway_state>* self,
-                               std::vector<caf::actor> workers) {
-    self->state.workers = std::move(workers);
-    return {[self](job_atom, std::int64_t x) {
-        auto& w = self->state.workers[self->state.next++ % self->state.workers.size()];
-        auto reply = self->make_response_promise();
-        self->request(w, timeout, work_atom::value, x)
-            .then([reply](std::int64_t y) mutable { reply.deliver(y); },
-                  [reply](caf::error& e) mutable { reply.deliver(std::move(e)); });
-        return reply;
-    }};
-}
+enum class relay_with { then, await };
 
-caf::behavior awaiting_gateway(caf::stateful_actor<gateway_state>* self,
-                               std::vector<caf::actor> workers) {
+/// The gateway: relays each job to the next worker and answers through a
+/// response promise, with `request(...).then` or `.await` (which suspends).
+template <relay_with How>
+caf::behavior gateway(caf::stateful_actor<gateway_state>* self, std::vector<caf::actor> workers) {
     self->state.workers = std::move(workers);
     return {[self](job_atom, std::int64_t x) {
         auto& w = self->state.workers[self->state.next++ % self->state.workers.size()];
         auto reply = self->make_response_promise();
-        self->request(w, timeout, work_atom::value, x)
-            .await([reply](std::int64_t y) mutable { reply.deliver(y); },
-                   [reply](caf::error& e) mutable { reply.deliver(std::move(e)); });
+        auto on_reply = [reply](std::int64_t y) mutable { reply.deliver(y); };
+        auto on_error = [reply](caf::error& e) mutable { reply.deliver(std::move(e)); };
+        auto pending = self->request(w, timeout, work_atom::value, x);
+        if constexpr (How == relay_with::then) {
+            pending.then(on_reply, on_error);
+        } else {
+            pending.await(on_reply, on_error);
+        }
         return reply;
     }};
 }
@@ -146,8 +142,10 @@ void run_gateway(benchmark::State& state, Gateway gateway_fn) {
     state.SetItemsProcessed(state.iterations() * quota * tb::gateway_clients);
 }
 
-void BM_Caf_Gateway(benchmark::State& state) { run_gateway(state, relaying_gateway); }
-void BM_Caf_GatewayAwait(benchmark::State& state) { run_gateway(state, awaiting_gateway); }
+void BM_Caf_Gateway(benchmark::State& state) { run_gateway(state, gateway<relay_with::then>); }
+void BM_Caf_GatewayAwait(benchmark::State& state) {
+    run_gateway(state, gateway<relay_with::await>);
+}
 
 } // namespace
 
