@@ -8,8 +8,14 @@
 #include <troupe/actors/detail/system_core.hpp>
 #include <troupe/actors/system.hpp>
 
+#include "ask_deadlines.hpp"
+
+#include <array>
 #include <cassert>
+#include <condition_variable>
 #include <exception>
+#include <functional>
+#include <mutex>
 #include <random>
 
 namespace troupe {
@@ -179,31 +185,48 @@ void sleep_awaiter::on_cancel(const error& cause) {
 // ---- ask state -------------------------------------------------------------------
 
 bool ask_state_base::fail(error e) noexcept {
-    std::unique_lock lock(mutex_);
-    if (status_ != status::pending) {
+    std::unique_lock lock(lock_);
+    if (status_.load(std::memory_order_relaxed) != status::pending) {
         return false;
     }
     error_ = std::move(e);
-    status_ = status::failed;
-    finish(lock);
+    finish(lock, status::failed);
     return true;
 }
 
-void ask_state_base::finish(std::unique_lock<std::mutex>& lock) noexcept {
+namespace {
+/// Where threads blocked on an ask park: a stripe of condition variables
+/// shared by all asks (an ask itself holds none; blocking is rare).
+struct parking_stripe {
+    std::mutex mutex;
+    std::condition_variable cv;
+};
+parking_stripe& parking_for(const void* state) noexcept {
+    static std::array<parking_stripe, 32> stripes;
+    return stripes[(std::hash<const void*>{}(state) >> 6) % stripes.size()];
+}
+} // namespace
+
+void ask_state_base::finish(std::unique_lock<spin_lock>& lock, status outcome) noexcept {
+    status_.store(outcome, std::memory_order_seq_cst); // see parked_
     cell_ptr waiter = std::move(waiter_);
     std::uint64_t gen = generation_;
+    std::uint32_t slot = slot_;
     notify how = notify_;
-    timer_id timer = std::exchange(timer_, 0);
     lock.unlock();
-    cv_.notify_all();
-    if (timer != 0) {
-        sys_->clk().cancel(timer);
+    if (parked_.load(std::memory_order_seq_cst)) {
+        parking_stripe& p = parking_for(this);
+        { std::lock_guard parked(p.mutex); } // a parker is in its wait, or sees the status
+        p.cv.notify_all();
+    }
+    if (armed_) {
+        sys_->deadlines().disarm(*this);
     }
     if (waiter) {
         if (how == notify::wake) {
             waiter->wake(gen);
         } else {
-            waiter->post_continuation(gen);
+            waiter->post_continuation(continuation_ticket{gen, slot});
         }
     }
 }
@@ -233,44 +256,58 @@ void ask_state_base::on_late() noexcept {
         dead_letter{dead_letter_reason::late_reply, actor_addr{}, "reply", 0});
 }
 
-void ask_state_base::arm(time_point deadline) {
-    if (deadline == time_point::max() || sys_ == nullptr) {
+void ask_state_base::arm(duration timeout) {
+    if (timeout == duration::max() || sys_ == nullptr) {
         return; // no deadline
     }
-    add_ref(); // the timer's reference
-    boost::intrusive_ptr<ask_state_base> self(this, false);
-    timer_id id = sys_->clk().schedule_at(deadline, [self] {
-        self->fail(error{errc::timeout, "no reply before the deadline"});
-    });
-    std::lock_guard lock(mutex_);
-    if (status_ == status::pending) {
-        timer_ = id;
-    }
-}
-
-bool ask_state_base::ready() const {
-    std::lock_guard lock(mutex_);
-    return status_ != status::pending;
+    armed_ = true;
+    sys_->deadlines().arm(*this, timeout);
 }
 
 bool ask_state_base::wait_until(time_point deadline) const {
-    std::unique_lock lock(mutex_);
-    return cv_.wait_until(lock, deadline, [this] { return status_ != status::pending; });
+    if (ready()) {
+        return true;
+    }
+    parking_stripe& p = parking_for(this);
+    std::unique_lock lock(p.mutex);
+    parked_.store(true, std::memory_order_seq_cst);
+    return p.cv.wait_until(lock, deadline, [this] {
+        return status_.load(std::memory_order_seq_cst) != status::pending; // see parked_
+    });
 }
 
 void ask_state_base::wait() const {
-    std::unique_lock lock(mutex_);
-    cv_.wait(lock, [this] { return status_ != status::pending; });
+    if (ready()) {
+        return;
+    }
+    parking_stripe& p = parking_for(this);
+    std::unique_lock lock(p.mutex);
+    parked_.store(true, std::memory_order_seq_cst);
+    p.cv.wait(lock, [this] {
+        return status_.load(std::memory_order_seq_cst) != status::pending; // see parked_
+    });
 }
 
-bool ask_state_base::set_waiter(cell* c, std::uint64_t generation, notify how) {
-    std::lock_guard lock(mutex_);
-    if (status_ != status::pending) {
+bool ask_state_base::set_waiter(cell* c, std::uint64_t generation) {
+    std::lock_guard lock(lock_);
+    if (status_.load(std::memory_order_relaxed) != status::pending) {
         return false;
     }
     waiter_ = cell_ptr(c);
     generation_ = generation;
-    notify_ = how;
+    notify_ = notify::wake;
+    return true;
+}
+
+bool ask_state_base::set_waiter(cell* c, continuation_ticket ticket) {
+    std::lock_guard lock(lock_);
+    if (status_.load(std::memory_order_relaxed) != status::pending) {
+        return false;
+    }
+    waiter_ = cell_ptr(c);
+    generation_ = ticket.seq;
+    slot_ = ticket.slot;
+    notify_ = notify::continuation;
     return true;
 }
 

@@ -213,13 +213,14 @@ void cell::wake(std::uint64_t gen) {
     enqueue_system(e);
 }
 
-void cell::post_continuation(std::uint64_t id) {
+void cell::post_continuation(continuation_ticket ticket) {
     auto* e = new system_envelope(sys_kind::continuation);
-    e->generation = id;
+    e->generation = ticket.seq;
+    e->slot = ticket.slot;
     enqueue_system(e);
 }
 
-std::uint64_t cell::add_continuation(unique_function f) {
+continuation_ticket cell::add_continuation(unique_function f) {
     return extras().continuations.add(std::move(f));
 }
 

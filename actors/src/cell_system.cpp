@@ -112,15 +112,15 @@ void cell::handle_system(system_envelope& e) {
             e.callback(error{});
         }
         break;
-    case sys_kind::continuation: run_continuation(e.generation); break;
+    case sys_kind::continuation: run_continuation(continuation_ticket{e.generation, e.slot}); break;
     }
 }
 
-void cell::run_continuation(std::uint64_t id) {
+void cell::run_continuation(continuation_ticket ticket) {
     if (!observes_exits() || !extras_) {
         return; // torn down: the continuation was dropped with its behaviour
     }
-    if (unique_function f = extras_->continuations.take(id)) {
+    if (unique_function f = extras_->continuations.take(ticket)) {
         f(); // a throw fails this actor, as from a handler
     }
 }

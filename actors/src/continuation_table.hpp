@@ -6,41 +6,70 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace troupe::internal {
 
-/// The `then` continuations an actor's behaviour is waiting on, by id.
+/// The `then` continuations an actor's behaviour is waiting on, by ticket.
 ///
-/// **Threading:** the owning actor's turn only. **Cost:** O(1) average per
-/// operation; `clear` is O(n) in the pending continuations, once per teardown.
+/// A slab: continuations sit in slots reused through a free list, so keeping
+/// and taking one allocates nothing once the slab has grown to the actor's
+/// peak of pending continuations (it does not shrink before `clear`). A
+/// ticket's sequence number is never handed out twice, so a stale ticket
+/// (its continuation dropped by `clear`, its slot reused) matches nothing.
+///
+/// **Threading:** the owning actor's turn only. **Cost:** O(1) per `add` and
+/// `take`; `clear` is O(n) in the slots, once per teardown.
 class continuation_table {
 public:
-    /// Keeps `f`; the returned id is never handed out again by this table.
-    std::uint64_t add(detail::unique_function f) {
-        const std::uint64_t id = ++last_id_;
-        pending_.emplace(id, std::move(f));
-        return id;
+    /// Keeps `f`; the returned ticket is never handed out again by this table.
+    detail::continuation_ticket add(detail::unique_function f) {
+        std::uint32_t slot = 0;
+        if (free_.empty()) {
+            slot = static_cast<std::uint32_t>(slots_.size());
+            slots_.emplace_back();
+        } else {
+            slot = free_.back();
+            free_.pop_back();
+        }
+        entry& e = slots_[slot];
+        e.fn = std::move(f);
+        e.seq = ++last_seq_;
+        ++size_;
+        return {e.seq, slot};
     }
-    /// Removes and returns the continuation for `id` (empty if there is none:
+    /// Removes and returns the continuation for `t` (empty if there is none:
     /// it ran, or a teardown dropped it).
-    detail::unique_function take(std::uint64_t id) {
-        auto it = pending_.find(id);
-        if (it == pending_.end()) {
+    detail::unique_function take(detail::continuation_ticket t) {
+        if (t.slot >= slots_.size() || slots_[t.slot].seq != t.seq || !slots_[t.slot].fn) {
             return {};
         }
-        detail::unique_function f = std::move(it->second);
-        pending_.erase(it);
+        entry& e = slots_[t.slot];
+        detail::unique_function f = std::move(e.fn);
+        e.seq = 0;
+        free_.push_back(t.slot);
+        --size_;
         return f;
     }
-    /// Drops every pending continuation (their captures are destroyed).
-    void clear() noexcept { pending_.clear(); }
-    [[nodiscard]] std::size_t size() const noexcept { return pending_.size(); }
+    /// Drops every pending continuation (their captures are destroyed; a
+    /// capture's destructor may use the table again).
+    void clear() noexcept {
+        std::vector<entry> doomed = std::exchange(slots_, {});
+        free_.clear();
+        size_ = 0;
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
 private:
-    std::unordered_map<std::uint64_t, detail::unique_function> pending_;
-    std::uint64_t last_id_ = 0;
+    struct entry {
+        detail::unique_function fn;
+        std::uint64_t seq = 0; // 0: free
+    };
+    std::vector<entry> slots_;
+    std::vector<std::uint32_t> free_; // indices of free slots
+    std::size_t size_ = 0;
+    std::uint64_t last_seq_ = 0;
 };
 
 } // namespace troupe::internal

@@ -192,6 +192,9 @@ expected<error> system::wait_for_exit(const actor_addr& who, duration timeout) {
         std::condition_variable cv;
         std::optional<error> cause; // guarded by mutex
     };
+    if (detail::blocking_would_stall()) {
+        return fail(errc::would_block, "wait_for_exit inside an actor; monitor instead");
+    }
     auto w = std::make_shared<waiter>();
     if (auto ok = on_exit(who,
                           [w](const error& cause) {

@@ -4,6 +4,7 @@
 #include <troupe/actors/detail/system_core.hpp>
 #include <troupe/actors/system.hpp>
 
+#include "ask_deadlines.hpp"
 #include "cell_state.hpp"
 
 #include <algorithm>
@@ -57,7 +58,8 @@ std::vector<cell_ptr> snapshot_tree(system_core& core, cell* root) {
 system_core::system_core(troupe::system& owner, std::unique_ptr<executor> own_exec, executor* exec,
                          std::unique_ptr<troupe::clock> own_clock, troupe::clock* clk)
     : owner_(owner), own_exec_(std::move(own_exec)), exec_(own_exec_ ? own_exec_.get() : exec),
-      own_clock_(std::move(own_clock)), clock_(own_clock_ ? own_clock_.get() : clk) {}
+      own_clock_(std::move(own_clock)), clock_(own_clock_ ? own_clock_.get() : clk),
+      deadlines_(std::make_unique<internal::ask_deadlines>(*clock_)) {}
 
 system_core::~system_core() = default;
 

@@ -86,6 +86,32 @@ TEST_F(MisuseTest, ShutdownFromInsideAHandlerIsRefusedWithWouldBlock) {
     EXPECT_FALSE(a.addr().is_terminated());
 }
 
+struct block_on_others {
+    using reply_type = std::pair<errc, bool>; // wait_for_exit's code, wait_for's answer
+    actor_ref<rec_proto> other;
+};
+class impatient : public actor<block_on_others> {
+public:
+    std::pair<errc, bool> on(block_on_others& m) {
+        auto exit = system().wait_for_exit(m.other.addr(), 1h);
+        auto pending = m.other.ask(get_values{}, 1h);
+        const bool known = pending.wait_for(1h);
+        return {exit ? errc::none : exit.error().code(), known};
+    }
+};
+
+TEST_F(MisuseTest, BlockingWaitsInsideAHandlerReturnAtOnceInsteadOfStallingTheWorker) {
+    record& rec = new_record();
+    auto other = sys_->spawn<recorder>(&rec);
+    auto a = sys_->spawn<impatient>();
+    auto h = a.ask(block_on_others{other}, 1s);
+    run();
+    auto r = h.try_get();
+    ASSERT_TRUE(r && *r);
+    EXPECT_EQ((*r)->first, errc::would_block) << "wait_for_exit is refused inside an actor";
+    EXPECT_FALSE((*r)->second) << "wait_for does not wait inside an actor";
+}
+
 // ---- refs that outlive their system ----------------------------------------------
 
 TEST_F(MisuseTest, RefsOutliveTheirSystem) {

@@ -1,12 +1,14 @@
 // Part of troupe. See LICENSE at the repository root.
 // The cell's leaf classes on their own, and the cell's cache-line layout.
 
+#include <troupe/actors/detail/ask_state.hpp>
 #include <troupe/actors/detail/child_list.hpp>
 #include <troupe/actors/system.hpp>
 #include <troupe/testing/manual_clock.hpp>
 #include <troupe/testing/manual_executor.hpp>
 
 #include "actor_timers.hpp"
+#include "ask_deadlines.hpp"
 #include "continuation_table.hpp"
 #include "exit_observers.hpp"
 #include "sender_waitlist.hpp"
@@ -14,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -215,7 +218,7 @@ TEST(ContinuationTable, RunsEachContinuationOnceByItsId) {
     std::vector<int> ran;
     const auto a = table.add(detail::unique_function([&] { ran.push_back(1); }));
     const auto b = table.add(detail::unique_function([&] { ran.push_back(2); }));
-    EXPECT_NE(a, b);
+    EXPECT_NE(a.seq, b.seq);
     EXPECT_EQ(table.size(), 2u);
     auto fb = table.take(b);
     ASSERT_TRUE(fb);
@@ -236,8 +239,140 @@ TEST(ContinuationTable, ClearDropsThePendingOnesAndIdsNeverRepeat) {
     table.clear();
     EXPECT_TRUE(watch.expired()) << "the captures are destroyed with the table's entry";
     EXPECT_FALSE(table.take(first));
-    const auto second = table.add(detail::unique_function([] {}));
-    EXPECT_GT(second, first) << "a stale continuation(id) can never match a new entry";
+    bool second_ran = false;
+    const auto second = table.add(detail::unique_function([&] { second_ran = true; }));
+    EXPECT_EQ(second.slot, first.slot) << "the slot is reused";
+    EXPECT_GT(second.seq, first.seq);
+    EXPECT_FALSE(table.take(first)) << "a stale ticket never matches the slot's new entry";
+    auto f = table.take(second);
+    ASSERT_TRUE(f);
+    f();
+    EXPECT_TRUE(second_ran);
+}
+
+TEST(ContinuationTable, ReusesFreedSlotsAndKeepsTicketsDistinct) {
+    internal::continuation_table table;
+    std::vector<detail::continuation_ticket> live;
+    for (int i = 0; i < 100; ++i) {
+        live.push_back(table.add(detail::unique_function([] {})));
+    }
+    for (int i = 0; i < 100; i += 2) {
+        ASSERT_TRUE(table.take(live[static_cast<std::size_t>(i)]));
+    }
+    const auto reused = table.add(detail::unique_function([] {}));
+    EXPECT_LT(reused.slot, 100u) << "a freed slot is taken before the slab grows";
+    EXPECT_FALSE(table.take(live[0])) << "taken already";
+    EXPECT_EQ(table.size(), 51u);
+}
+
+TEST(UniqueFunction, SmallCallablesLiveInlineAndLargeOnesOnTheHeap) {
+    auto owned = std::make_shared<int>(1);
+    std::weak_ptr<int> watch = owned;
+    int calls = 0;
+    detail::unique_function small([p = std::move(owned), &calls] { calls += *p; });
+    detail::unique_function moved(std::move(small));
+    EXPECT_FALSE(small); // NOLINT(bugprone-use-after-move): a moved-from function is empty
+    moved();
+    std::array<std::int64_t, 16> big{};
+    big[15] = 2;
+    detail::unique_function large([big, &calls] { calls += static_cast<int>(big[15]); });
+    detail::unique_function other;
+    other = std::move(large);
+    other();
+    EXPECT_EQ(calls, 3);
+    moved = std::move(other);
+    EXPECT_TRUE(watch.expired()) << "assigning over a function destroys its callable";
+    moved();
+    EXPECT_EQ(calls, 5);
+}
+
+// ---- ask_deadlines ------------------------------------------------------------------
+
+using int_ask = boost::intrusive_ptr<detail::ask_state<int>>;
+int_ask unsent_ask() { return int_ask(new detail::ask_state<int>(nullptr), false); }
+
+bool timed_out(const int_ask& a) {
+    return a->ready() && a->failed() && a->failure() == errc::timeout;
+}
+
+TEST(AskDeadlines, AsksWithOneTimeoutShareOneClockTimerAndFailAtTheirOwnDeadlines) {
+    testing::manual_clock clk;
+    {
+        internal::ask_deadlines deadlines(clk);
+        auto first = unsent_ask();
+        auto second = unsent_ask();
+        deadlines.arm(*first, 100ms);
+        clk.advance(30ms);
+        deadlines.arm(*second, 100ms);
+        EXPECT_EQ(clk.pending(), 1u) << "one timer for the list, not one per ask";
+        EXPECT_EQ(deadlines.lists(), 1u);
+        clk.advance(69ms);
+        EXPECT_FALSE(first->ready()) << "1 ms before its deadline";
+        clk.advance(1ms);
+        EXPECT_TRUE(timed_out(first)) << "at its deadline";
+        EXPECT_FALSE(second->ready());
+        EXPECT_EQ(clk.pending(), 1u) << "the timer was set again, for the next head";
+        clk.advance(30ms);
+        EXPECT_TRUE(timed_out(second));
+        EXPECT_EQ(clk.pending(), 0u);
+        EXPECT_EQ(deadlines.lists(), 0u) << "an emptied list goes with its last timer";
+    }
+    clk.shutdown();
+}
+
+TEST(AskDeadlines, ADisarmedAskNeverTimesOutAndItsListOutlivesItByOneTimeoutAtMost) {
+    testing::manual_clock clk;
+    {
+        internal::ask_deadlines deadlines(clk);
+        auto answered = unsent_ask();
+        deadlines.arm(*answered, 100ms);
+        deadlines.disarm(*answered);
+        deadlines.disarm(*answered); // twice: a no-op
+        auto later = unsent_ask();
+        clk.advance(50ms);
+        deadlines.arm(*later, 100ms);
+        deadlines.disarm(*later);
+        EXPECT_EQ(clk.pending(), 1u) << "the list keeps its timer while asks come and go";
+        clk.advance(50ms);
+        EXPECT_FALSE(answered->ready());
+        EXPECT_FALSE(later->ready());
+        EXPECT_EQ(deadlines.lists(), 0u) << "the timer found the list empty and dropped it";
+        EXPECT_EQ(clk.pending(), 0u);
+    }
+    clk.shutdown();
+}
+
+TEST(AskDeadlines, DistinctTimeoutsKeepSeparateListsAndTheShorterFiresFirst) {
+    testing::manual_clock clk;
+    {
+        internal::ask_deadlines deadlines(clk);
+        auto slow = unsent_ask();
+        auto fast = unsent_ask();
+        deadlines.arm(*slow, 100ms);
+        deadlines.arm(*fast, 40ms);
+        EXPECT_EQ(deadlines.lists(), 2u);
+        clk.advance(40ms);
+        EXPECT_TRUE(timed_out(fast));
+        EXPECT_FALSE(slow->ready());
+        clk.advance(60ms);
+        EXPECT_TRUE(timed_out(slow));
+    }
+    clk.shutdown();
+}
+
+TEST(AskDeadlines, ADeadlinePastTheEndOfTimeIsNeverLinkedAndLinkedAsksAreReleasedAtTheEnd) {
+    testing::manual_clock clk;
+    clk.advance(1h);
+    auto never = unsent_ask();
+    auto pending = unsent_ask();
+    {
+        internal::ask_deadlines deadlines(clk);
+        deadlines.arm(*never, duration::max() - 1min);
+        EXPECT_EQ(deadlines.lists(), 0u) << "saturates to time_point::max(): no deadline";
+        deadlines.arm(*pending, 1s);
+        clk.shutdown(); // as a system does: its timers are dropped unrun
+    } // the destructor releases the reference the list held (LeakSanitizer checks)
+    EXPECT_FALSE(pending->ready());
 }
 
 } // namespace

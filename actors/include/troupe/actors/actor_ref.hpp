@@ -81,7 +81,7 @@ public:
         auto& sys = cell_->sys();
         boost::intrusive_ptr<detail::ask_state<reply>> state(new detail::ask_state<reply>(&sys),
                                                              false);
-        state->arm(saturating_add(sys.clk().now(), timeout));
+        state->arm(timeout);
         state->add_ref();
         // A refusal completes the state with the error.
         (void)post(std::forward<M>(m), state.get(), detail::outgoing_trace_id());

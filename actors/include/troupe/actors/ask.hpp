@@ -26,9 +26,11 @@ namespace troupe {
 /// `handler_failed`, `cancelled`). A reply that arrives after completion is
 /// discarded, counted (`system::late_replies()`) and dead-lettered.
 ///
-/// **Threading:** `get`/`wait_for` block the calling thread and are refused
-/// (`would_block`) on a scheduler worker; inside an actor's task, `co_await`
-/// the handle instead, which suspends the actor (not the worker).
+/// **Threading:** `get`/`wait_for` block the calling thread; inside an
+/// actor's turn or on a scheduler worker they do not (`get` fails with
+/// `would_block`, `wait_for` returns at once). Inside an actor, `co_await` the handle (which
+/// suspends the actor's task: it handles no other message meanwhile, but its worker moves on) or
+/// use `then` (which does not suspend the actor at all).
 template <class R>
 class ask_handle {
 public:
@@ -38,15 +40,21 @@ public:
 
     /// True once the outcome is known.
     [[nodiscard]] bool ready() const { return state_->ready(); }
-    /// Waits up to `d` for the outcome; true if it is known.
+    /// Waits up to `d` for the outcome; true if it is known. Inside an actor
+    /// or on a scheduler worker it does not wait (that would stall the
+    /// actors): it returns `ready()`.
     bool wait_for(duration d) const {
-        return state_->wait_until(std::chrono::steady_clock::now() + d);
+        if (detail::blocking_would_stall()) {
+            return state_->ready();
+        }
+        return state_->wait_until(saturating_add(std::chrono::steady_clock::now(), d));
     }
     /// Waits for the outcome (bounded by the ask's deadline) and returns it.
     /// The outcome can be taken once.
     expected<R> get() {
-        if (detail::this_thread_context().worker != nullptr) {
-            return fail(errc::would_block, "ask_handle::get on a scheduler worker; co_await it");
+        if (detail::blocking_would_stall()) {
+            return fail(errc::would_block,
+                        "ask_handle::get inside an actor; co_await it or use then");
         }
         state_->wait();
         return state_->take();
@@ -108,13 +116,13 @@ public:
             return fail(errc::invalid_argument, "ask_handle::then outside an actor's turn");
         }
         const std::uint64_t trace = detail::this_thread_context().trace;
-        const std::uint64_t id = self->add_continuation(detail::unique_function(
+        const detail::continuation_ticket ticket = self->add_continuation(detail::unique_function(
             [state = state_, trace, fn = std::decay_t<F>(std::forward<F>(f))]() mutable {
                 detail::this_thread_context().trace = trace;
                 fn(state->take());
             }));
-        if (!state_->set_waiter(self, id, detail::ask_state_base::notify::continuation)) {
-            self->post_continuation(id); // known already: it still runs on a later turn
+        if (!state_->set_waiter(self, ticket)) {
+            self->post_continuation(ticket); // known already: it still runs on a later turn
         }
         return {};
     }

@@ -144,8 +144,10 @@ public:
     /// if it already has; else on a worker). Must be short. Fails with
     /// `invalid_argument` for an empty address (`fn` is not called).
     expected<void> on_exit(const actor_addr& who, std::function<void(const error&)> fn);
-    /// Blocks the calling (non-worker) thread until `who` terminated or
-    /// `timeout` passed; returns the exit cause or `timeout`.
+    /// Blocks the calling thread until `who` terminated or `timeout` passed;
+    /// returns the exit cause or `timeout`. Refused inside an actor or on a
+    /// scheduler worker (`would_block`: it would stall the actors; monitor
+    /// `who` instead), and `invalid_argument` for an empty address.
     expected<error> wait_for_exit(const actor_addr& who, duration timeout);
 
     /// Counters of one actor (see `actor_counters` for the identity); fails

@@ -5,14 +5,18 @@
 #include <troupe/actors/clock.hpp>
 #include <troupe/actors/detail/cell.hpp>
 #include <troupe/actors/detail/pool.hpp>
+#include <troupe/actors/detail/spin_lock.hpp>
 #include <troupe/actors/error.hpp>
 #include <troupe/actors/expected.hpp>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <optional>
+
+namespace troupe::internal {
+class ask_deadlines;
+}
 
 namespace troupe::detail {
 
@@ -20,8 +24,11 @@ namespace troupe::detail {
 /// deadline, by a failure of the request, or by cancellation of the asker.
 ///
 /// **Threading:** completion and waiting from any thread; serialised by
-/// `mutex_` (a reply, a timeout and a cancel can race). A completion that
-/// finds the state already completed is a late reply: counted, dead-lettered.
+/// `lock_` (a reply, a timeout and a cancel can race), a spin lock over a few
+/// instructions. A completion that finds the state already completed is a
+/// late reply: counted, dead-lettered. Threads blocked in `wait` park on a
+/// condition variable shared by a stripe of states (the state itself holds
+/// none): a completion that sees `parked_` set notifies that stripe.
 class ask_state_base : public pooled {
 public:
     /// `sys` may be null for an ask that fails before it is sent.
@@ -40,11 +47,14 @@ public:
 
     /// Completes with `e` unless already completed. Returns false if late.
     bool fail(error e) noexcept;
-    /// Arms the deadline: completes with `timeout` at `deadline`
-    /// (`time_point::max()`: no deadline, nothing is armed).
-    void arm(time_point deadline);
-    /// True once completed.
-    [[nodiscard]] bool ready() const;
+    /// Arms the deadline: completes with `timeout` once `timeout` has passed
+    /// on the system's clock (`duration::max()`: no deadline, nothing is
+    /// armed). Called once, before the state is shared.
+    void arm(duration timeout);
+    /// True once completed (acquire: the outcome is then visible).
+    [[nodiscard]] bool ready() const noexcept {
+        return status_.load(std::memory_order_acquire) != status::pending;
+    }
     /// Blocks the calling (non-worker) thread until completion or `deadline`.
     /// Returns true if completed.
     bool wait_until(time_point deadline) const;
@@ -53,12 +63,14 @@ public:
     /// How a completion reaches the actor waiting for it.
     enum class notify : std::uint8_t {
         wake,        ///< `cell::wake(generation)`: resume an awaiting task
-        continuation ///< `cell::post_continuation(generation)`: run a `then`
+        continuation ///< `cell::post_continuation(ticket)`: run a `then`
     };
-    /// For an awaiting actor: records whom to notify, and how. Returns false
-    /// (and records nothing) if already completed, so the waiter must not
-    /// wait. A later call replaces the waiter.
-    bool set_waiter(cell* c, std::uint64_t generation, notify how = notify::wake);
+    /// For an awaiting actor: records whom to wake (`cell::wake(generation)`).
+    /// Returns false (and records nothing) if already completed, so the
+    /// waiter must not wait. A later call replaces the waiter.
+    bool set_waiter(cell* c, std::uint64_t generation);
+    /// As `set_waiter`, for a `then`: completion posts `ticket` to `c`.
+    bool set_waiter(cell* c, continuation_ticket ticket);
 
     // ---- deferred replies (response_promise) ------------------------------------
     // While the handler that received a promise runs, an unanswered promise
@@ -76,28 +88,32 @@ public:
     [[nodiscard]] bool drop_unanswered() noexcept;
     /// The error, if it completed with one.
     [[nodiscard]] const error& failure() const noexcept { return error_; }
-    [[nodiscard]] bool failed() const noexcept { return status_ == status::failed; }
+    [[nodiscard]] bool failed() const noexcept {
+        return status_.load(std::memory_order_acquire) == status::failed;
+    }
 
 protected:
     /// Completes with a value: `store` writes it under the lock.
     template <class Store>
     bool complete(Store&& store) noexcept {
-        std::unique_lock lock(mutex_);
-        if (status_ != status::pending) {
+        std::unique_lock lock(lock_);
+        if (status_.load(std::memory_order_relaxed) != status::pending) {
             lock.unlock();
             on_late();
             return false;
         }
         store();
-        status_ = status::done;
-        finish(lock);
+        finish(lock, status::done);
         return true;
     }
 
 private:
     enum class status : std::uint8_t { pending, done, failed };
-    void finish(std::unique_lock<std::mutex>& lock) noexcept; // wakes, disarms
+    // Publishes `outcome`, then wakes the waiter and parked threads, disarms.
+    void finish(std::unique_lock<spin_lock>& lock, status outcome) noexcept;
     void on_late() noexcept;
+
+    friend class internal::ask_deadlines;
 
     system_core* sys_; // outlives every ask; null if it never reached the system
     std::atomic<std::uint32_t> refs_{1};
@@ -106,14 +122,28 @@ private:
     // Relaxed: set and read on the handler's thread; another thread only
     // drops a promise it was handed, after the handler gave it away.
     std::atomic<std::uint8_t> promise_flags_{0};
-    mutable std::mutex mutex_;
-    mutable std::condition_variable cv_;
-    status status_ = status::pending; // guarded by mutex_
-    error error_;                     // guarded by mutex_ until completed, then immutable
-    cell_ptr waiter_;                 // guarded by mutex_
-    std::uint64_t generation_ = 0;    // guarded by mutex_
-    notify notify_ = notify::wake;    // guarded by mutex_
-    timer_id timer_ = 0;              // guarded by mutex_
+    mutable spin_lock lock_;
+    // Written under lock_; leaves `pending` once, with release (seq_cst: see
+    // `parked_`), so a reader that sees it completed sees the outcome.
+    std::atomic<status> status_{status::pending};
+    // Set (seq_cst) by a thread about to park in `wait`; with the seq_cst
+    // status store, either the completion sees it or the parker sees the
+    // completion (no lost wake-up).
+    mutable std::atomic<bool> parked_{false};
+    error error_;                  // guarded by lock_ until completed, then immutable
+    cell_ptr waiter_;              // guarded by lock_
+    std::uint64_t generation_ = 0; // guarded by lock_; a ticket's seq
+    std::uint32_t slot_ = 0;       // guarded by lock_; a ticket's slot
+    notify notify_ = notify::wake; // guarded by lock_
+    // The ask's place in its timeout's deadline list, guarded by that
+    // object's lock (internal::ask_deadlines); `deadline_list_` is null
+    // while unlinked. `armed_` is written by `arm`, before the state is shared.
+    ask_state_base* deadline_prev_ = nullptr;
+    ask_state_base* deadline_next_ = nullptr;
+    void* deadline_list_ = nullptr;
+    time_point deadline_{};
+    std::uint8_t deadline_shard_ = 0; // written by `arm`, before the state is shared
+    bool armed_ = false;
 };
 
 template <class R>

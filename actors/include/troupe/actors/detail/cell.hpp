@@ -177,13 +177,13 @@ public:
     void signal_stop(const error& cause);
     /// Posts a wake for generation `gen`.
     void wake(std::uint64_t gen);
-    /// Posts `continuation(id)`: the ask that `add_continuation` returned
-    /// `id` for has completed.
-    void post_continuation(std::uint64_t id);
-    /// Own turn: keeps `f` until `continuation(id)` arrives (then it runs on
-    /// this actor's turn) or the behaviour is torn down (then it is dropped).
-    /// Ids never repeat within the cell's life.
-    std::uint64_t add_continuation(unique_function f);
+    /// Posts `continuation(ticket)`: the ask that `add_continuation`
+    /// returned `ticket` for has completed.
+    void post_continuation(continuation_ticket ticket);
+    /// Own turn: keeps `f` until `continuation(ticket)` arrives (then it runs
+    /// on this actor's turn) or the behaviour is torn down (then it is
+    /// dropped). Tickets never repeat within the cell's life.
+    continuation_ticket add_continuation(unique_function f);
 
     [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
     /// Full path (`/user/a/b`); built iteratively, whatever the depth.
@@ -338,7 +338,7 @@ private:
     [[nodiscard]] bool observes_exits() const noexcept;
     void handle_idle_timeout(std::uint64_t generation);
     void handle_wake(std::uint64_t generation);
-    void run_continuation(std::uint64_t id);
+    void run_continuation(continuation_ticket ticket);
     // cell_failure.cpp: failures and decisions
     void handle_failure(error cause, envelope* failed_message);
     void report_exit_to_parent(error cause);
@@ -408,6 +408,12 @@ struct thread_context {
     const void* scheduler = nullptr;
 };
 thread_context& this_thread_context() noexcept;
+/// True where blocking the thread would stall actors: on a scheduler worker,
+/// or inside any actor's turn (also under a custom executor).
+[[nodiscard]] inline bool blocking_would_stall() noexcept {
+    const thread_context& ctx = this_thread_context();
+    return ctx.worker != nullptr || ctx.current != nullptr;
+}
 
 inline void intrusive_ptr_add_ref(cell* c) noexcept { c->add_ref(); }
 inline void intrusive_ptr_release(cell* c) noexcept { c->release(); }

@@ -67,7 +67,7 @@ enum class sys_kind : std::uint8_t {
     wake,          ///< generation: a pending await completed; resume the coroutine
     idle_timeout,  ///< generation: the idle timer fired
     call,          ///< run `callback` on the actor's turn (runtime-internal)
-    continuation,  ///< generation = id: an ask with a `then` completed; run it
+    continuation,  ///< generation, slot = ticket: an ask with a `then` completed; run it
 };
 
 /// A system-lane message. Rare, so one shape for all kinds.
@@ -84,6 +84,7 @@ struct system_envelope final : envelope {
     error cause;
     cell_ptr other;
     std::uint64_t generation = 0;
+    std::uint32_t slot = 0; // continuation only: the ticket's slot (its seq is `generation`)
     // sys_kind::call: run on the actor's turn (with an empty error);
     // sys_kind::monitor by a non-actor: the exit observer, given the cause.
     std::function<void(const error&)> callback;

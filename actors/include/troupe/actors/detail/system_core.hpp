@@ -24,6 +24,10 @@ namespace troupe {
 class system;
 }
 
+namespace troupe::internal {
+class ask_deadlines;
+}
+
 namespace troupe::detail {
 
 /// The system's shared internals, reachable from every cell.
@@ -47,6 +51,8 @@ public:
     [[nodiscard]] troupe::system& owner() const noexcept { return owner_; }
     [[nodiscard]] executor& exec() const noexcept { return *exec_; }
     [[nodiscard]] troupe::clock& clk() const noexcept { return *clock_; }
+    /// The pending asks' deadlines (on `clk()`).
+    [[nodiscard]] internal::ask_deadlines& deadlines() const noexcept { return *deadlines_; }
     [[nodiscard]] bool owns_executor() const noexcept { return own_exec_ != nullptr; }
     [[nodiscard]] dead_letter_sink& dead_letters() noexcept { return dead_letters_; }
     [[nodiscard]] std::uint64_t next_id() noexcept {
@@ -134,6 +140,7 @@ private:
     executor* exec_;                           // own_exec_ or the user's (outlives the system)
     std::unique_ptr<troupe::clock> own_clock_; // when the system made it
     troupe::clock* clock_;                     // own_clock_ or the user's
+    std::unique_ptr<internal::ask_deadlines> deadlines_; // on clock_; destroyed before it
     dead_letter_sink dead_letters_;
     std::atomic<std::uint64_t> next_id_{1};
     std::atomic<std::uint64_t> late_replies_{0}; // statistic
