@@ -135,7 +135,16 @@ TEST_P(PoolStress, EveryAskCompletesWhileWorkersCrash) {
 
 INSTANTIATE_TEST_SUITE_P(Routing, PoolStress,
                          ::testing::Values(pool_routing::round_robin, pool_routing::least_loaded,
-                                           pool_routing::consistent_hash));
+                                           pool_routing::consistent_hash),
+                         [](const ::testing::TestParamInfo<pool_routing>& param) {
+                             switch (param.param) {
+                             case pool_routing::round_robin: return std::string("RoundRobin");
+                             case pool_routing::least_loaded: return std::string("LeastLoaded");
+                             case pool_routing::consistent_hash:
+                                 return std::string("ConsistentHash");
+                             }
+                             return std::string("Unknown");
+                         });
 
 TEST(PoolStressSpawn, TheHandleAndTheSupervisorAgreeOnTheWorkers) {
     // The supervisor's first turn races with the spawning thread's
