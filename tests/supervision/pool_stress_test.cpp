@@ -61,9 +61,9 @@ private:
     std::shared_ptr<ledger> ledger_;
 };
 
-struct PoolStress : ::testing::TestWithParam<pool_routing> {};
+struct PoolStressTest : ::testing::TestWithParam<pool_routing> {};
 
-TEST_P(PoolStress, EveryAskCompletesWhileWorkersCrash) {
+TEST_P(PoolStressTest, EveryAskCompletesWhileWorkersCrash) {
     troupe::system sys(system_config{.workers = 2});
     auto book = std::make_shared<ledger>();
     pool_options<sproto> o{.size = 4, .routing = GetParam()};
@@ -133,7 +133,7 @@ TEST_P(PoolStress, EveryAskCompletesWhileWorkersCrash) {
     ASSERT_TRUE(sys.shutdown(30s));
 }
 
-INSTANTIATE_TEST_SUITE_P(Routing, PoolStress,
+INSTANTIATE_TEST_SUITE_P(Routing, PoolStressTest,
                          ::testing::Values(pool_routing::round_robin, pool_routing::least_loaded,
                                            pool_routing::consistent_hash),
                          [](const ::testing::TestParamInfo<pool_routing>& param) {
