@@ -10,6 +10,8 @@
 #include <troupe/actors/task.hpp>
 #include <troupe/mailbox/overflow_policy.hpp>
 #if __has_include(<troupe/supervision/supervisor.hpp>)
+#include <troupe/supervision/broadcast_group.hpp>
+#include <troupe/supervision/pool.hpp>
 #include <troupe/supervision/supervisor.hpp>
 #endif
 #if __has_include(<troupe/events/registry.hpp>)

@@ -323,6 +323,33 @@ TEST_F(MisuseTest, InvalidSpawnOptionsRefuseTheSpawn) {
     EXPECT_EQ(rec.stops, 0) << "a refused actor never ran";
 }
 
+TEST_F(MisuseTest, SpawnChildOfAnEmptyOrDeadParentIsRefused) {
+    record& rec = new_record();
+    auto none = system::spawn_child_of<recorder>(actor_addr{}, "kid", {}, &rec);
+    EXPECT_EQ(code_of(none), errc::invalid_argument);
+
+    auto parent = sys_->spawn<recorder>(&rec);
+    auto kid = system::spawn_child_of<recorder>(parent.addr(), "kid", {}, &rec);
+    ASSERT_TRUE(kid);
+    EXPECT_EQ(kid->path(), parent.path() + "/kid");
+    auto twin = system::spawn_child_of<recorder>(parent.addr(), "kid", {}, &rec);
+    ASSERT_TRUE(twin);
+    ASSERT_TRUE(twin->addr().is_terminated()) << "a taken name refuses the spawn";
+    EXPECT_EQ(twin->addr().exit_cause()->code(), errc::name_taken);
+    ASSERT_TRUE(kid->tell(ping{1}));
+    run();
+    EXPECT_EQ(rec.values, (std::vector<int>{1}));
+
+    ASSERT_TRUE(parent.stop());
+    run();
+    EXPECT_TRUE(kid->addr().is_terminated()) << "an adopted child stops with its parent";
+    auto late = system::spawn_child_of<recorder>(parent.addr(), "late", {}, &rec);
+    ASSERT_TRUE(late);
+    EXPECT_TRUE(late->addr().is_terminated());
+    EXPECT_EQ(late->addr().exit_cause()->code(), errc::receiver_down);
+    EXPECT_EQ(sys_->live_actors(), 0);
+}
+
 TEST_F(MisuseTest, CapacityBoundsAreInclusive) {
     record& rec = new_record();
     for (std::uint32_t capacity : {std::uint32_t{1}, mailbox::max_capacity}) {

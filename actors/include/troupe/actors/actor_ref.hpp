@@ -11,6 +11,7 @@
 #include <boost/intrusive_ptr.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <type_traits>
@@ -70,13 +71,9 @@ public:
     const {
         using reply = typename std::remove_cvref_t<M>::reply_type;
         if (!cell_ || cell_->is_terminated()) {
-            // Fails at once without touching the receiver's clock, which may
-            // be gone with its system.
-            boost::intrusive_ptr<detail::ask_state<reply>> failed(
-                new detail::ask_state<reply>(nullptr), false);
-            failed->fail(cell_ ? error{errc::receiver_down, "the receiver has terminated"}
-                               : error{errc::invalid_argument, "ask on an empty actor_ref"});
-            return ask_handle<reply>(std::move(failed));
+            return detail::failed_ask<reply>(
+                cell_ ? error{errc::receiver_down, "the receiver has terminated"}
+                      : error{errc::invalid_argument, "ask on an empty actor_ref"});
         }
         auto& sys = cell_->sys();
         boost::intrusive_ptr<detail::ask_state<reply>> state(new detail::ask_state<reply>(&sys),
@@ -101,6 +98,12 @@ public:
 
     /// @private runtime
     [[nodiscard]] detail::cell* cell() const noexcept { return cell_.get(); }
+    /// @private routing (pools): user messages queued in the actor's mailbox
+    /// or being pushed, a relaxed snapshot that never blocks (0 for an empty
+    /// ref). Stale as soon as it is read; good for choosing, not counting.
+    [[nodiscard]] std::uint32_t queued_messages() const noexcept {
+        return cell_ ? cell_->box().size() : 0;
+    }
     /// @private runtime: sends `m` on a non-empty ref, carrying `trace` and
     /// `reply` (an owned reference to the ask's state, or null for a tell;
     /// a refusal fails it).

@@ -152,6 +152,16 @@ private:
 
 namespace detail {
 
+/// An ask that failed before reaching anyone (an empty or dead receiver):
+/// completed at once with `why`, without touching any system's clock, which
+/// may be gone with its system.
+template <class R>
+ask_handle<R> failed_ask(error why) {
+    boost::intrusive_ptr<ask_state<R>> failed(new ask_state<R>(nullptr), false);
+    failed->fail(why);
+    return ask_handle<R>(std::move(failed));
+}
+
 /// Waits, inside an actor's task, for all or for the first of several asks
 /// (`when_all`, `when_any`). Waiting for all registers on one pending ask at
 /// a time, moving on as each completes: O(n) registrations in all.

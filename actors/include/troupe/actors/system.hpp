@@ -120,6 +120,25 @@ public:
         }
         return actor_ref<typename Impl::protocol>(std::move(c));
     }
+    /// Spawns a child of `parent` from any thread, even before `parent` ran
+    /// its first turn, as `actor_base::spawn_named` does on the parent's own
+    /// turn (a refused spawn yields a ref to an actor that has already
+    /// terminated with the reason). For modules above the core that must
+    /// hand out a child's ref at once, as worker pools do (Akka, too, creates
+    /// a pool router's routees in the creating thread). The parent's
+    /// behaviour is not told: it learns of the child through its caller.
+    /// Fails with `invalid_argument` for an empty `parent`.
+    template <class Impl, class... Args>
+    static expected<actor_ref<typename Impl::protocol>>
+    spawn_child_of(const actor_addr& parent, std::string name, const spawn_options& opts,
+                   Args&&... args) {
+        if (!parent) {
+            return fail(errc::invalid_argument, "spawn_child_of an empty address");
+        }
+        return actor_ref<typename Impl::protocol>(
+            detail::spawn_cell<Impl>(parent.cell()->sys(), parent.cell(), opts, std::move(name),
+                                     detail::make_factory<Impl>(std::forward<Args>(args)...)));
+    }
     /// Spawns a top-level actor whose behaviour is `f(self, msg)` or `f(msg)`.
     template <class Protocol, class F>
     actor_ref<Protocol> spawn_fn(F f, const spawn_options& opts = {}) {
