@@ -3,7 +3,7 @@
 """Fail if a module above the core reaches into the core's internals.
 
 supervision/, events/ and net/ stand on the core's public control surface
-(DESIGN.md section 2, docs/architecture.md): they may not include an
+(docs/architecture.md "Module graph" and "One public control surface"): they may not include an
 `actors/detail/` header, nor name the core's internals directly
 (`this_thread_context`, `sys_kind`, `system::core()`), so the core can change
 behind its public headers.

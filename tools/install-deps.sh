@@ -18,7 +18,7 @@ packages=(
     g++
     make
     cmake
-    # Libraries (STYLE.md §4, §6, §7; DESIGN.md §6).
+    # Libraries (STYLE.md §4, §6, §7; README.md "Layout and dependencies").
     libboost-dev    # Boost.Lockfree run queues, intrusive_ptr, demangling
     libexpected-dev # tl::expected, behind troupe::expected
     libcaf-dev      # CAF 0.17.6: net module and the comparison benchmarks

@@ -1,6 +1,7 @@
 // Part of troupe. See LICENSE at the repository root.
 //
-// CAF 0.17 counterparts of the core actor benchmarks in troupe_actors_bench.cpp (DESIGN.md §4).
+// CAF 0.17 counterparts of the core actor benchmarks in troupe_actors_bench.cpp
+// (docs/architecture.md "Benchmark method").
 // Work per iteration comes from bench/common/workloads.hpp, so both sides do the same thing.
 //
 // Every benchmark run owns one caf::actor_system. Its scheduler is CAF's default work-stealing

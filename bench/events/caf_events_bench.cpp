@@ -1,6 +1,7 @@
 // Part of troupe. See LICENSE at the repository root.
 //
-// CAF 0.17 counterparts of the event benchmarks in troupe_events_bench.cpp (DESIGN.md §4).
+// CAF 0.17 counterparts of the event benchmarks in troupe_events_bench.cpp
+// (docs/architecture.md "Benchmark method").
 // CAF's publish/subscribe primitive is the group: subscribers are actors that join() a group and
 // a publisher sends to the group, which delivers a copy to every member's mailbox.
 // Work per iteration comes from bench/common/workloads.hpp, so both sides do the same thing.

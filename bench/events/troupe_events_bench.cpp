@@ -1,9 +1,9 @@
 // Part of troupe. See LICENSE at the repository root.
 //
-// troupe side of the event benchmarks (DESIGN.md §4); workloads mirror caf_events_bench.cpp:
-// one system per run, subscribers spawned and subscribed per iteration with timing paused,
-// completion reported through a std::latch. subscribe/N is the exception: subscribing and
-// unsubscribing is what it measures.
+// troupe side of the event benchmarks (docs/architecture.md "Benchmark method"); workloads
+// mirror caf_events_bench.cpp: one system per run, subscribers spawned and subscribed per
+// iteration with timing paused, completion reported through a std::latch. subscribe/N is the
+// exception: subscribing and unsubscribing is what it measures.
 
 #include <troupe/events/registry.hpp>
 

@@ -1,6 +1,6 @@
 // Part of troupe. See LICENSE at the repository root.
 //
-// Typed publish/subscribe over `/`-separated topics (DESIGN.md §3 "Events").
+// Typed publish/subscribe over `/`-separated topics (docs/contract.md "Events").
 
 #pragma once
 
