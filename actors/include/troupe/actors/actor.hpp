@@ -8,10 +8,12 @@
 #include <troupe/actors/detail/cell.hpp>
 #include <troupe/actors/detail/send_awaiter.hpp>
 #include <troupe/actors/error.hpp>
+#include <troupe/actors/expected.hpp>
 #include <troupe/actors/timer.hpp>
 
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace troupe {
@@ -81,11 +83,36 @@ public:
     template <class Impl, class... Args>
     actor_ref<typename Impl::protocol> spawn_named(std::string name, const spawn_options& opts,
                                                    Args&&... args);
+    /// Spawns a child whose behaviour `factory()` builds at the spawn and at
+    /// every restart (for move-only state; see `system::spawn_from`), with
+    /// an optional name and options as `spawn_named`.
+    template <class Impl, class F>
+    actor_ref<typename Impl::protocol> spawn_from(F factory, std::string name = {},
+                                                  const spawn_options& opts = {});
 
     /// This actor's address.
     [[nodiscard]] actor_addr addr() const { return actor_addr(detail::cell_ptr(cell_)); }
     /// Full path, e.g. `/user/orders/worker-3`.
     [[nodiscard]] std::string path() const { return cell_->path(); }
+    /// The address of this actor's parent (for a top-level actor, the
+    /// `/user` guardian). Never empty.
+    [[nodiscard]] actor_addr parent() const {
+        return actor_addr(detail::cell_ptr(cell_->parent()));
+    }
+    /// This actor's live child named `name`, as a ref speaking `P`. Fails with
+    /// `invalid_argument` (a name no actor can have), `receiver_down` (no
+    /// such live child) or `type_mismatch` (it speaks another protocol), as
+    /// `system::find` does. A lookup in the system's path index (a hash map):
+    /// O(depth + name), whatever the number of actors.
+    template <class P>
+    [[nodiscard]] expected<actor_ref<P>> child(std::string_view name) const;
+    /// The live sibling named `name` (a child of the same parent; for a
+    /// supervised child, another child of its supervisor), with the errors of
+    /// `child`. Supervisors restart children in place, so a ref obtained once
+    /// keeps reaching the sibling across its restarts: no string paths are
+    /// needed. Defined in <troupe/actors/system.hpp>.
+    template <class P>
+    [[nodiscard]] expected<actor_ref<P>> sibling(std::string_view name) const;
     /// The system this actor belongs to.
     [[nodiscard]] troupe::system& system() const noexcept;
 

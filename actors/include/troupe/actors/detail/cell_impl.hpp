@@ -114,6 +114,24 @@ void invoke_returning_handler(Impl& impl, cell& c, M& m, ask_state_base*& reply)
     }
 }
 
+/// True if `Impl` has a handler for `M`: `on(M&)`, or `on(M&, response_promise<R>)`.
+template <class Impl, class M>
+concept handles = defers_reply<Impl, M> || requires(Impl& impl, M& m) {
+    impl.on(m);
+};
+
+/// Instantiated only for a message type `M` of the protocol that `Impl` has
+/// no handler for: the one diagnostic of that mistake, naming both types in
+/// its instantiation context.
+template <class Impl, class M>
+struct missing_handler {
+    static_assert(handles<Impl, M>,
+                  "the actor class has no handler for a message type of its protocol: add "
+                  "`void on(M&)` (or `R on(M&)` / `task<R> on(M&)` for an ask-able M, or "
+                  "`void on(M&, response_promise<R>)`); M is named in this diagnostic's "
+                  "\"required from\" line (missing_handler<Impl, M>)");
+};
+
 template <class Impl, class M>
 void invoke_handler(Impl& impl, cell& c, M& m, ask_state_base*& reply) {
     if constexpr (defers_reply<Impl, M>) {
@@ -149,9 +167,9 @@ protected:
         auto& ue = static_cast<user_envelope<protocol_type>&>(e);
         Impl& impl = *std::launder(reinterpret_cast<Impl*>(&storage_));
         if constexpr (requires { std::visit([](auto&) {}, ue.msg); }) {
-            std::visit([&](auto& m) { invoke_handler(impl, *this, m, ue.reply); }, ue.msg);
+            std::visit([&](auto& m) { dispatch_one(impl, m, ue.reply); }, ue.msg);
         } else {
-            invoke_handler(impl, *this, ue.msg, ue.reply);
+            dispatch_one(impl, ue.msg, ue.reply);
         }
     }
     actor_base* construct_behaviour() override {
@@ -174,6 +192,17 @@ protected:
     }
 
 private:
+    // Checked here, where the behaviour type is first known (at spawn): one
+    // static_assert per message type without a handler, and nothing else.
+    template <class M>
+    void dispatch_one(Impl& impl, M& m, ask_state_base*& reply) {
+        if constexpr (handles<Impl, M>) {
+            invoke_handler(impl, *this, m, reply);
+        } else {
+            (void)missing_handler<Impl, M>{}; // its instantiation is the diagnostic
+        }
+    }
+
     bool alive_ = false; // first: it fits in the cell's tail padding
     [[no_unique_address]] Factory factory_;
     alignas(Impl) std::byte storage_[sizeof(Impl)];
