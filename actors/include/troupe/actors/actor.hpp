@@ -11,6 +11,8 @@
 #include <troupe/actors/expected.hpp>
 #include <troupe/actors/timer.hpp>
 
+#include <cstddef>
+#include <cstdint>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -19,6 +21,16 @@
 namespace troupe {
 
 class system;
+template <class Protocol>
+class behavior;
+
+/// Whether `become` / `unbecome` also replays the stash (`unstash_all`).
+enum class unstash : std::uint8_t { none, all };
+/// How `become` changes the behaviour stack.
+enum class become_mode : std::uint8_t {
+    replace, ///< discard the current behaviour (Akka's default, `discardOld`)
+    stack,   ///< keep it below the new one: `unbecome` comes back to it
+};
 
 /// Delivered to `on_down` when a monitored actor terminates.
 struct down_msg {
@@ -176,6 +188,32 @@ public:
         e->trace_id = trace_id();
         return detail::send_awaiter(to.cell(), e);
     }
+    /// Keeps the message being handled in this actor's stash instead of
+    /// handling it now: no reply is sent (an ask stays pending and is
+    /// answered when the message is handled after `unstash_all`, within its
+    /// own deadline), and it is not counted as processed: stashed messages
+    /// count as `queued`. Works in handlers that answer by returning (`void`
+    /// or the reply); a coroutine handler or one that takes a
+    /// `response_promise` (which waits by keeping the promise) gets
+    /// `invalid_argument`, as does a second call for the same message or a
+    /// call outside a user-message handler. The stash holds at most
+    /// `spawn_options::stash_capacity` messages: beyond, it fails with
+    /// `stash_full` and the message becomes a dead letter (`stash_full`,
+    /// counted as `dead_lettered`; an asker gets `stash_full`). A handler
+    /// that throws after stashing takes it back: the message fails as
+    /// `handler_failed`. A restart in place replays the stash to the new
+    /// incarnation, first (as Akka's stash does); at termination the stashed
+    /// messages become dead letters (`receiver_down`).
+    [[nodiscard]] expected<void> stash() { return cell_->stash_current(); }
+    /// Puts every stashed message in front of the mailbox, in the order they
+    /// were stashed and before messages that arrive later (and before those
+    /// an earlier `unstash_all` put there and not yet handled).
+    void unstash_all() { cell_->unstash_all(); }
+    /// Messages in the stash now.
+    [[nodiscard]] std::size_t stash_size() const noexcept { return cell_->stash_size(); }
+    /// Behaviours installed by `become` (0: the class's handlers).
+    [[nodiscard]] std::size_t behavior_depth() const noexcept { return cell_->behavior_depth(); }
+
     /// `co_await sleep(d)`: suspends this actor's task for `d` (cancellable).
     [[nodiscard]] detail::sleep_awaiter sleep(duration d) { return detail::sleep_awaiter(d); }
 
@@ -220,6 +258,18 @@ private:
 /// `std::variant` of message types). Handlers are overloads
 /// `void on(Msg&)`, `R on(Msg&)` for a message with `reply_type` R, or
 /// coroutines returning `task<>` / `task<R>`.
+///
+/// **Behaviour switching** (Akka's `become`, CAF's `become(keep_behavior,
+/// ...)`): `become(behavior<Protocol>{lambdas...})` installs handlers that
+/// take over from the class's `on` overloads for the message types they
+/// cover; the others still reach the class handlers (a typed protocol has
+/// no "unhandled"; to ignore a type in a state, give it an empty handler, to
+/// defer it, one that calls `stash()`). `become_mode::replace` (the
+/// default) discards the current behaviour; `become_mode::stack` keeps it
+/// below, up to `max_behavior_depth` (16) behaviours, and `unbecome()` pops
+/// back (to the class handlers when none is left). A restart in place
+/// clears the stack: the new incarnation starts with its class handlers.
+/// Own turn only, like every context operation.
 template <class Protocol>
 class actor : public actor_base {
 public:
@@ -227,6 +277,30 @@ public:
     /// A typed ref to this actor.
     [[nodiscard]] actor_ref<Protocol> self() const {
         return actor_ref<Protocol>(detail::cell_ptr(&cell()));
+    }
+
+    /// Switches to `b` from the next message on (see above); with
+    /// `unstash::all`, then replays the stash. Fails with `invalid_argument`
+    /// for an empty (moved-from) behaviour, or a stacked one past
+    /// `max_behavior_depth`: the current behaviour and the stash then stay.
+    expected<void> become(behavior<Protocol> b, become_mode mode = become_mode::replace,
+                          unstash u = unstash::none) {
+        auto ok = cell().install_behavior(
+            std::move(b).release(), mode == become_mode::stack ? detail::behavior_change::push
+                                                               : detail::behavior_change::replace);
+        if (ok && u == unstash::all) {
+            unstash_all();
+        }
+        return ok;
+    }
+    /// Comes back to the behaviour below the current one (the class's
+    /// handlers when none is left; nothing happens when none is installed);
+    /// with `unstash::all`, then replays the stash.
+    void unbecome(unstash u = unstash::none) {
+        cell().restore_behavior();
+        if (u == unstash::all) {
+            unstash_all();
+        }
     }
 };
 

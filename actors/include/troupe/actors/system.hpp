@@ -5,6 +5,7 @@
 #include <troupe/actors/actor.hpp>
 #include <troupe/actors/actor_counters.hpp>
 #include <troupe/actors/actor_ref.hpp>
+#include <troupe/actors/behavior.hpp>
 #include <troupe/actors/clock.hpp>
 #include <troupe/actors/dead_letters.hpp>
 #include <troupe/actors/detail/cell_impl.hpp>
