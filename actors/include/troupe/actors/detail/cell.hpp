@@ -93,8 +93,9 @@ enum class run_on_stop : std::uint8_t { no, yes };
 /// `cell_system.cpp` (system messages: the table below), `cell_failure.cpp`
 /// (failures and the parent's decisions), `cell_stop.cpp` (ordered stop,
 /// restarts, termination), `cell_group.cpp` (group restarts),
-/// `cell_intercept.cpp` (interceptors), with the leaf classes `child_list`,
-/// `sender_waitlist`, `task_slot`, `exit_observers` and `actor_timers`.
+/// `cell_intercept.cpp` (interceptors), `cell_behavior.cpp` (become and the
+/// stash), with the leaf classes `child_list`, `sender_waitlist`,
+/// `task_slot`, `exit_observers`, `actor_timers` and `message_stash`.
 ///
 /// ## Lifecycle
 ///
@@ -155,6 +156,8 @@ enum class run_on_stop : std::uint8_t { no, yes };
 /// 6. A restart in place keeps the actor's identity: its mailbox, refs and
 ///    the monitors others hold on it stay; the links of the old incarnation
 ///    are broken on both sides (as a restarted Erlang process has none).
+///    The behaviours `become` installed go; the stash is replayed to the new
+///    incarnation before the mailbox (at termination it is dead-lettered).
 /// 7. A continuation (`ask(...).then`) belongs to the behaviour that asked:
 ///    a teardown (restart, halt, termination) drops the ones still pending,
 ///    so a reply never reaches a later incarnation.
