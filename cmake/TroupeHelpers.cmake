@@ -32,3 +32,26 @@ function(troupe_add_test name)
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
                        PROPERTIES TIMEOUT 60 LABELS "${ARG_MODULE};${ARG_LABELS}")
 endfunction()
+
+# troupe_compile_probe(<test> SOURCE <file> LIBRARIES ... [DEFINE <macro>] [PASS <regex>]
+#                      [LABELS ...])
+# A ctest entry that compiles <file> (front end only: -fsyntax-only, no optimiser, no
+# sanitizers; an -O2 sanitizer compile of such a file took minutes). With DEFINE, the file must
+# fail to compile with output matching PASS, and with no second `error:` (the mistake yields one
+# diagnostic); without DEFINE it must compile (the positive twin).
+function(troupe_compile_probe test)
+  cmake_parse_arguments(ARG "" "SOURCE;DEFINE;PASS" "LIBRARIES;LABELS" ${ARGN})
+  string(REPLACE "." "_" target "probe_${test}")
+  add_library(${target} OBJECT EXCLUDE_FROM_ALL ${ARG_SOURCE})
+  target_link_libraries(${target} PRIVATE ${ARG_LIBRARIES})
+  target_compile_options(${target} PRIVATE -fsyntax-only -O0 -fno-sanitize=all)
+  if(ARG_DEFINE)
+    target_compile_definitions(${target} PRIVATE ${ARG_DEFINE}=1)
+  endif()
+  add_test(NAME ${test} COMMAND ${CMAKE_COMMAND} --build ${CMAKE_BINARY_DIR} --target ${target})
+  set_tests_properties(${test} PROPERTIES LABELS "${ARG_LABELS}")
+  if(ARG_DEFINE)
+    set_tests_properties(${test} PROPERTIES PASS_REGULAR_EXPRESSION "${ARG_PASS}"
+                                            FAIL_REGULAR_EXPRESSION "error:.*error:")
+  endif()
+endfunction()

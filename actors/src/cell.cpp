@@ -42,13 +42,15 @@ cell::cell(system_core& sys, cell* parent, const spawn_options& opts, std::strin
     set(flag::intercepts, opts.interceptor != nullptr);
     const bool waits = policy_ == overflow_policy::block || policy_ == overflow_policy::suspend ||
                        policy_ == overflow_policy::redirect;
-    if (waits || !name.empty() || opts.interceptor || opts.shutdown_timeout != duration::max()) {
+    if (waits || !name.empty() || opts.interceptor || opts.shutdown_timeout != duration::max() ||
+        opts.stash_capacity != spawn_options{}.stash_capacity) {
         options_ = std::make_unique<cell_options>();
         options_->name = std::move(name);
         options_->shutdown_timeout = opts.shutdown_timeout;
         options_->interceptor = opts.interceptor;
         options_->block_timeout = opts.block_timeout;
         options_->redirect = cell_ptr(opts.redirect_to.cell());
+        options_->stash_capacity = opts.stash_capacity;
     }
 }
 
@@ -130,13 +132,14 @@ error cell::exit_cause() const {
 
 void cell::counters(actor_counters& out) const noexcept {
     out.processed = processed_.load(std::memory_order_relaxed);
+    out.queued = mailbox_.size();
     if (const cell_shared* s = shared_if_any()) {
         out.rejected = s->rejected.load(std::memory_order_relaxed);
         out.dropped = s->dropped.load(std::memory_order_relaxed);
         out.redirected = s->redirected.load(std::memory_order_relaxed);
         out.dead_lettered = s->dead_lettered.load(std::memory_order_relaxed);
+        out.queued += s->parked.load(std::memory_order_relaxed); // the stash is queued too
     }
-    out.queued = mailbox_.size();
 }
 
 error cell::requested_stop_cause() const {
@@ -302,6 +305,11 @@ resume_result cell::resume(std::uint32_t budget) noexcept {
         if (budget == 0) {
             return resume_result::again;
         }
+        if (has(flag::replaying)) [[unlikely]] { // unstashed messages come first
+            --budget;
+            handle_user(take_replayed());
+            continue;
+        }
         mailbox_node* u = mailbox_.pop_user();
         if (u == nullptr) {
             // Going idle with senders still waiting (their wakes may have been
@@ -357,19 +365,34 @@ void cell::handle_user(envelope* e) {
 }
 
 void cell::deliver_user(envelope* e, int times) {
+    thread_context& ctx = this_thread_context();
     try {
+        ctx.message = e; // what stash() takes
+        ctx.message_fate = 0;
         dispatch(*e);
-        // Not when a task started (it owns the message) or the lane paused.
-        if (times == 2 && !user_paused()) {
+        // Not when a task started (it owns the message), the lane paused, or
+        // the handler stashed it.
+        if (times == 2 && !user_paused() && ctx.message_fate == 0) {
+            ctx.message = e;
             dispatch(*e);
         }
     } catch (...) {
+        ctx.message = nullptr;
+        if (std::exchange(ctx.message_fate, 0) ==
+            static_cast<std::uint8_t>(message_fate::stashed)) {
+            reclaim_stashed(e);
+        }
         error cause = internal::error_from_current_exception();
         // The asker learns why: types and text (the dead letter then finds
         // its reply completed).
         e->fail(
             internal::handler_failure(cause, internal::current_exception_type(), e->type_name()));
         handle_failure(std::move(cause), e);
+        return;
+    }
+    ctx.message = nullptr;
+    if (ctx.message_fate != 0) [[unlikely]] { // stash() took it
+        settle_taken_message(e, std::exchange(ctx.message_fate, 0));
         return;
     }
     if (has(flag::task_running) && !extras_->task.has_message()) {

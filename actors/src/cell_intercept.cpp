@@ -24,6 +24,9 @@ expected<void> validate(const spawn_options& opts) {
     if (opts.policy == overflow_policy::redirect && !opts.redirect_to) {
         return fail(errc::invalid_argument, "policy redirect needs redirect_to");
     }
+    if (opts.stash_capacity > mailbox::max_capacity) {
+        return fail(errc::invalid_argument, "stash_capacity must be 0 to 2^30");
+    }
     if (opts.block_timeout < duration::zero()) {
         return fail(errc::invalid_argument, "block_timeout must not be negative");
     }

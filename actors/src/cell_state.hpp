@@ -8,6 +8,7 @@
 #include "actor_timers.hpp"
 #include "continuation_table.hpp"
 #include "exit_observers.hpp"
+#include "message_stash.hpp"
 #include "sender_waitlist.hpp"
 #include "task_slot.hpp"
 
@@ -31,6 +32,7 @@ struct cell_options {
     std::shared_ptr<message_interceptor> interceptor;
     duration block_timeout{}; // policies block / suspend, from a plain thread
     cell_ptr redirect;        // policy redirect
+    std::uint32_t stash_capacity = spawn_options{}.stash_capacity;
     internal::sender_waitlist waiting_senders;
 };
 
@@ -42,6 +44,7 @@ struct cell_shared {
     std::atomic<std::uint64_t> dropped{0};
     std::atomic<std::uint64_t> redirected{0};
     std::atomic<std::uint64_t> dead_lettered{0};
+    std::atomic<std::uint64_t> parked{0};    // stashed or unstashed, not yet handled: queued
     std::unique_ptr<const error> exit_cause; // written before terminated_ (release)
 
     /// How a requested kill ends: terminated, or torn down in place (a
@@ -85,6 +88,10 @@ struct cell_extras {
     std::optional<child_stop_sequence> stopping;
     std::deque<group_restart> groups; // the front one runs
     std::optional<error> failure;     // while failed: why (it stays the exit cause)
+    internal::message_stash stash;
+    std::vector<std::unique_ptr<behavior_base>> behaviors; // become's stack, top last
+    std::vector<std::unique_ptr<behavior_base>>
+        retired; // replaced or popped: freed at the next message
 };
 
 } // namespace troupe::detail

@@ -255,6 +255,7 @@ void cell::tear_down_behaviour(const error& cause, run_on_stop on_stop) {
         extras_->continuations.clear(); // note 7: replies never reach a later incarnation
     }
     set(flag::stamps_activity, false);
+    reset_behaviors(); // become's stack goes; the stash is replayed first
     if (behaviour_ != nullptr) {
         destroy_behaviour();
         behaviour_ = nullptr;
@@ -394,7 +395,9 @@ void cell::close_and_account() {
     // queue up meanwhile (close_user_lane) and are answered as a dead actor
     // would, after the exit cause is published.
     std::vector<system_envelope*> requests;
-    for (mailbox_node* n = mailbox_.close_user_lane(); n != nullptr;) {
+    mailbox_node* queued = mailbox_.close_user_lane();
+    drop_parked(); // the stash and unstashed messages came before the queue
+    for (mailbox_node* n = queued; n != nullptr;) {
         mailbox_node* next = n->next;
         if (n->lane_kind == lane::system) {
             requests.push_back(static_cast<system_envelope*>(n));

@@ -46,6 +46,7 @@ errc errc_of(dead_letter_reason r) noexcept {
     case dead_letter_reason::receiver_down: return errc::receiver_down;
     case dead_letter_reason::handler_failed: return errc::handler_failed;
     case dead_letter_reason::late_reply: return errc::timeout;
+    case dead_letter_reason::stash_full: return errc::stash_full;
     case dead_letter_reason::dropped_newest:
     case dead_letter_reason::dropped_oldest:
     case dead_letter_reason::redirect_failed:

@@ -13,6 +13,7 @@ std::string_view to_string(dead_letter_reason r) noexcept {
     case dead_letter_reason::late_reply: return "late_reply";
     case dead_letter_reason::redirect_failed: return "redirect_failed";
     case dead_letter_reason::injected_drop: return "injected_drop";
+    case dead_letter_reason::stash_full: return "stash_full";
     }
     return "unknown";
 }

@@ -27,6 +27,7 @@ std::string_view to_string(errc code) noexcept {
     case errc::noproc: return "noproc";
     case errc::broken_promise: return "broken_promise";
     case errc::already_replied: return "already_replied";
+    case errc::stash_full: return "stash_full";
     }
     return "unknown";
 }

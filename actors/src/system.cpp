@@ -25,6 +25,14 @@ expected<void> check_actor_name(const std::string& name) {
     return {};
 }
 
+expected<std::string> child_path(const cell& parent, std::string_view name) {
+    std::string n(name);
+    if (auto ok = check_actor_name(n); !ok) {
+        return troupe::unexpected(ok.error());
+    }
+    return parent.path() + '/' + n;
+}
+
 } // namespace detail
 
 namespace {

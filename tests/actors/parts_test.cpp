@@ -11,6 +11,7 @@
 #include "ask_deadlines.hpp"
 #include "continuation_table.hpp"
 #include "exit_observers.hpp"
+#include "message_stash.hpp"
 #include "sender_waitlist.hpp"
 #include "task_slot.hpp"
 
@@ -373,6 +374,51 @@ TEST(AskDeadlines, ADeadlinePastTheEndOfTimeIsNeverLinkedAndLinkedAsksAreRelease
         clk.shutdown(); // as a system does: its timers are dropped unrun
     } // the destructor releases the reference the list held (LeakSanitizer checks)
     EXPECT_FALSE(pending->ready());
+}
+
+// ---- message_stash ------------------------------------------------------------------
+
+struct tagged_envelope final : detail::envelope {
+    explicit tagged_envelope(int t) : tag(t) {}
+    [[nodiscard]] std::string_view type_name() const noexcept override { return "tagged"; }
+    int tag;
+};
+
+int tag_of(detail::envelope* e) {
+    std::unique_ptr<detail::envelope> owned(e);
+    return e == nullptr ? -1 : static_cast<tagged_envelope*>(e)->tag;
+}
+
+TEST(MessageStash, UnstashPutsTheStashInOrderBeforeWhatIsLeftToReplay) {
+    internal::message_stash s;
+    EXPECT_TRUE(s.push(new tagged_envelope(1), 3));
+    EXPECT_TRUE(s.push(new tagged_envelope(2), 3));
+    s.unstash_all();
+    EXPECT_EQ(tag_of(s.take_replayed()), 1);
+    EXPECT_TRUE(s.push(new tagged_envelope(3), 3)); // stashed again while 2 waits
+    s.unstash_all();
+    EXPECT_EQ(s.size(), 2u);
+    EXPECT_EQ(tag_of(s.take_replayed()), 3);
+    EXPECT_EQ(tag_of(s.take_replayed()), 2);
+    EXPECT_EQ(s.take_replayed(), nullptr);
+    EXPECT_FALSE(s.replaying());
+}
+
+TEST(MessageStash, CapacityRefusesAndTakeAllKeepsHandlingOrder) {
+    internal::message_stash s;
+    EXPECT_TRUE(s.push(new tagged_envelope(1), 2));
+    EXPECT_TRUE(s.push(new tagged_envelope(2), 2));
+    tagged_envelope refused(9);
+    EXPECT_FALSE(s.push(&refused, 2)); // left with the caller
+    EXPECT_EQ(tag_of(s.take_newest()), 2);
+    s.unstash_all();
+    EXPECT_TRUE(s.push(new tagged_envelope(3), 2));
+    std::vector<int> order;
+    for (auto& e : s.take_all()) {
+        order.push_back(tag_of(e.release()));
+    }
+    EXPECT_EQ(order, (std::vector<int>{1, 3}));
+    EXPECT_EQ(s.size(), 0u);
 }
 
 } // namespace

@@ -8,15 +8,29 @@
 #include <troupe/actors/detail/cell.hpp>
 #include <troupe/actors/detail/send_awaiter.hpp>
 #include <troupe/actors/error.hpp>
+#include <troupe/actors/expected.hpp>
 #include <troupe/actors/timer.hpp>
 
+#include <cstddef>
+#include <cstdint>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace troupe {
 
 class system;
+template <class Protocol>
+class behavior;
+
+/// Whether `become` / `unbecome` also replays the stash (`unstash_all`).
+enum class unstash : std::uint8_t { none, all };
+/// How `become` changes the behaviour stack.
+enum class become_mode : std::uint8_t {
+    replace, ///< discard the current behaviour (Akka's default, `discardOld`)
+    stack,   ///< keep it below the new one: `unbecome` comes back to it
+};
 
 /// Delivered to `on_down` when a monitored actor terminates.
 struct down_msg {
@@ -81,11 +95,36 @@ public:
     template <class Impl, class... Args>
     actor_ref<typename Impl::protocol> spawn_named(std::string name, const spawn_options& opts,
                                                    Args&&... args);
+    /// Spawns a child whose behaviour `factory()` builds at the spawn and at
+    /// every restart (for move-only state; see `system::spawn_from`), with
+    /// an optional name and options as `spawn_named`.
+    template <class Impl, class F>
+    actor_ref<typename Impl::protocol> spawn_from(F factory, std::string name = {},
+                                                  const spawn_options& opts = {});
 
     /// This actor's address.
     [[nodiscard]] actor_addr addr() const { return actor_addr(detail::cell_ptr(cell_)); }
     /// Full path, e.g. `/user/orders/worker-3`.
     [[nodiscard]] std::string path() const { return cell_->path(); }
+    /// The address of this actor's parent (for a top-level actor, the
+    /// `/user` guardian). Never empty.
+    [[nodiscard]] actor_addr parent() const {
+        return actor_addr(detail::cell_ptr(cell_->parent()));
+    }
+    /// This actor's live child named `name`, as a ref speaking `P`. Fails with
+    /// `invalid_argument` (a name no actor can have), `receiver_down` (no
+    /// such live child) or `type_mismatch` (it speaks another protocol), as
+    /// `system::find` does. A lookup in the system's path index (a hash map):
+    /// O(depth + name), whatever the number of actors.
+    template <class P>
+    [[nodiscard]] expected<actor_ref<P>> child(std::string_view name) const;
+    /// The live sibling named `name` (a child of the same parent; for a
+    /// supervised child, another child of its supervisor), with the errors of
+    /// `child`. Supervisors restart children in place, so a ref obtained once
+    /// keeps reaching the sibling across its restarts: no string paths are
+    /// needed. Defined in <troupe/actors/system.hpp>.
+    template <class P>
+    [[nodiscard]] expected<actor_ref<P>> sibling(std::string_view name) const;
     /// The system this actor belongs to.
     [[nodiscard]] troupe::system& system() const noexcept;
 
@@ -149,6 +188,32 @@ public:
         e->trace_id = trace_id();
         return detail::send_awaiter(to.cell(), e);
     }
+    /// Keeps the message being handled in this actor's stash instead of
+    /// handling it now: no reply is sent (an ask stays pending and is
+    /// answered when the message is handled after `unstash_all`, within its
+    /// own deadline), and it is not counted as processed: stashed messages
+    /// count as `queued`. Works in handlers that answer by returning (`void`
+    /// or the reply); a coroutine handler or one that takes a
+    /// `response_promise` (which waits by keeping the promise) gets
+    /// `invalid_argument`, as does a second call for the same message or a
+    /// call outside a user-message handler. The stash holds at most
+    /// `spawn_options::stash_capacity` messages: beyond, it fails with
+    /// `stash_full` and the message becomes a dead letter (`stash_full`,
+    /// counted as `dead_lettered`; an asker gets `stash_full`). A handler
+    /// that throws after stashing takes it back: the message fails as
+    /// `handler_failed`. A restart in place replays the stash to the new
+    /// incarnation, first (as Akka's stash does); at termination the stashed
+    /// messages become dead letters (`receiver_down`).
+    [[nodiscard]] expected<void> stash() { return cell_->stash_current(); }
+    /// Puts every stashed message in front of the mailbox, in the order they
+    /// were stashed and before messages that arrive later (and before those
+    /// an earlier `unstash_all` put there and not yet handled).
+    void unstash_all() { cell_->unstash_all(); }
+    /// Messages in the stash now.
+    [[nodiscard]] std::size_t stash_size() const noexcept { return cell_->stash_size(); }
+    /// Behaviours installed by `become` (0: the class's handlers).
+    [[nodiscard]] std::size_t behavior_depth() const noexcept { return cell_->behavior_depth(); }
+
     /// `co_await sleep(d)`: suspends this actor's task for `d` (cancellable).
     [[nodiscard]] detail::sleep_awaiter sleep(duration d) { return detail::sleep_awaiter(d); }
 
@@ -193,6 +258,18 @@ private:
 /// `std::variant` of message types). Handlers are overloads
 /// `void on(Msg&)`, `R on(Msg&)` for a message with `reply_type` R, or
 /// coroutines returning `task<>` / `task<R>`.
+///
+/// **Behaviour switching** (Akka's `become`, CAF's `become(keep_behavior,
+/// ...)`): `become(behavior<Protocol>{lambdas...})` installs handlers that
+/// take over from the class's `on` overloads for the message types they
+/// cover; the others still reach the class handlers (a typed protocol has
+/// no "unhandled"; to ignore a type in a state, give it an empty handler, to
+/// defer it, one that calls `stash()`). `become_mode::replace` (the
+/// default) discards the current behaviour; `become_mode::stack` keeps it
+/// below, up to `max_behavior_depth` (16) behaviours, and `unbecome()` pops
+/// back (to the class handlers when none is left). A restart in place
+/// clears the stack: the new incarnation starts with its class handlers.
+/// Own turn only, like every context operation.
 template <class Protocol>
 class actor : public actor_base {
 public:
@@ -200,6 +277,30 @@ public:
     /// A typed ref to this actor.
     [[nodiscard]] actor_ref<Protocol> self() const {
         return actor_ref<Protocol>(detail::cell_ptr(&cell()));
+    }
+
+    /// Switches to `b` from the next message on (see above); with
+    /// `unstash::all`, then replays the stash. Fails with `invalid_argument`
+    /// for an empty (moved-from) behaviour, or a stacked one past
+    /// `max_behavior_depth`: the current behaviour and the stash then stay.
+    expected<void> become(behavior<Protocol> b, become_mode mode = become_mode::replace,
+                          unstash u = unstash::none) {
+        auto ok = cell().install_behavior(
+            std::move(b).release(), mode == become_mode::stack ? detail::behavior_change::push
+                                                               : detail::behavior_change::replace);
+        if (ok && u == unstash::all) {
+            unstash_all();
+        }
+        return ok;
+    }
+    /// Comes back to the behaviour below the current one (the class's
+    /// handlers when none is left; nothing happens when none is installed);
+    /// with `unstash::all`, then replays the stash.
+    void unbecome(unstash u = unstash::none) {
+        cell().restore_behavior();
+        if (u == unstash::all) {
+            unstash_all();
+        }
     }
 };
 

@@ -16,7 +16,10 @@ namespace troupe {
 /// `dropped` went to dead letters by the overflow policy (`dropped_newest`,
 /// `dropped_oldest`); `dead_lettered` arrived after, or were still queued at,
 /// its termination (`receiver_down`), or had a failing handler
-/// (`handler_failed`); `redirected` were passed to the redirect target.
+/// (`handler_failed`), or were stashed while its stash was full
+/// (`stash_full`); `redirected` were passed to the redirect target.
+/// `queued` includes the messages in its stash (`actor_base::stash`), and
+/// those unstashed but not yet handled: a stashed message is still waiting.
 struct actor_counters {
     std::uint64_t processed = 0;
     std::uint64_t rejected = 0;

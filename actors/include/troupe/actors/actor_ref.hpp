@@ -49,6 +49,11 @@ public:
     /// `would_block` / `timeout` (per the receiver's overflow policy) or
     /// `receiver_down`; `invalid_argument` on an empty ref. Never blocks
     /// except under the receiver's `block` policy from a plain thread.
+    /// Deliberately not `[[nodiscard]]`: a tell is fire-and-forget (as in
+    /// Akka and Erlang), and a refusal is never silent to the system: the
+    /// receiver counts it (`rejected`, or `dropped` / `dead_lettered` with a
+    /// dead letter). A sender that must know checks the result, asks, or
+    /// uses `co_await send` (see docs/architecture.md).
     template <class M>
     requires protocol_accepts_v<Protocol, M> send_result tell(M&& m)
     const {

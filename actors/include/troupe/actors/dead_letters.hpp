@@ -21,8 +21,9 @@ enum class dead_letter_reason : std::uint8_t {
     late_reply,      ///< a reply that arrived after its ask completed
     redirect_failed, ///< `redirect` had no usable target
     injected_drop,   ///< dropped by an interceptor (fault injection), not by overflow
+    stash_full,      ///< its handler stashed it while the stash was at capacity
 };
-inline constexpr std::size_t dead_letter_reason_count = 7;
+inline constexpr std::size_t dead_letter_reason_count = 8;
 
 [[nodiscard]] std::string_view to_string(dead_letter_reason r) noexcept;
 

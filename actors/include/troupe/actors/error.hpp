@@ -34,6 +34,7 @@ enum class errc : std::uint8_t {
     noproc,           ///< no such actor (a link or monitor of an empty or unknown address)
     broken_promise,   ///< a deferred reply's promise was dropped unanswered
     already_replied,  ///< a response promise was used twice
+    stash_full,       ///< an actor's stash was at capacity (`actor_base::stash`)
 };
 
 /// Returns the enumerator's name, e.g. `"mailbox_full"`.

@@ -37,11 +37,16 @@ struct spawn_options {
     /// Optional per-actor interceptor of user messages; null (the default)
     /// costs one test per message.
     std::shared_ptr<message_interceptor> interceptor;
+    /// Most messages `actor_base::stash()` keeps at once, 0 (no stash) to
+    /// `mailbox::max_capacity`; beyond it `stash()` fails with `stash_full`
+    /// and the message becomes a dead letter. A bound, not a preallocation.
+    std::uint32_t stash_capacity = 1024;
 };
 
 /// Why `opts` cannot spawn an actor (`invalid_argument`), or nothing: a
 /// capacity of 0 or above `mailbox::max_capacity`, `redirect` without a
-/// target, a negative block timeout, or an interceptor whose `check` fails.
+/// target, a negative block timeout, a stash capacity above
+/// `mailbox::max_capacity`, or an interceptor whose `check` fails.
 /// Every spawn runs it; a refused spawn yields an actor that has terminated
 /// with that error (or, for `system::spawn_named`, the error itself).
 [[nodiscard]] expected<void> validate(const spawn_options& opts);

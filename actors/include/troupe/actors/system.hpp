@@ -5,6 +5,7 @@
 #include <troupe/actors/actor.hpp>
 #include <troupe/actors/actor_counters.hpp>
 #include <troupe/actors/actor_ref.hpp>
+#include <troupe/actors/behavior.hpp>
 #include <troupe/actors/clock.hpp>
 #include <troupe/actors/dead_letters.hpp>
 #include <troupe/actors/detail/cell_impl.hpp>
@@ -14,6 +15,7 @@
 #include <troupe/actors/spawn_options.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -38,13 +40,74 @@ struct system_config {
 };
 
 namespace detail {
+/// Stands in for a factory that did not compile (its static_assert said
+/// why), so the mistake yields that one diagnostic and no follow-up errors.
+template <class Impl>
+struct refused_factory {
+    [[noreturn]] Impl operator()() const { std::abort(); }
+};
+
+/// The factory of `spawn(args...)`: it keeps copies of the arguments and
+/// builds the behaviour from them at every (re)start.
 template <class Impl, class... Args>
 auto make_factory(Args&&... args) {
-    return [... captured = std::forward<Args>(args)]() -> Impl { return Impl(captured...); };
+    constexpr bool copyable = (std::is_copy_constructible_v<std::decay_t<Args>> && ...);
+    static_assert(copyable,
+                  "spawn arguments are copied so that a supervisor can rebuild the actor on "
+                  "restart, and this one cannot be copied (move-only). Spawn from a factory "
+                  "instead: spawn_from<Impl>(factory) / make_child_from<Impl>(name, factory), "
+                  "where the factory is a copyable callable that creates the move-only state "
+                  "fresh for each (re)start and returns the Impl");
+    if constexpr (!copyable) {
+        return refused_factory<Impl>{};
+    } else {
+        static_assert(std::is_constructible_v<Impl, const std::decay_t<Args>&...>,
+                      "the actor class cannot be constructed from (const lvalue copies of) "
+                      "these spawn arguments");
+        if constexpr (!std::is_constructible_v<Impl, const std::decay_t<Args>&...>) {
+            return refused_factory<Impl>{};
+        } else {
+            return
+                [... captured = std::forward<Args>(args)]() -> Impl { return Impl(captured...); };
+        }
+    }
+}
+
+/// Checks a user factory for `spawn_from<Impl>(f)`: copyable, and returning
+/// an `Impl` by value. Returns `f`, or a `refused_factory` after the diagnostic.
+template <class Impl, class F>
+auto checked_factory(F f) {
+    constexpr bool copyable = std::is_copy_constructible_v<F>;
+    static_assert(copyable, "a spawn factory is kept for restarts: it must be copyable (create "
+                            "move-only state inside it, at each call)");
+    constexpr bool returns_impl = std::is_same_v<std::invoke_result_t<F&>, Impl>;
+    static_assert(returns_impl, "a spawn factory must return the actor class by value: "
+                                "[...]() { return Impl(...); }");
+    if constexpr (copyable && returns_impl) {
+        return f;
+    } else {
+        return refused_factory<Impl>{};
+    }
 }
 
 /// Why `name` cannot name an actor (`invalid_argument`), or nothing.
 expected<void> check_actor_name(const std::string& name);
+/// The path of `parent`'s child called `name`, or `invalid_argument` for a
+/// name no actor can have.
+expected<std::string> child_path(const cell& parent, std::string_view name);
+
+/// The live actor `c` (looked up at `path`) as a ref speaking `Protocol`:
+/// `receiver_down` if there is none, `type_mismatch` for another protocol.
+template <class Protocol>
+expected<actor_ref<Protocol>> typed_ref(cell_ptr c, std::string_view path) {
+    if (!c) {
+        return fail(errc::receiver_down, "no actor at " + std::string(path));
+    }
+    if (c->protocol() != typeid(Protocol)) {
+        return fail(errc::type_mismatch, std::string(path) + " speaks another protocol");
+    }
+    return actor_ref<Protocol>(std::move(c));
+}
 
 template <class Impl, class Factory>
 cell_ptr spawn_cell(system_core& sys, cell* parent, const spawn_options& opts, std::string name,
@@ -139,6 +202,18 @@ public:
             detail::spawn_cell<Impl>(parent.cell()->sys(), parent.cell(), opts, std::move(name),
                                      detail::make_factory<Impl>(std::forward<Args>(args)...)));
     }
+    /// Spawns a top-level actor whose behaviour `factory()` builds: at the
+    /// spawn and again at every restart, so state that cannot be copied
+    /// (a `std::unique_ptr`, a socket) is created fresh per incarnation.
+    /// `factory` must be copyable (it is kept, as `spawn` keeps its
+    /// arguments) and return an `Impl` by value; it runs on the actor's
+    /// turn, and an exception from it fails the actor like one from its
+    /// constructor.
+    template <class Impl, class F>
+    actor_ref<typename Impl::protocol> spawn_from(F factory, const spawn_options& opts = {}) {
+        return actor_ref<typename Impl::protocol>(detail::spawn_cell<Impl>(
+            *core_, user_.get(), opts, {}, detail::checked_factory<Impl>(std::move(factory))));
+    }
     /// Spawns a top-level actor whose behaviour is `f(self, msg)` or `f(msg)`.
     template <class Protocol, class F>
     actor_ref<Protocol> spawn_fn(F f, const spawn_options& opts = {}) {
@@ -149,14 +224,7 @@ public:
     /// such live actor) or `type_mismatch` (another protocol).
     template <class Protocol>
     expected<actor_ref<Protocol>> find(std::string_view path) const {
-        auto c = core_->lookup(path);
-        if (!c) {
-            return fail(errc::receiver_down, "no actor at " + std::string(path));
-        }
-        if (c->protocol() != typeid(Protocol)) {
-            return fail(errc::type_mismatch, std::string(path) + " speaks another protocol");
-        }
-        return actor_ref<Protocol>(std::move(c));
+        return detail::typed_ref<Protocol>(core_->lookup(path), path);
     }
 
     /// Calls `fn(cause)` once `who` has terminated (at once, on this thread,
@@ -249,6 +317,33 @@ private:
     std::mutex shutdown_mutex_;
     bool shut_down_ = false; // guarded by shutdown_mutex_
 };
+
+template <class Protocol>
+expected<actor_ref<Protocol>> actor_base::child(std::string_view name) const {
+    auto path = detail::child_path(cell(), name);
+    if (!path) {
+        return troupe::unexpected(path.error());
+    }
+    return detail::typed_ref<Protocol>(cell().sys().lookup(*path), *path);
+}
+
+template <class Protocol>
+expected<actor_ref<Protocol>> actor_base::sibling(std::string_view name) const {
+    const detail::cell* parent = cell().parent(); // immutable; outlives this actor
+    auto path = detail::child_path(*parent, name);
+    if (!path) {
+        return troupe::unexpected(path.error());
+    }
+    return detail::typed_ref<Protocol>(cell().sys().lookup(*path), *path);
+}
+
+template <class Impl, class F>
+actor_ref<typename Impl::protocol> actor_base::spawn_from(F factory, std::string name,
+                                                          const spawn_options& opts) {
+    return actor_ref<typename Impl::protocol>(
+        detail::spawn_cell<Impl>(cell().sys(), &cell(), opts, std::move(name),
+                                 detail::checked_factory<Impl>(std::move(factory))));
+}
 
 template <class Impl, class... Args>
 actor_ref<typename Impl::protocol> actor_base::spawn(Args&&... args) {

@@ -1,4 +1,10 @@
 // Part of troupe. See LICENSE at the repository root.
+//
+// Part of the `troupe::testing` target (deterministic test kit): exported
+// and installed with the package, but deliberately not linked by
+// `troupe::troupe`, so production binaries do not carry it. A test links
+// it explicitly: `target_link_libraries(my_test PRIVATE troupe::troupe
+// troupe::testing)` (or `find_package(troupe COMPONENTS testing)`).
 
 #pragma once
 

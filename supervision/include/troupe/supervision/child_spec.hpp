@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <string>
+#include <type_traits>
 
 namespace troupe {
 
@@ -56,15 +57,41 @@ struct child_spec {
     }
 };
 
-/// A spec for a child of class `Impl` built from copies of `args`.
+/// A spec for a child of class `Impl` built from copies of `args` (at every
+/// start and restart). Move-only arguments do not compile (one
+/// static_assert): use `make_child_from` with a factory instead.
 template <class Impl, class... Args>
 child_spec make_child(std::string name, Args... args) {
+    static_assert((std::is_copy_constructible_v<Args> && ...),
+                  "make_child copies its arguments so that the supervisor can rebuild the child "
+                  "on restart, and this one cannot be copied (move-only). Use "
+                  "make_child_from<Impl>(name, factory), where the factory is a copyable "
+                  "callable that creates the move-only state fresh for each (re)start");
     child_spec s;
     s.name = std::move(name);
     s.start = [... captured = std::move(args)](actor_base& parent, const std::string& n,
                                                const spawn_options& o) {
         return parent.template spawn_named<Impl>(n, o, captured...).addr();
     };
+    return s;
+}
+
+/// A spec for a child of class `Impl` that `factory()` builds at every start
+/// and restart (so move-only state is created fresh per incarnation).
+/// `factory` must be copyable and return an `Impl` by value.
+template <class Impl, class F>
+child_spec make_child_from(std::string name, F factory) {
+    static_assert(std::is_copy_constructible_v<F>,
+                  "a child factory is kept for restarts: it must be copyable (create move-only "
+                  "state inside it, at each call)");
+    child_spec s;
+    s.name = std::move(name);
+    if constexpr (std::is_copy_constructible_v<F>) {
+        s.start = [f = std::move(factory)](actor_base& parent, const std::string& n,
+                                           const spawn_options& o) {
+            return parent.template spawn_from<Impl>(f, n, o).addr();
+        };
+    }
     return s;
 }
 

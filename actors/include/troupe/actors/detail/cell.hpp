@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <stop_token>
@@ -62,6 +63,26 @@ struct pending_task {
     void* reply = nullptr; // ask state, owned reference
 };
 
+/// A behaviour installed by `become`: handlers for some of the protocol's
+/// message types. `dispatch` runs the handler of `e`'s type and returns true,
+/// or returns false when it has none (then the class's handlers run).
+struct behavior_base {
+    behavior_base() = default;
+    behavior_base(const behavior_base&) = delete;
+    behavior_base& operator=(const behavior_base&) = delete;
+    virtual ~behavior_base() = default;
+    virtual bool dispatch(cell& c, envelope& e) = 0;
+};
+
+/// How `cell::install_behavior` changes the behaviour stack.
+enum class behavior_change : std::uint8_t {
+    replace, ///< the new behaviour replaces the top (or becomes the only one)
+    push,    ///< the new behaviour goes on top; `restore_behavior` comes back
+};
+
+/// Most behaviours a stack holds (`become_mode::stack`).
+inline constexpr std::size_t max_behavior_depth = 16;
+
 /// Whether a teardown runs the behaviour's `on_stop`.
 enum class run_on_stop : std::uint8_t { no, yes };
 
@@ -72,8 +93,9 @@ enum class run_on_stop : std::uint8_t { no, yes };
 /// `cell_system.cpp` (system messages: the table below), `cell_failure.cpp`
 /// (failures and the parent's decisions), `cell_stop.cpp` (ordered stop,
 /// restarts, termination), `cell_group.cpp` (group restarts),
-/// `cell_intercept.cpp` (interceptors), with the leaf classes `child_list`,
-/// `sender_waitlist`, `task_slot`, `exit_observers` and `actor_timers`.
+/// `cell_intercept.cpp` (interceptors), `cell_behavior.cpp` (become and the
+/// stash), with the leaf classes `child_list`, `sender_waitlist`,
+/// `task_slot`, `exit_observers`, `actor_timers` and `message_stash`.
 ///
 /// ## Lifecycle
 ///
@@ -134,6 +156,8 @@ enum class run_on_stop : std::uint8_t { no, yes };
 /// 6. A restart in place keeps the actor's identity: its mailbox, refs and
 ///    the monitors others hold on it stay; the links of the old incarnation
 ///    are broken on both sides (as a restarted Erlang process has none).
+///    The behaviours `become` installed go; the stash is replayed to the new
+///    incarnation before the mailbox (at termination it is dead-lettered).
 /// 7. A continuation (`ask(...).then`) belongs to the behaviour that asked:
 ///    a teardown (restart, halt, termination) drops the ones still pending,
 ///    so a reply never reaches a later incarnation.
@@ -263,6 +287,25 @@ public:
     /// Makes `e` a dead letter of this actor (counted; an ask fails).
     void dead_letter_message(envelope* e, dead_letter_reason reason) noexcept;
 
+    // Behaviour switching and the stash (own turn; cell_behavior.cpp).
+
+    /// The behaviour `become` installed, or null: the class's handlers.
+    /// Behaviours replaced or popped while one of their handlers may still
+    /// run are destroyed here, at the next message.
+    [[nodiscard]] behavior_base* current_behavior() { return extras_ ? top_behavior() : nullptr; }
+    /// Fails with `invalid_argument` for a null behaviour or a push past
+    /// `max_behavior_depth` (the stack is unchanged).
+    expected<void> install_behavior(std::unique_ptr<behavior_base> b, behavior_change how);
+    /// Pops the top behaviour (none left: the class's handlers); no-op if
+    /// the stack is empty.
+    void restore_behavior();
+    [[nodiscard]] std::size_t behavior_depth() const noexcept;
+    /// Keeps the message being handled in the stash (see `actor_base::stash`).
+    expected<void> stash_current();
+    /// Puts the stash in front of the user lane, oldest first.
+    void unstash_all();
+    [[nodiscard]] std::size_t stash_size() const noexcept;
+
     /// The links this cell keeps in its parent's `child_list`.
     sibling_links<cell> siblings; // guarded by the parent's tree lock
     /// This cell's children. @pre the caller holds this cell's tree lock.
@@ -296,6 +339,7 @@ private:
         start_after_teardown = 16, // a `start` arrived while tearing down for a halt
         halt_after_teardown = 32,  // the teardown in progress ends halted, not rebuilt
         escalating = 64,           // failed by escalating: children stop, then the parent hears
+        replaying = 128,           // unstashed messages come before the user lane
     };
     [[nodiscard]] bool has(flag f) const noexcept {
         return (flags_ & static_cast<std::uint8_t>(f)) != 0;
@@ -320,6 +364,14 @@ private:
     void finish_task_if_done();
     void complete_task();
     void drop_task(const error& cause) noexcept;
+    // cell_behavior.cpp
+    behavior_base* top_behavior();
+    envelope* take_replayed() noexcept;
+    void settle_taken_message(envelope* e, std::uint8_t fate);
+    void reclaim_stashed(envelope* e) noexcept;
+    void reset_behaviors() noexcept;
+    void drop_parked() noexcept;
+    void count_parked() noexcept;
     void cancel_awaiter(const error& cause);
     // cell_intercept.cpp
     void intercept_user(envelope* e);
@@ -406,6 +458,19 @@ struct thread_context {
     std::uint64_t trace = 0; // trace id of the message the current actor handles
     void* worker = nullptr;  // non-null on scheduler worker threads
     const void* scheduler = nullptr;
+    /// The user message a handler that answers by returning is handling
+    /// (what `stash()` takes); null otherwise (coroutine and promise
+    /// handlers, hooks).
+    envelope* message = nullptr;
+    /// What became of `message` in its handler (`message_fate`).
+    std::uint8_t message_fate = 0;
+};
+
+/// What a handler did with the message it handles (`thread_context`).
+enum class message_fate : std::uint8_t {
+    kept = 0,       ///< the normal case: handled, then destroyed
+    stashed = 1,    ///< in the stash; no reply now
+    stash_full = 2, ///< refused by a full stash: a dead letter after the handler
 };
 thread_context& this_thread_context() noexcept;
 /// True where blocking the thread would stall actors: on a scheduler worker,

@@ -36,8 +36,9 @@ void invoke_deferring_handler(Impl& impl, cell& c, M& m, ask_state_base*& reply)
     if (state != nullptr) {
         state->enter_handler();
     }
-    response_promise<reply_t> promise(boost::intrusive_ptr<ask_state<reply_t>>(state),
-                                      this_thread_context().trace);
+    thread_context& ctx = this_thread_context();
+    ctx.message = nullptr; // the promise is this handler's way to wait: no stash()
+    response_promise<reply_t> promise(boost::intrusive_ptr<ask_state<reply_t>>(state), ctx.trace);
     using result = decltype(impl.on(m, std::move(promise)));
     if constexpr (is_task<result>::value) {
         static_assert(std::is_void_v<typename result::value_type>,
@@ -72,6 +73,7 @@ void invoke_returning_handler(Impl& impl, cell& c, M& m, ask_state_base*& reply)
     using result = decltype(impl.on(m));
     if constexpr (is_task<result>::value) {
         using value = typename result::value_type;
+        this_thread_context().message = nullptr; // the task owns its message: no stash()
         auto h = impl.on(m).release();
         pending_task t;
         t.handle = h;
@@ -94,7 +96,7 @@ void invoke_returning_handler(Impl& impl, cell& c, M& m, ask_state_base*& reply)
         c.begin_task(t);
     } else if constexpr (std::is_void_v<result>) {
         impl.on(m);
-        if (reply != nullptr) {
+        if (reply != nullptr && this_thread_context().message_fate == 0) { // not stashed
             if constexpr (askable<M>) {
                 static_assert(std::is_void_v<typename M::reply_type>,
                               "the handler of an ask-able message must return its reply_type");
@@ -103,7 +105,7 @@ void invoke_returning_handler(Impl& impl, cell& c, M& m, ask_state_base*& reply)
         }
     } else {
         result r = impl.on(m);
-        if (reply != nullptr) {
+        if (reply != nullptr && this_thread_context().message_fate == 0) { // not stashed
             if constexpr (askable<M>) {
                 using reply_t = typename M::reply_type;
                 static_assert(std::is_convertible_v<result, reply_t>,
@@ -113,6 +115,24 @@ void invoke_returning_handler(Impl& impl, cell& c, M& m, ask_state_base*& reply)
         }
     }
 }
+
+/// True if `Impl` has a handler for `M`: `on(M&)`, or `on(M&, response_promise<R>)`.
+template <class Impl, class M>
+concept handles = defers_reply<Impl, M> || requires(Impl& impl, M& m) {
+    impl.on(m);
+};
+
+/// Instantiated only for a message type `M` of the protocol that `Impl` has
+/// no handler for: the one diagnostic of that mistake, naming both types in
+/// its instantiation context.
+template <class Impl, class M>
+struct missing_handler {
+    static_assert(handles<Impl, M>,
+                  "the actor class has no handler for a message type of its protocol: add "
+                  "`void on(M&)` (or `R on(M&)` / `task<R> on(M&)` for an ask-able M, or "
+                  "`void on(M&, response_promise<R>)`); M is named in this diagnostic's "
+                  "\"required from\" line (missing_handler<Impl, M>)");
+};
 
 template <class Impl, class M>
 void invoke_handler(Impl& impl, cell& c, M& m, ask_state_base*& reply) {
@@ -146,12 +166,15 @@ public:
 
 protected:
     void dispatch(envelope& e) override {
+        if (behavior_base* b = current_behavior(); b != nullptr && b->dispatch(*this, e)) {
+            return; // a behaviour installed by become() had a handler for it
+        }
         auto& ue = static_cast<user_envelope<protocol_type>&>(e);
         Impl& impl = *std::launder(reinterpret_cast<Impl*>(&storage_));
         if constexpr (requires { std::visit([](auto&) {}, ue.msg); }) {
-            std::visit([&](auto& m) { invoke_handler(impl, *this, m, ue.reply); }, ue.msg);
+            std::visit([&](auto& m) { dispatch_one(impl, m, ue.reply); }, ue.msg);
         } else {
-            invoke_handler(impl, *this, ue.msg, ue.reply);
+            dispatch_one(impl, ue.msg, ue.reply);
         }
     }
     actor_base* construct_behaviour() override {
@@ -174,6 +197,17 @@ protected:
     }
 
 private:
+    // Checked here, where the behaviour type is first known (at spawn): one
+    // static_assert per message type without a handler, and nothing else.
+    template <class M>
+    void dispatch_one(Impl& impl, M& m, ask_state_base*& reply) {
+        if constexpr (handles<Impl, M>) {
+            invoke_handler(impl, *this, m, reply);
+        } else {
+            (void)missing_handler<Impl, M>{}; // its instantiation is the diagnostic
+        }
+    }
+
     bool alive_ = false; // first: it fits in the cell's tail padding
     [[no_unique_address]] Factory factory_;
     alignas(Impl) std::byte storage_[sizeof(Impl)];
