@@ -188,7 +188,7 @@ void cell::dead_letter(envelope* e, dead_letter_reason reason) noexcept {
     }
     sys_.dead_letters().record(
         troupe::dead_letter{reason, actor_addr(cell_ptr(this)), e->type_name(), e->trace_id});
-    e->fail(error{internal::errc_of(reason), "dead letter: " + std::string(to_string(reason))});
+    e->fail(error{internal::errc_of(reason), std::string(internal::dead_letter_text(reason))});
 }
 
 } // namespace troupe::detail

@@ -326,7 +326,7 @@ void cell::kill(const error& cause, stop_origin origin) {
             children_.for_each([&](cell& c) { c.request_kill(cause, stop_origin::parent); });
         }
         tear_down_behaviour(cause, run_on_stop::no);
-        error why{errc::killed, "killed", cause};
+        error why{errc::killed, "killed while supervised; the parent decides", cause};
         sys_.report_failure(actor_addr(cell_ptr(this)), why);
         if (state_ != state::failed) {
             report_exit_to_parent(std::move(why));
@@ -340,7 +340,7 @@ void cell::kill(const error& cause, stop_origin origin) {
         takes_children_ = false;
         children_.for_each([&](cell& c) { c.request_kill(cause, stop_origin::parent); });
     }
-    terminate(error{errc::killed, "killed", cause}, run_on_stop::no);
+    terminate(error{errc::killed, "terminated at once, without on_stop", cause}, run_on_stop::no);
 }
 
 void cell::terminate(error cause, run_on_stop on_stop) {
