@@ -17,7 +17,7 @@ namespace troupe::detail {
 
 void cell::handle_failure(error cause, envelope* failed_message) {
     if (failed_message != nullptr) {
-        dead_letter(failed_message, dead_letter_reason::handler_failed);
+        dead_letter_taken(failed_message, dead_letter_reason::handler_failed);
     }
     if (state_ == state::terminated) {
         return;

@@ -54,6 +54,8 @@ errc errc_of(dead_letter_reason r) noexcept {
     return errc::dropped;
 }
 
+bool is_drop(dead_letter_reason r) noexcept { return errc_of(r) == errc::dropped; }
+
 std::string_view dead_letter_text(dead_letter_reason r) noexcept {
     switch (r) { // no default: -Wswitch flags a new enumerator
     case dead_letter_reason::receiver_down: return "dead letter: the receiver terminated first";

@@ -32,6 +32,9 @@ namespace troupe::internal {
 
 /// The error a sender's message completes with when it becomes a dead letter.
 [[nodiscard]] errc errc_of(dead_letter_reason r) noexcept;
+/// Whether a dead letter of reason `r` counts as `dropped` (else
+/// `dead_lettered`).
+[[nodiscard]] bool is_drop(dead_letter_reason r) noexcept;
 /// What a dead letter's ask is failed with: why it died, in words (the
 /// error's code already names the category).
 [[nodiscard]] std::string_view dead_letter_text(dead_letter_reason r) noexcept;

@@ -12,6 +12,7 @@
 
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -112,6 +113,230 @@ TEST_F(ErrorTextTest, ADeadLetterSaysWhyWithoutRepeatingItsCode) {
         EXPECT_EQ(text.find("receiver_down: receiver_down"), std::string::npos) << text;
         EXPECT_GT(text.size(), std::string_view("receiver_down: ").size()) << text;
     }
+}
+
+// ---- counters: sent and in_flight ------------------------------------------------
+
+struct nap {
+    duration d;
+};
+struct boom {};
+using nap_proto = std::variant<nap, ping, boom>;
+
+/// A coroutine handler that stays in flight while it sleeps.
+class napper : public actor<nap_proto> {
+public:
+    task<> on(nap& n) { (void)co_await sleep(n.d); }
+    void on(ping&) {}
+    void on(boom&) { throw std::runtime_error("boom"); }
+};
+
+class CountersTest : public ManualSystemTest {
+protected:
+    actor_counters counters_of(const actor_addr& a) {
+        auto c = sys_->counters(a).value();
+        EXPECT_EQ(c.sent, c.accounted()) << "the identity holds in every snapshot";
+        return c;
+    }
+};
+
+TEST_F(CountersTest, TellsAreSentQueuedThenProcessed) {
+    auto a = sys_->spawn<napper>();
+    EXPECT_TRUE(a.tell(ping{}));
+    EXPECT_TRUE(a.tell(ping{}));
+    auto c = counters_of(a.addr());
+    EXPECT_EQ(c.sent, 2u);
+    EXPECT_EQ(c.queued, 2u);
+    run();
+    c = counters_of(a.addr());
+    EXPECT_EQ(c.sent, 2u);
+    EXPECT_EQ(c.processed, 2u);
+    EXPECT_EQ(c.queued + c.in_flight, 0u);
+}
+
+TEST_F(CountersTest, ASuspendedCoroutineHandlerIsInFlightUntilItFinishes) {
+    auto a = sys_->spawn<napper>();
+    EXPECT_TRUE(a.tell(nap{10s}));
+    EXPECT_TRUE(a.tell(ping{}));
+    run();
+    auto c = counters_of(a.addr());
+    EXPECT_EQ(c.in_flight, 1u);
+    EXPECT_EQ(c.queued, 1u) << "the ping waits behind the task";
+    EXPECT_EQ(c.processed, 0u);
+    advance(10s);
+    c = counters_of(a.addr());
+    EXPECT_EQ(c.in_flight, 0u);
+    EXPECT_EQ(c.processed, 2u);
+}
+
+TEST_F(CountersTest, AFailingHandlerLeavesFlightAsADeadLetter) {
+    auto a = sys_->spawn<napper>();
+    EXPECT_TRUE(a.tell(boom{}));
+    run();
+    auto c = counters_of(a.addr());
+    EXPECT_EQ(c.in_flight, 0u);
+    EXPECT_EQ(c.dead_lettered, 1u);
+    EXPECT_EQ(c.sent, 1u);
+}
+
+TEST_F(CountersTest, StopDuringATaskDeadLettersWhatWasQueued) {
+    auto a = sys_->spawn<napper>();
+    EXPECT_TRUE(a.tell(nap{1h}));
+    EXPECT_TRUE(a.tell(ping{}));
+    run();
+    a.stop();
+    run();
+    auto c = counters_of(a.addr());
+    EXPECT_EQ(c.processed, 1u) << "the cancelled nap finished";
+    EXPECT_EQ(c.dead_lettered, 1u) << "the queued ping";
+    EXPECT_EQ(c.in_flight + c.queued, 0u);
+    EXPECT_FALSE(a.tell(ping{}));
+    c = counters_of(a.addr());
+    EXPECT_EQ(c.sent, 3u) << "a send to a dead actor is sent, then dead-lettered";
+    EXPECT_EQ(c.dead_lettered, 2u);
+}
+
+TEST_F(CountersTest, KillDuringATaskDeadLettersTheMessageInFlight) {
+    auto a = sys_->spawn<napper>();
+    EXPECT_TRUE(a.tell(nap{1h}));
+    run();
+    EXPECT_EQ(counters_of(a.addr()).in_flight, 1u);
+    (void)a.addr().kill();
+    run();
+    auto c = counters_of(a.addr());
+    EXPECT_EQ(c.in_flight, 0u);
+    EXPECT_EQ(c.dead_lettered, 1u) << "the task was abandoned with its message";
+}
+
+TEST_F(CountersTest, OverflowPoliciesBalance) {
+    for (overflow_policy p :
+         {overflow_policy::reject, overflow_policy::drop_newest, overflow_policy::drop_oldest,
+          overflow_policy::block, overflow_policy::suspend}) {
+        spawn_options o = options(2, p);
+        o.block_timeout = 1ms; // block, suspend: this plain thread gives up at once
+        auto a = sys_->spawn_with<napper>(o);
+        for (int i = 0; i < 5; ++i) {
+            (void)a.tell(ping{});
+        }
+        auto c = counters_of(a.addr());
+        EXPECT_EQ(c.sent, 5u) << to_string(p);
+        EXPECT_EQ(c.queued, 2u) << to_string(p);
+        EXPECT_EQ(c.rejected + c.dropped, 3u) << to_string(p);
+        run();
+        c = counters_of(a.addr());
+        EXPECT_EQ(c.processed, 2u) << to_string(p);
+    }
+}
+
+TEST_F(CountersTest, RedirectCountsAtBothEnds) {
+    auto target = sys_->spawn<napper>();
+    spawn_options o = options(1, overflow_policy::redirect);
+    o.redirect_to = target.addr();
+    auto a = sys_->spawn_with<napper>(o);
+    EXPECT_TRUE(a.tell(ping{}));
+    EXPECT_TRUE(a.tell(ping{}));
+    auto c = counters_of(a.addr());
+    EXPECT_EQ(c.sent, 2u);
+    EXPECT_EQ(c.redirected, 1u);
+    EXPECT_EQ(counters_of(target.addr()).sent, 1u);
+}
+
+TEST_F(CountersTest, AnAskIsSentOnce) {
+    record& rec = new_record();
+    auto r = sys_->spawn<recorder>(&rec);
+    auto h = r.ask(get_values{}, 1s);
+    run();
+    EXPECT_TRUE(h.get());
+    auto c = counters_of(r.addr());
+    EXPECT_EQ(c.sent, 1u);
+    EXPECT_EQ(c.processed, 1u);
+}
+
+TEST_F(CountersTest, ABlockedThreadSenderIsSentOnceWhenItGivesUp) {
+    spawn_options o = options(1, overflow_policy::block);
+    o.block_timeout = 1ms; // real time: the sender gives up without a consumer
+    auto a = sys_->spawn_with<napper>(o);
+    EXPECT_TRUE(a.tell(ping{}));
+    auto refused = a.tell(ping{});
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code(), errc::timeout);
+    auto c = counters_of(a.addr());
+    EXPECT_EQ(c.sent, 2u);
+    EXPECT_EQ(c.rejected, 1u);
+    EXPECT_EQ(c.queued, 1u);
+}
+
+struct push_n {
+    using reply_type = int;
+    int count = 0;
+};
+/// A coroutine sender: `co_await send` suspends while the receiver is full.
+class pusher : public actor<push_n> {
+public:
+    explicit pusher(actor_ref<nap_proto> to) : to_(std::move(to)) {}
+    task<int> on(push_n& m) {
+        int failures = 0;
+        for (int i = 0; i < m.count; ++i) {
+            if (!co_await send(to_, ping{})) {
+                ++failures;
+            }
+        }
+        co_return failures;
+    }
+
+private:
+    actor_ref<nap_proto> to_;
+};
+
+TEST_F(CountersTest, ASuspendedSenderCountsItsMessageWhenItIsPlaced) {
+    auto target = sys_->spawn_with<napper>(options(2, overflow_policy::suspend));
+    auto p = sys_->spawn<pusher>(target);
+    run();
+    auto h = p.ask(push_n{5}, 1h);
+    ASSERT_TRUE(ex_.run_once()); // sends two, then suspends on the third
+    auto c = counters_of(target.addr());
+    EXPECT_EQ(c.sent, 2u) << "the waiting sender still holds its message";
+    EXPECT_EQ(c.queued, 2u);
+    run();
+    EXPECT_EQ(h.get().value_or(-1), 0);
+    c = counters_of(target.addr());
+    EXPECT_EQ(c.sent, 5u);
+    EXPECT_EQ(c.processed, 5u);
+}
+
+TEST_F(CountersTest, ACancelledSuspendedSenderIsCountedRejected) {
+    auto target = sys_->spawn_with<napper>(options(1, overflow_policy::suspend));
+    EXPECT_TRUE(target.tell(nap{1h})); // keeps the target busy
+    run();
+    EXPECT_TRUE(target.tell(ping{})); // fills it
+    auto p = sys_->spawn<pusher>(target);
+    run();
+    auto h = p.ask(push_n{1}, 1h);
+    run(); // the pusher suspends
+    p.stop();
+    run();
+    auto c = counters_of(target.addr());
+    EXPECT_EQ(c.sent, 3u);
+    EXPECT_EQ(c.rejected, 1u) << "the cancelled send";
+}
+
+struct tick {};
+using tick_proto = std::variant<tick, ping>;
+class self_timer : public actor<tick_proto> {
+public:
+    void on_start() override { (void)delayed_tell(self(), 5s, tick{}); }
+    void on(tick&) {}
+    void on(ping&) {}
+};
+
+TEST_F(CountersTest, TimerTellsAreSent) {
+    auto a = sys_->spawn<self_timer>();
+    run();
+    EXPECT_EQ(counters_of(a.addr()).sent, 0u);
+    advance(5s);
+    auto c = counters_of(a.addr());
+    EXPECT_EQ(c.sent, 1u);
+    EXPECT_EQ(c.processed, 1u);
 }
 
 } // namespace

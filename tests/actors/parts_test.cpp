@@ -27,7 +27,7 @@ using namespace std::chrono_literals;
 // ---- layout ---------------------------------------------------------------------------
 
 // What an idle actor costs before its behaviour (bench: bytes_per_actor).
-static_assert(sizeof(detail::cell) <= 184);
+static_assert(sizeof(detail::cell) <= 192);
 
 // ---- child_list -----------------------------------------------------------------------
 
