@@ -21,7 +21,7 @@
 namespace troupe::detail {
 
 // The size the header states (an idle actor's cost; bench: bytes_per_actor).
-static_assert(sizeof(cell) == 192, "update the layout note in cell.hpp");
+static_assert(sizeof(cell) == 200, "update the layout note in cell.hpp");
 
 std::string_view system_envelope::type_name() const noexcept { return "troupe::system_message"; }
 
@@ -204,6 +204,33 @@ void cell::counters(actor_counters& out) const noexcept {
     out.sent = sent;
     out.queued = sent - (out.processed + out.in_flight + out.rejected + out.dropped +
                          out.redirected + out.dead_lettered);
+}
+
+actor_state cell::observed_state() const noexcept {
+    switch (static_cast<state>(state_)) { // no default: -Wswitch flags a new state
+    case state::fresh: return actor_state::fresh;
+    case state::running: return actor_state::running;
+    case state::failed: {
+        const cell_shared* s = shared_if_any();
+        // relaxed: a snapshot for tooling.
+        return s != nullptr && s->deferred.load(std::memory_order_relaxed) ? actor_state::deferred
+                                                                           : actor_state::failed;
+    }
+    case state::stopping: return actor_state::stopping;
+    case state::restarting: return actor_state::restarting;
+    case state::halted: return actor_state::halted;
+    case state::terminated: return actor_state::terminated;
+    }
+    return actor_state::terminated;
+}
+
+std::uint32_t cell::restarts() const noexcept {
+    const cell_shared* s = shared_if_any();
+    return s != nullptr ? s->restarts.load(std::memory_order_relaxed) : 0; // statistic
+}
+
+void cell::mark_deferred() noexcept {
+    shared().deferred.store(true, std::memory_order_relaxed); // a hint for tooling
 }
 
 error cell::requested_stop_cause() const {

@@ -50,6 +50,8 @@ struct cell_shared {
     std::atomic<std::uint64_t> flight_seq{0};
     std::atomic<std::uint64_t> flight_dropped{0};
     std::atomic<std::uint64_t> flight_dead{0};
+    std::atomic<std::uint32_t> restarts{0};  // statistic: own turn writes, relaxed
+    std::atomic<bool> deferred{false};       // the parent deferred its decision; relaxed
     std::unique_ptr<const error> exit_cause; // written before terminated_ (release)
 
     /// How a requested kill ends: terminated, or torn down in place (a

@@ -41,6 +41,7 @@ bool cell::adopt(cell* child) noexcept {
             }
             child->add_ref(); // the children list's reference
             children_.add_newest(*child);
+            sys_.register_id(child);
         }
     }
     if (refusal) {
@@ -286,6 +287,8 @@ void cell::rebuild() {
         std::lock_guard lock(sys_.tree_lock(this));
         takes_children_ = true;
     }
+    auto& restarts = shared().restarts; // single writer: this actor
+    restarts.store(restarts.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     run_start();
 }
 
@@ -377,13 +380,16 @@ void cell::terminate(error cause, run_on_stop on_stop) {
     if (cause) { // a normal exit is recorded as no cause
         shared().exit_cause = std::make_unique<const error>(cause);
     }
-    if (parent_ && parent_->parent_ != nullptr) { // guardians are not counted
-        sys_.actor_exited(); // before any exit observer runs (live_actors() agrees)
-    }
     if (options_ && !options_->registered_path.empty()) {
         sys_.unregister_path(options_->registered_path);
     }
+    sys_.unregister_id(this);
     close_and_account();
+    if (parent_ && parent_->parent_ != nullptr) { // guardians are not counted
+        // After the accounting (a waiter of await_all_actors_done reads final
+        // counters), before any exit observer runs (live_actors() agrees).
+        sys_.actor_exited();
+    }
     notify_exit(cause);
 }
 

@@ -339,5 +339,229 @@ TEST_F(CountersTest, TimerTellsAreSent) {
     EXPECT_EQ(c.processed, 1u);
 }
 
+// ---- lookups by path and id ------------------------------------------------------
+
+struct spawn_kid {
+    using reply_type = actor_addr;
+    std::string name;
+};
+using parent_proto = std::variant<spawn_kid>;
+class parent_actor : public actor<parent_proto> {
+public:
+    actor_addr on(spawn_kid& m) { return spawn_child<parent_actor>(*this, m.name).addr(); }
+};
+
+class LookupTest : public ManualSystemTest {
+protected:
+    actor_addr kid(const actor_ref<parent_proto>& p, std::string name) {
+        auto h = p.ask(spawn_kid{std::move(name)}, 1s);
+        run();
+        return h.get().value();
+    }
+};
+
+TEST_F(LookupTest, FindAddrResolvesNamedAndUnnamedPaths) {
+    auto top = sys_->spawn_named<parent_actor>("top", {}).value();
+    const actor_addr named = kid(top, "named");
+    const actor_addr unnamed = kid(top, "");
+    run();
+    EXPECT_EQ(named.path(), "/user/top/named");
+    EXPECT_EQ(sys_->find_addr("/user/top/named").value(), named);
+    EXPECT_EQ(sys_->find_addr("/user/top").value(), top.addr());
+    ASSERT_EQ(unnamed.path(), "/user/top/$" + std::to_string(unnamed.id()));
+    EXPECT_EQ(sys_->find_addr(unnamed.path()).value(), unnamed);
+    EXPECT_EQ(sys_->find_addr("/user/$" + std::to_string(unnamed.id())).error().code(),
+              errc::receiver_down)
+        << "the id must sit at that path";
+    EXPECT_EQ(sys_->find_addr("/user/top/$x").error().code(), errc::receiver_down);
+    EXPECT_EQ(sys_->find_addr("/user/nobody").error().code(), errc::receiver_down);
+    EXPECT_EQ(sys_->find_addr("user/top").error().code(), errc::invalid_argument);
+    EXPECT_EQ(sys_->find_addr("").error().code(), errc::invalid_argument);
+}
+
+TEST_F(LookupTest, FindAddrByIdSeesLiveActorsOnly) {
+    auto a = sys_->spawn<napper>();
+    auto b = sys_->spawn<napper>();
+    run();
+    EXPECT_EQ(sys_->find_addr(a.addr().id()).value(), a.addr());
+    EXPECT_EQ(sys_->find_addr(b.addr().id()).value(), b.addr());
+    EXPECT_EQ(sys_->find_addr(std::uint64_t{0}).error().code(), errc::invalid_argument);
+    EXPECT_EQ(sys_->find_addr(b.addr().id() + 1000).error().code(), errc::receiver_down);
+    a.stop();
+    run();
+    EXPECT_EQ(sys_->find_addr(a.addr().id()).error().code(), errc::receiver_down);
+    EXPECT_EQ(sys_->find_addr(b.addr().id()).value(), b.addr());
+}
+
+TEST_F(LookupTest, TheIdIndexGrowsAndShrinksWithTheTree) {
+    std::vector<actor_ref<nap_proto>> refs;
+    for (int i = 0; i < 500; ++i) {
+        refs.push_back(sys_->spawn<napper>());
+    }
+    run();
+    for (const auto& r : refs) {
+        ASSERT_EQ(sys_->find_addr(r.addr().id()).value(), r.addr());
+    }
+    for (std::size_t i = 0; i < refs.size(); i += 2) {
+        refs[i].stop();
+    }
+    run();
+    for (std::size_t i = 0; i < refs.size(); ++i) {
+        EXPECT_EQ(static_cast<bool>(sys_->find_addr(refs[i].addr().id())), i % 2 == 1) << i;
+    }
+}
+
+// ---- the tree walk and its dumps ---------------------------------------------------
+
+TEST(EnumNames, ActorStates) {
+    static_assert(to_string(actor_state::fresh) == "fresh");
+    EXPECT_EQ(to_string(actor_state::running), "running");
+    EXPECT_EQ(to_string(actor_state::failed), "failed");
+    EXPECT_EQ(to_string(actor_state::deferred), "deferred");
+    EXPECT_EQ(to_string(actor_state::stopping), "stopping");
+    EXPECT_EQ(to_string(actor_state::restarting), "restarting");
+    EXPECT_EQ(to_string(actor_state::halted), "halted");
+    EXPECT_EQ(to_string(actor_state::terminated), "terminated");
+    EXPECT_EQ(streamed(actor_state::halted), "halted");
+}
+
+struct fail_kid {};
+using deciding_proto = std::variant<spawn_kid, fail_kid>;
+/// Spawns children; decides about their failures with `decision`.
+class deciding_parent : public actor<deciding_proto> {
+public:
+    explicit deciding_parent(child_decision d) : decision_(d) {}
+    actor_addr on(spawn_kid& m) {
+        kid_ = spawn_child<napper>(*this, m.name);
+        return kid_.addr();
+    }
+    void on(fail_kid&) { (void)kid_.tell(boom{}); }
+    child_decision on_child_failed(const actor_addr&, const error&) override { return decision_; }
+
+private:
+    child_decision decision_;
+    actor_ref<nap_proto> kid_;
+};
+
+class WalkTest : public ManualSystemTest {
+protected:
+    std::vector<actor_info> infos() {
+        std::vector<actor_info> out;
+        sys_->walk([&](const actor_info& a) {
+            out.push_back(a);
+            paths_.emplace_back(a.path); // the view is valid during the call only
+        });
+        return out;
+    }
+    const actor_info* find(const std::vector<actor_info>& all, std::string_view path) {
+        for (std::size_t i = 0; i < all.size(); ++i) {
+            if (paths_[paths_.size() - all.size() + i] == path) {
+                return &all[i];
+            }
+        }
+        return nullptr;
+    }
+    std::vector<std::string> paths_;
+};
+
+TEST_F(WalkTest, VisitsParentsBeforeChildrenOldestFirst) {
+    auto top = sys_->spawn_named<parent_actor>("top", {}).value();
+    auto h1 = top.ask(spawn_kid{"first"}, 1s);
+    auto h2 = top.ask(spawn_kid{"second"}, 1s);
+    run();
+    ASSERT_TRUE(h1.get());
+    ASSERT_TRUE(h2.get());
+    const auto all = infos();
+    EXPECT_EQ(paths_, (std::vector<std::string>{"/", "/system", "/user", "/user/top",
+                                                "/user/top/first", "/user/top/second"}));
+    EXPECT_EQ(all[0].depth, 0u);
+    EXPECT_EQ(all[3].depth, 2u);
+    EXPECT_EQ(all[3].name, "top");
+    EXPECT_EQ(all[3].children, 2u);
+    EXPECT_EQ(all[3].addr, top.addr());
+    EXPECT_EQ(all[3].state, actor_state::running);
+    EXPECT_NE(all[3].behaviour.find("parent_actor"), std::string_view::npos) << all[3].behaviour;
+    EXPECT_EQ(all[3].mailbox_capacity, spawn_options{}.capacity);
+}
+
+TEST_F(WalkTest, ShowsFreshQueuedFailedDeferredAndRestarts) {
+    auto fresh = sys_->spawn_named<napper>("fresh", {}).value();
+    EXPECT_TRUE(fresh.tell(ping{}));
+    auto all = infos();
+    const actor_info* f = find(all, "/user/fresh");
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->state, actor_state::fresh);
+    EXPECT_EQ(f->mailbox_depth, 1u);
+    run();
+
+    auto deferring = sys_->spawn_named<deciding_parent>("deferring", {}, child_decision::defer);
+    auto restarting = sys_->spawn_named<deciding_parent>("restarting", {}, child_decision::restart);
+    auto failing = sys_->spawn_named<deciding_parent>("failing", {}, child_decision::stop);
+    ASSERT_TRUE(deferring && restarting && failing);
+    for (auto* p : {&*deferring, &*restarting}) {
+        auto h = p->ask(spawn_kid{"kid"}, 1s);
+        run();
+        ASSERT_TRUE(h.get());
+        EXPECT_TRUE(p->tell(fail_kid{}));
+    }
+    run();
+    all = infos();
+    const actor_info* d = find(all, "/user/deferring/kid");
+    ASSERT_NE(d, nullptr);
+    EXPECT_EQ(d->state, actor_state::deferred);
+    const actor_info* r = find(all, "/user/restarting/kid");
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->state, actor_state::running);
+    EXPECT_EQ(r->restarts, 1u);
+    const std::string text = sys_->dump_tree();
+    EXPECT_NE(text.find("    kid [deferred] "), std::string::npos) << text;
+    EXPECT_NE(text.find(" restarts 1\n"), std::string::npos) << text;
+    EXPECT_EQ(text.rfind("/ [running] ", 0), 0u) << text;
+}
+
+TEST_F(WalkTest, DumpTreeJsonNestsTheSameTree) {
+    auto top = sys_->spawn_named<parent_actor>("top", {}).value();
+    auto h = top.ask(spawn_kid{"kid"}, 1s);
+    run();
+    ASSERT_TRUE(h.get());
+    const std::string json = sys_->dump_tree_json();
+    std::size_t nodes = 0;
+    sys_->walk([&](const actor_info&) { ++nodes; });
+    // Every node closes its children array and its object once; brackets nest.
+    int depth = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < json.size(); ++i) {
+        const char ch = json[i];
+        if (in_string) {
+            if (ch == '\\') {
+                ++i;
+            } else if (ch == '"') {
+                in_string = false;
+            }
+            continue;
+        }
+        if (ch == '"') {
+            in_string = true;
+        } else if (ch == '{' || ch == '[') {
+            ++depth;
+        } else if (ch == '}' || ch == ']') {
+            --depth;
+            ASSERT_GE(depth, 0) << json;
+        }
+    }
+    EXPECT_EQ(depth, 0) << json;
+    std::size_t objects = 0;
+    for (std::size_t at = json.find("\"children\":["); at != std::string::npos;
+         at = json.find("\"children\":[", at + 1)) {
+        ++objects;
+    }
+    EXPECT_EQ(objects, nodes);
+    EXPECT_EQ(json.rfind("{\"name\":\"\",\"id\":", 0), 0u) << json;
+    EXPECT_NE(json.find("{\"name\":\"kid\",\"id\":"), std::string::npos) << json;
+    EXPECT_NE(json.find("\"state\":\"running\""), std::string::npos) << json;
+    EXPECT_NE(json.find("\"children\":[]}]}]}"), std::string::npos)
+        << "kid closes inside top inside /user: " << json;
+}
+
 } // namespace
 } // namespace troupe

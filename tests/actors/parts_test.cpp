@@ -9,6 +9,7 @@
 #include "actor_timers.hpp"
 #include "continuation_table.hpp"
 #include "exit_observers.hpp"
+#include "json.hpp"
 #include "sender_waitlist.hpp"
 #include "task_slot.hpp"
 
@@ -27,7 +28,18 @@ using namespace std::chrono_literals;
 // ---- layout ---------------------------------------------------------------------------
 
 // What an idle actor costs before its behaviour (bench: bytes_per_actor).
-static_assert(sizeof(detail::cell) <= 192);
+static_assert(sizeof(detail::cell) <= 200);
+
+// ---- json -----------------------------------------------------------------------------
+
+TEST(JsonString, EscapesQuotesBackslashesAndControls) {
+    std::string out;
+    internal::append_json_string(out, std::string_view("a\"b\\c\n\t\x01\x1f/\xc3\xa9", 12));
+    EXPECT_EQ(out, "\"a\\\"b\\\\c\\n\\t\\u0001\\u001f/\xc3\xa9\"");
+    out.clear();
+    internal::append_json_string(out, "");
+    EXPECT_EQ(out, "\"\"");
+}
 
 // ---- child_list -----------------------------------------------------------------------
 

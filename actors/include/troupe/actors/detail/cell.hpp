@@ -3,6 +3,7 @@
 #pragma once
 
 #include <troupe/actors/actor_addr.hpp>
+#include <troupe/actors/actor_info.hpp>
 #include <troupe/actors/child_decision.hpp>
 #include <troupe/actors/clock.hpp>
 #include <troupe/actors/dead_letters.hpp>
@@ -204,6 +205,15 @@ public:
     [[nodiscard]] const mailbox& box() const noexcept { return mailbox_; }
     /// The protocol (message type) this actor speaks.
     [[nodiscard]] virtual const std::type_info& protocol() const noexcept = 0;
+    /// The behaviour's type, demangled; valid for the life of the process.
+    [[nodiscard]] virtual std::string_view behaviour_name() const noexcept = 0;
+    /// Its lifecycle state as tooling sees it (a relaxed snapshot).
+    [[nodiscard]] actor_state observed_state() const noexcept;
+    /// Restarts in place so far (a statistic).
+    [[nodiscard]] std::uint32_t restarts() const noexcept;
+    /// The parent deferred its decision about this failed child (on the
+    /// parent's turn); cleared when the child fails anew.
+    void mark_deferred() noexcept;
     /// The exit cause; meaningful once `is_terminated()`.
     [[nodiscard]] error exit_cause() const;
     /// A snapshot of the counters in which the identity of
@@ -291,6 +301,8 @@ public:
 
     /// The links this cell keeps in its parent's `child_list`.
     sibling_links<cell> siblings; // guarded by the parent's tree lock
+    /// The next cell in its bucket of the system's id index.
+    cell* id_next = nullptr; // guarded by that index shard's lock
     /// This cell's children. @pre the caller holds this cell's tree lock.
     [[nodiscard]] const child_list<cell>& children() const noexcept { return children_; }
 
@@ -332,6 +344,26 @@ private:
     }
 
     enum class teardown_end : std::uint8_t { rebuild, halt };
+
+    /// The lifecycle state: written on the own turn, read there and by
+    /// tooling on any thread (`observed_state`). relaxed: a snapshot; the
+    /// own turn is its only writer and needs no ordering from it.
+    class state_word {
+    public:
+        explicit state_word(state s) noexcept : v_(s) {}
+        // NOLINTNEXTLINE(google-explicit-constructor): reads like the plain enum it replaced
+        operator state() const noexcept { return v_.load(std::memory_order_relaxed); }
+        state_word& operator=(state s) noexcept {
+            v_.store(s, std::memory_order_relaxed);
+            return *this;
+        }
+        state_word(const state_word&) = delete;
+        state_word& operator=(const state_word&) = delete;
+        ~state_word() = default;
+
+    private:
+        std::atomic<state> v_;
+    };
 
     // cell.cpp: identity, requests, the turn
     cell_extras& extras();
@@ -376,6 +408,7 @@ private:
     void run_continuation(std::uint64_t id);
     // cell_failure.cpp: failures and decisions
     void handle_failure(error cause, envelope* failed_message);
+    void enter_failed() noexcept;
     void report_exit_to_parent(error cause);
     void fail_after_children(error cause);
     [[nodiscard]] bool group_will_halt(const cell* child) const noexcept;
@@ -404,7 +437,8 @@ private:
     void close_and_account();
     void notify_exit(const error& cause);
 
-    // Layout (184 bytes; a static_assert pins it): an idle actor's whole
+    // Layout (200 bytes; a static_assert pins it; `sent_` and `id_next`
+    // added 16 to the 184 of before): an idle actor's whole
     // cost is this object plus its behaviour (bench: bytes_per_actor), so
     // rare state lives behind `options_`, `shared_` and `extras_`, and the
     // small fields share one word at the end (its last 2 bytes of padding
@@ -434,7 +468,7 @@ private:
     std::atomic<bool> decides_child_exits_{false}; // set by the behaviour; relaxed
     std::atomic<bool> stop_requested_{false};      // set once per incarnation; see request_stop()
     bool takes_children_ = true;                   // guarded by this cell's tree lock
-    state state_ = state::fresh;                   // own turn only
+    state_word state_{state::fresh};               // own turn writes; any thread reads
     bool cancelled_ = false;                       // own turn only
     std::uint8_t flags_ = 0;                       // own turn only (`flag` bits)
 };
