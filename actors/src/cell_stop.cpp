@@ -385,11 +385,6 @@ void cell::terminate(error cause, run_on_stop on_stop) {
     }
     sys_.unregister_id(this);
     close_and_account();
-    if (parent_ && parent_->parent_ != nullptr) { // guardians are not counted
-        // After the accounting (a waiter of await_all_actors_done reads final
-        // counters), before any exit observer runs (live_actors() agrees).
-        sys_.actor_exited();
-    }
     notify_exit(cause);
 }
 
@@ -408,6 +403,12 @@ void cell::close_and_account() {
             dead_letter(static_cast<envelope*>(n), dead_letter_reason::receiver_down);
         }
         n = next;
+    }
+    if (parent_ && parent_->parent_ != nullptr) { // guardians are not counted
+        // After the accounting (a waiter of await_all_actors_done reads final
+        // counters), before anyone can see it terminated (live_actors() agrees
+        // with is_terminated() and every exit observer).
+        sys_.actor_exited();
     }
     terminated_.store(true, std::memory_order_release); // pairs with is_terminated()
     for (mailbox_node* n = mailbox_.close(); n != nullptr;) {
