@@ -404,13 +404,17 @@ void cell::close_and_account() {
         }
         n = next;
     }
-    if (parent_ && parent_->parent_ != nullptr) { // guardians are not counted
+    const bool counted = parent_ && parent_->parent_ != nullptr; // guardians are not
+    if (counted) {
         // After the accounting (a waiter of await_all_actors_done reads final
         // counters), before anyone can see it terminated (live_actors() agrees
         // with is_terminated() and every exit observer).
         sys_.actor_exited();
     }
     terminated_.store(true, std::memory_order_release); // pairs with is_terminated()
+    if (counted) {
+        sys_.actor_exit_published(); // now await_all_actors_done may return
+    }
     for (mailbox_node* n = mailbox_.close(); n != nullptr;) {
         mailbox_node* next = n->next;
         requests.push_back(static_cast<system_envelope*>(n));

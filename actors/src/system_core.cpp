@@ -91,11 +91,20 @@ cell_ptr system_core::lookup(std::string_view path) const {
 }
 
 void system_core::actor_exited() noexcept {
-    // release: pairs with the acquire in live_actors(); an exit's effects
-    // are visible to whoever sees the lower count.
-    if (live_.fetch_sub(1, std::memory_order_release) == 1) {
-        // Taking the mutex orders this wake after a waiter's check of live_
-        // (made under it), so the wake cannot fall between check and wait.
+    // seq_cst here, in actor_exit_published() and in the waiter's check:
+    // exiting_ rises before live_ falls, so a waiter that sees live_ at 0
+    // also sees every exit that is not published yet.
+    exiting_.fetch_add(1, std::memory_order_seq_cst);
+    // Also pairs with the acquire in live_actors(): an exit's effects are
+    // visible to whoever sees the lower count.
+    live_.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+void system_core::actor_exit_published() noexcept {
+    if (exiting_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+        live_.load(std::memory_order_seq_cst) == 0) {
+        // Taking the mutex orders this wake after a waiter's check (made
+        // under it), so the wake cannot fall between its check and its wait.
         { std::lock_guard lock(idle_mutex_); }
         idle_cv_.notify_all();
     }
@@ -103,7 +112,10 @@ void system_core::actor_exited() noexcept {
 
 bool system_core::await_no_live_actors(std::chrono::steady_clock::time_point deadline) const {
     std::unique_lock lock(idle_mutex_);
-    return idle_cv_.wait_until(lock, deadline, [&] { return live_actors() == 0; });
+    return idle_cv_.wait_until(lock, deadline, [&] {
+        return live_.load(std::memory_order_seq_cst) == 0 &&
+               exiting_.load(std::memory_order_seq_cst) == 0;
+    });
 }
 
 void system_core::register_id(cell* c) { ids_->insert(c); }

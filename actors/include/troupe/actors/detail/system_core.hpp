@@ -82,11 +82,15 @@ public:
         return live_.load(std::memory_order_acquire); // pairs with actor_exited()
     }
     void actor_started() noexcept { live_.fetch_add(1, std::memory_order_relaxed); }
-    /// An actor terminated (its leftover messages already accounted). The
-    /// last one wakes `await_no_live_actors`: O(1) per termination.
+    /// An actor terminates (its leftover messages already accounted): the
+    /// live count drops before anyone can see it terminated...
     void actor_exited() noexcept;
-    /// Blocks until no actor lives (guardians excepted) or `deadline`;
-    /// false on timeout. A condition variable, no polling.
+    /// ...and once its termination is visible, the last one wakes
+    /// `await_no_live_actors`: O(1) per termination.
+    void actor_exit_published() noexcept;
+    /// Blocks until no actor lives (guardians excepted) and every exit is
+    /// visible, or `deadline`; false on timeout. A condition variable, no
+    /// polling.
     [[nodiscard]] bool await_no_live_actors(std::chrono::steady_clock::time_point deadline) const;
 
     /// Observers of failures and decisions (system::failure_hooks & co).
@@ -152,6 +156,7 @@ private:
     std::atomic<std::uint64_t> next_id_{1};
     std::atomic<std::uint64_t> late_replies_{0}; // statistic
     std::atomic<std::int64_t> live_{0};
+    std::atomic<std::int64_t> exiting_{0};    // counted out of live_, not yet published
     mutable std::mutex idle_mutex_;           // pairs the last exit with waiters
     mutable std::condition_variable idle_cv_; // notified when live_ reaches 0
     mutable std::array<std::mutex, 64> tree_locks_;
