@@ -101,6 +101,7 @@ std::uint64_t outgoing_trace_id() noexcept {
 
 send_awaiter::~send_awaiter() {
     if (envelope_ != nullptr) {
+        to_->count_abandoned_send(); // hold_ keeps the receiver while suspended
         envelope_->fail(error{errc::cancelled, "send abandoned"});
         delete envelope_;
     }
@@ -119,6 +120,7 @@ bool send_awaiter::attempt(cell* self) noexcept {
 bool send_awaiter::await_ready() noexcept {
     cell* self = this_thread_context().current;
     if (self != nullptr && self->is_cancelled()) {
+        to_->count_abandoned_send();
         envelope_->fail(error{errc::cancelled, "sender cancelled"});
         delete std::exchange(envelope_, nullptr);
         result_ =
@@ -148,6 +150,7 @@ void send_awaiter::on_wake() {
 
 void send_awaiter::on_cancel(const error& cause) {
     if (envelope_ != nullptr) {
+        to_->count_abandoned_send();
         envelope_->fail(error{errc::cancelled, "sender cancelled", cause});
         delete std::exchange(envelope_, nullptr);
     }

@@ -21,7 +21,7 @@
 namespace troupe::detail {
 
 // The size the header states (an idle actor's cost; bench: bytes_per_actor).
-static_assert(sizeof(cell) == 184, "update the layout note in cell.hpp");
+static_assert(sizeof(cell) == 200, "update the layout note in cell.hpp");
 
 std::string_view system_envelope::type_name() const noexcept { return "troupe::system_message"; }
 
@@ -130,16 +130,109 @@ error cell::exit_cause() const {
     return s != nullptr && s->exit_cause ? *s->exit_cause : error{};
 }
 
+namespace {
+
+/// The buckets a message moves into, as one snapshot reads them.
+struct buckets {
+    std::uint64_t rejected = 0;
+    std::uint64_t dropped = 0;
+    std::uint64_t redirected = 0;
+    std::uint64_t dead_lettered = 0;
+    std::uint64_t flight_seq = 0;
+    std::uint64_t flight_dropped = 0;
+    std::uint64_t flight_dead = 0;
+    std::uint64_t handled = 0;
+    bool operator==(const buckets&) const = default;
+};
+
+} // namespace
+
 void cell::counters(actor_counters& out) const noexcept {
-    out.processed = processed_.load(std::memory_order_relaxed);
-    out.queued = mailbox_.size();
-    if (const cell_shared* s = shared_if_any()) {
-        out.rejected = s->rejected.load(std::memory_order_relaxed);
-        out.dropped = s->dropped.load(std::memory_order_relaxed);
-        out.redirected = s->redirected.load(std::memory_order_relaxed);
-        out.dead_lettered = s->dead_lettered.load(std::memory_order_relaxed);
-        out.queued += s->parked.load(std::memory_order_relaxed); // the stash is queued too
+    // The buckets first, `sent_` last (the scheme in cell.hpp). Each acquire
+    // pairs with the release write of its bucket, so whatever led a message
+    // there (its sent_ increment included) is visible to the loads after it;
+    // none of them can move before it.
+    const auto read = [this] {
+        buckets b;
+        const cell_shared* s = shared_if_any();
+        if (s != nullptr) {
+            b.rejected = s->rejected.load(std::memory_order_acquire);
+            b.dropped = s->dropped.load(std::memory_order_acquire);
+            b.redirected = s->redirected.load(std::memory_order_acquire);
+            b.dead_lettered = s->dead_lettered.load(std::memory_order_acquire);
+        }
+        for (;;) { // the seqlock's read side; its writer sections are a few stores
+            if (s != nullptr) {
+                b.flight_seq = s->flight_seq.load(std::memory_order_acquire);
+                if ((b.flight_seq & 1U) != 0) {
+                    continue;
+                }
+                b.flight_dropped = s->flight_dropped.load(std::memory_order_acquire);
+                b.flight_dead = s->flight_dead.load(std::memory_order_acquire);
+            }
+            b.handled = handled_.load(std::memory_order_acquire);
+            // relaxed: ordered after the acquire loads above.
+            if (s == nullptr || s->flight_seq.load(std::memory_order_relaxed) == b.flight_seq) {
+                return b;
+            }
+        }
+    };
+    // The buckets read again after `sent_`: unchanged means no message moved
+    // while `sent_` was read, so `queued` is exact for that instant. Equal
+    // reads cannot hide a move: every bucket only grows except `handled_`,
+    // which shrinks only inside a flight section (and `flight_seq` grows).
+    // A few tries; then the last read before `sent_` stands, which still
+    // balances (what moved since counts as queued).
+    constexpr int tries = 16;
+    buckets b = read();
+    std::uint64_t sent = 0;
+    for (int i = 0; i < tries; ++i) {
+        // acquire: the buckets' re-read below must not move before it.
+        sent = sent_.load(std::memory_order_acquire);
+        const buckets again = read();
+        if (again == b) {
+            break;
+        }
+        if (i + 1 < tries) {
+            b = again;
+        }
     }
+    out.rejected = b.rejected;
+    out.dropped = b.dropped + b.flight_dropped;
+    out.redirected = b.redirected;
+    out.dead_lettered = b.dead_lettered + b.flight_dead;
+    out.processed = b.handled >> 1U;
+    out.in_flight = b.handled & 1U;
+    out.sent = sent;
+    out.queued = sent - (out.processed + out.in_flight + out.rejected + out.dropped +
+                         out.redirected + out.dead_lettered);
+}
+
+actor_state cell::observed_state() const noexcept {
+    switch (static_cast<state>(state_)) { // no default: -Wswitch flags a new state
+    case state::fresh: return actor_state::fresh;
+    case state::running: return actor_state::running;
+    case state::failed: {
+        const cell_shared* s = shared_if_any();
+        // relaxed: a snapshot for tooling.
+        return s != nullptr && s->deferred.load(std::memory_order_relaxed) ? actor_state::deferred
+                                                                           : actor_state::failed;
+    }
+    case state::stopping: return actor_state::stopping;
+    case state::restarting: return actor_state::restarting;
+    case state::halted: return actor_state::halted;
+    case state::terminated: return actor_state::terminated;
+    }
+    return actor_state::terminated;
+}
+
+std::uint32_t cell::restarts() const noexcept {
+    const cell_shared* s = shared_if_any();
+    return s != nullptr ? s->restarts.load(std::memory_order_relaxed) : 0; // statistic
+}
+
+void cell::mark_deferred() noexcept {
+    shared().deferred.store(true, std::memory_order_relaxed); // a hint for tooling
 }
 
 error cell::requested_stop_cause() const {
@@ -346,12 +439,46 @@ void cell::run_start() {
     }
 }
 
+// handled_ has one writer, this actor: plain load + store. release: pairs
+// with the acquire in counters() (a message seen here is seen sent).
+void cell::begin_handling() noexcept {
+    handled_.store(handled_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+}
+
 void cell::count_processed() noexcept {
-    // single writer: this actor; relaxed: a statistic.
-    processed_.store(processed_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    // 2p + 1 -> 2(p + 1): out of flight and processed in one store.
+    handled_.store(handled_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+}
+
+void cell::leave_in_flight(const dead_letter_reason* reason) noexcept {
+    // A seqlock write section (one writer: this actor), so a snapshot sees
+    // the message in flight or in its new bucket, never in both or neither.
+    // The data stores are release: none can move before the odd store, and
+    // a reader that sees one of them sees the section begun.
+    cell_shared& s = shared();
+    const std::uint64_t seq = s.flight_seq.load(std::memory_order_relaxed);
+    s.flight_seq.store(seq + 1, std::memory_order_relaxed);
+    handled_.store(handled_.load(std::memory_order_relaxed) - 1, std::memory_order_release);
+    if (reason != nullptr) {
+        auto& bucket = internal::is_drop(*reason) ? s.flight_dropped : s.flight_dead;
+        bucket.store(bucket.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
+    s.flight_seq.store(seq + 2, std::memory_order_release); // pairs with counters()' acquire
+}
+
+void cell::count_send() noexcept {
+    // relaxed: the push that follows (release) carries it to the consumer,
+    // and each refusal's bucket increment (release) is sequenced after it.
+    sent_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void cell::uncount_send() noexcept {
+    // relaxed: the message is in no bucket (its sender keeps it and waits).
+    sent_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void cell::handle_user(envelope* e) {
+    begin_handling();
     this_thread_context().trace = e->trace_id;
     if (has(flag::stamps_activity)) {
         extras_->timers.stamp_activity(sys_.clk().now());
@@ -463,7 +590,7 @@ void cell::drop_task(const error& cause) noexcept {
         s->release();
     }
     if (e) {
-        dead_letter(e.release(), dead_letter_reason::receiver_down);
+        dead_letter_taken(e.release(), dead_letter_reason::receiver_down);
     }
 }
 

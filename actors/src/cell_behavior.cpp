@@ -77,7 +77,6 @@ expected<void> cell::stash_current() {
     }
     e->owner_flags = internal::redelivered_flag; // an interceptor saw it already
     ctx.message_fate = static_cast<std::uint8_t>(message_fate::stashed);
-    count_parked();
     return {};
 }
 
@@ -94,15 +93,15 @@ std::size_t cell::stash_size() const noexcept { return extras_ ? extras_->stash.
 envelope* cell::take_replayed() noexcept {
     envelope* e = extras_->stash.take_replayed();
     set(flag::replaying, extras_->stash.replaying());
-    count_parked();
-    return e;
+    return e; // handle_user counts it in flight again
 }
 
 void cell::settle_taken_message(envelope* e, std::uint8_t fate) {
     if (fate == static_cast<std::uint8_t>(message_fate::stash_full)) {
-        dead_letter(e, dead_letter_reason::stash_full);
+        dead_letter_taken(e, dead_letter_reason::stash_full);
+    } else {
+        leave_in_flight(); // stashed: the stash owns it, and it counts as queued again
     }
-    // stashed: the stash owns it, counted as queued
 }
 
 void cell::reclaim_stashed(envelope* e) noexcept {
@@ -110,7 +109,6 @@ void cell::reclaim_stashed(envelope* e) noexcept {
     if (extras_ && extras_->stash.stashed() != 0) {
         (void)extras_->stash.take_newest(); // it is `e`: stash() took it last, in this handler
         e->owner_flags = 0;
-        count_parked();
     }
 }
 
@@ -142,12 +140,6 @@ void cell::drop_parked() noexcept {
         // Out of memory collecting them: destroyed with the extras, unanswered.
     }
     set(flag::replaying, false);
-    count_parked();
-}
-
-void cell::count_parked() noexcept {
-    // single writer: this actor; relaxed: a statistic read by counters().
-    shared().parked.store(extras_ ? extras_->stash.size() : 0, std::memory_order_relaxed);
 }
 
 } // namespace troupe::detail

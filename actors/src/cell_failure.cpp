@@ -17,7 +17,7 @@ namespace troupe::detail {
 
 void cell::handle_failure(error cause, envelope* failed_message) {
     if (failed_message != nullptr) {
-        dead_letter(failed_message, dead_letter_reason::handler_failed);
+        dead_letter_taken(failed_message, dead_letter_reason::handler_failed);
     }
     if (state_ == state::terminated) {
         return;
@@ -51,15 +51,22 @@ void cell::fail_after_children(error cause) {
     drop_task(cause);
     drop_group_restarts();
     sys_.report_failure(actor_addr(cell_ptr(this)), cause);
-    state_ = state::failed;
+    enter_failed();
     extras().failure = cause;
     set(flag::escalating, true);
     start_child_stops(std::move(cause));
 }
 
+void cell::enter_failed() noexcept {
+    state_ = state::failed;
+    if (cell_shared* s = shared_if_any()) {
+        s->deferred.store(false, std::memory_order_relaxed); // a new failure: not deferred yet
+    }
+}
+
 void cell::report_exit_to_parent(error cause) {
     set(flag::escalating, false);
-    state_ = state::failed;
+    enter_failed();
     extras().failure = cause; // a later stop ends it with this cause, not the stop's
     if (parent_) {
         parent_->post(sys_kind::child_failed, std::move(cause), cell_ptr(this));
@@ -119,7 +126,7 @@ void cell::apply_decision(child_decision d, const cell_ptr& child, const error& 
     case child_decision::stop: child->request_stop(cause, stop_origin::parent); break;
     case child_decision::restart: child->post(sys_kind::restart, cause); break;
     case child_decision::resume: child->post(sys_kind::resume); break;
-    case child_decision::defer: break; // the parent acts later
+    case child_decision::defer: child->mark_deferred(); break; // the parent acts later
     case child_decision::escalate:
         child->request_stop(cause, stop_origin::parent);
         fail_after_children(error{errc::escalated, "child " + child->path() + " failed", cause});

@@ -62,7 +62,7 @@ send_result held_message::redeliver() noexcept {
     }
     detail::envelope* e = std::exchange(e_, nullptr);
     e->owner_flags = internal::redelivered_flag;
-    return cell_->enqueue_user(e);
+    return cell_->requeue_user(e);
 }
 
 void held_message::redeliver_after(duration delay) {
@@ -89,25 +89,33 @@ void cell::intercept_user(envelope* e) {
     try {
         options_->interceptor->on_user_message(m);
     } catch (...) {
-        handle_failure(internal::error_from_current_exception(),
-                       m.what_ == intercepted_message::fate::held ? nullptr : e);
+        const bool held = m.what_ == intercepted_message::fate::held;
+        if (held) {
+            leave_in_flight(); // the interceptor has it: counted as queued
+        }
+        handle_failure(internal::error_from_current_exception(), held ? nullptr : e);
         return;
     }
     switch (m.what_) {
     case intercepted_message::fate::deliver: deliver_user(e, 1); break;
     case intercepted_message::fate::twice: deliver_user(e, 2); break;
-    case intercepted_message::fate::drop: dead_letter(e, dead_letter_reason::injected_drop); break;
+    case intercepted_message::fate::drop:
+        dead_letter_taken(e, dead_letter_reason::injected_drop);
+        break;
     case intercepted_message::fate::crash:
         handle_failure(error{errc::exception, std::move(m.why_)}, e);
         break;
-    case intercepted_message::fate::held: break; // the interceptor owns it now
+    case intercepted_message::fate::held: // the interceptor owns it now: counted as queued
+        leave_in_flight();
+        break;
     }
     if (m.then_) {
         envelope* earlier = std::exchange(m.then_.e_, nullptr);
         if (user_paused()) { // failed, stopping or in a task: back to the queue
             earlier->owner_flags = internal::redelivered_flag;
-            (void)enqueue_user(earlier);
+            (void)requeue_user(earlier);
         } else {
+            begin_handling();
             deliver_user(earlier, 1);
         }
     }

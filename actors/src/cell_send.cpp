@@ -19,7 +19,17 @@ namespace troupe::detail {
 
 using internal::bump;
 
-send_result cell::enqueue_user(envelope* e) noexcept { return place(mailbox_.push(e), e); }
+send_result cell::enqueue_user(envelope* e) noexcept {
+    count_send();
+    return place(mailbox_.push(e), e);
+}
+
+send_result cell::requeue_user(envelope* e) noexcept { return place(mailbox_.push(e), e); }
+
+void cell::count_abandoned_send() noexcept {
+    count_send();
+    bump(shared().rejected); // release: after the send it balances
+}
 
 send_result cell::place(push_result r, envelope* e) noexcept {
     switch (r) {
@@ -83,15 +93,24 @@ send_result cell::overflow(envelope* e) noexcept {
 send_result cell::block_until_space(envelope* e) noexcept {
     auto& ov = *options_;
     push_result r = push_result::full;
+    // While its sender waits, the message is in no bucket: sent again on
+    // each try (counters() stays exact meanwhile).
+    uncount_send();
     const bool pushed = ov.waiting_senders.block_until(
         [&] {
+            count_send();
             r = mailbox_.push(e);
-            return r != push_result::full;
+            if (r == push_result::full) {
+                uncount_send();
+                return false;
+            }
+            return true;
         },
         saturating_add(std::chrono::steady_clock::now(), ov.block_timeout));
     if (pushed) {
         return place(r, e);
     }
+    count_send();
     bump(shared().rejected);
     e->fail(error{errc::timeout, "no room in the mailbox before the block timeout"});
     delete e;
@@ -99,8 +118,10 @@ send_result cell::block_until_space(envelope* e) noexcept {
 }
 
 bool cell::try_send(envelope* e, send_result& result) noexcept {
+    count_send();
     push_result r = mailbox_.push(e);
     if (r == push_result::full) {
+        uncount_send(); // the caller keeps it and tries again
         return false;
     }
     result = place(r, e);
@@ -110,6 +131,7 @@ bool cell::try_send(envelope* e, send_result& result) noexcept {
 send_result cell::send_or_wait(envelope*& e, cell* waiter, std::uint64_t gen,
                                bool& waiting) noexcept {
     waiting = false;
+    count_send();
     push_result r = mailbox_.push(e);
     if (r == push_result::full && waiter != nullptr &&
         (policy_ == overflow_policy::suspend || policy_ == overflow_policy::block)) {
@@ -120,6 +142,7 @@ send_result cell::send_or_wait(envelope*& e, cell* waiter, std::uint64_t gen,
         }
         r = mailbox_.push(e); // registered first: a slot freed since is not missed
         if (r == push_result::full) {
+            uncount_send(); // the sender keeps it until its wake retries
             waiting = true;
             return {};
         }
@@ -177,18 +200,21 @@ void cell::answer_as_dead(system_envelope* e) noexcept {
     }
 }
 
+void cell::dead_letter_taken(envelope* e, dead_letter_reason reason) noexcept {
+    leave_in_flight(&reason);
+    publish_dead_letter(e, reason);
+}
+
 void cell::dead_letter(envelope* e, dead_letter_reason reason) noexcept {
+    bump(internal::is_drop(reason) ? shared().dropped : shared().dead_lettered);
+    publish_dead_letter(e, reason);
+}
+
+void cell::publish_dead_letter(envelope* e, dead_letter_reason reason) noexcept {
     std::unique_ptr<envelope> owned(e);
-    switch (reason) {
-    case dead_letter_reason::dropped_newest:
-    case dead_letter_reason::dropped_oldest:
-    case dead_letter_reason::redirect_failed:
-    case dead_letter_reason::injected_drop: bump(shared().dropped); break;
-    default: bump(shared().dead_lettered); break;
-    }
     sys_.dead_letters().record(
         troupe::dead_letter{reason, actor_addr(cell_ptr(this)), e->type_name(), e->trace_id});
-    e->fail(error{internal::errc_of(reason), "dead letter: " + std::string(to_string(reason))});
+    e->fail(error{internal::errc_of(reason), std::string(internal::dead_letter_text(reason))});
 }
 
 } // namespace troupe::detail

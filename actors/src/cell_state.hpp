@@ -40,11 +40,20 @@ struct cell_options {
 /// outcomes, the exit cause, and the stop and kill requests. Installed by
 /// the first thread that needs it (`cell::shared()`).
 struct cell_shared {
-    std::atomic<std::uint64_t> rejected{0}; // statistics (relaxed)
+    // Buckets of `actor_counters` (cell::counters has the reading protocol).
+    // Moves from the queue or from a sender: any thread, release RMW.
+    std::atomic<std::uint64_t> rejected{0};
     std::atomic<std::uint64_t> dropped{0};
     std::atomic<std::uint64_t> redirected{0};
     std::atomic<std::uint64_t> dead_lettered{0};
-    std::atomic<std::uint64_t> parked{0};    // stashed or unstashed, not yet handled: queued
+    // Moves out of flight (the actor's own turn, single writer): together
+    // with `cell::handled_`, inside a write section of `flight_seq` (odd
+    // while writing) so a snapshot sees the move whole or not at all.
+    std::atomic<std::uint64_t> flight_seq{0};
+    std::atomic<std::uint64_t> flight_dropped{0};
+    std::atomic<std::uint64_t> flight_dead{0};
+    std::atomic<std::uint32_t> restarts{0};  // statistic: own turn writes, relaxed
+    std::atomic<bool> deferred{false};       // the parent deferred its decision; relaxed
     std::unique_ptr<const error> exit_cause; // written before terminated_ (release)
 
     /// How a requested kill ends: terminated, or torn down in place (a

@@ -41,6 +41,7 @@ bool cell::adopt(cell* child) noexcept {
             }
             child->add_ref(); // the children list's reference
             children_.add_newest(*child);
+            sys_.register_id(child);
         }
     }
     if (refusal) {
@@ -287,6 +288,8 @@ void cell::rebuild() {
         std::lock_guard lock(sys_.tree_lock(this));
         takes_children_ = true;
     }
+    auto& restarts = shared().restarts; // single writer: this actor
+    restarts.store(restarts.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     run_start();
 }
 
@@ -327,7 +330,7 @@ void cell::kill(const error& cause, stop_origin origin) {
             children_.for_each([&](cell& c) { c.request_kill(cause, stop_origin::parent); });
         }
         tear_down_behaviour(cause, run_on_stop::no);
-        error why{errc::killed, "killed", cause};
+        error why{errc::killed, "killed while supervised; the parent decides", cause};
         sys_.report_failure(actor_addr(cell_ptr(this)), why);
         if (state_ != state::failed) {
             report_exit_to_parent(std::move(why));
@@ -341,7 +344,7 @@ void cell::kill(const error& cause, stop_origin origin) {
         takes_children_ = false;
         children_.for_each([&](cell& c) { c.request_kill(cause, stop_origin::parent); });
     }
-    terminate(error{errc::killed, "killed", cause}, run_on_stop::no);
+    terminate(error{errc::killed, "terminated at once, without on_stop", cause}, run_on_stop::no);
 }
 
 void cell::terminate(error cause, run_on_stop on_stop) {
@@ -378,12 +381,10 @@ void cell::terminate(error cause, run_on_stop on_stop) {
     if (cause) { // a normal exit is recorded as no cause
         shared().exit_cause = std::make_unique<const error>(cause);
     }
-    if (parent_ && parent_->parent_ != nullptr) { // guardians are not counted
-        sys_.actor_exited(); // before any exit observer runs (live_actors() agrees)
-    }
     if (options_ && !options_->registered_path.empty()) {
         sys_.unregister_path(options_->registered_path);
     }
+    sys_.unregister_id(this);
     close_and_account();
     notify_exit(cause);
 }
@@ -406,7 +407,17 @@ void cell::close_and_account() {
         }
         n = next;
     }
+    const bool counted = parent_ && parent_->parent_ != nullptr; // guardians are not
+    if (counted) {
+        // After the accounting (a waiter of await_all_actors_done reads final
+        // counters), before anyone can see it terminated (live_actors() agrees
+        // with is_terminated() and every exit observer).
+        sys_.actor_exited();
+    }
     terminated_.store(true, std::memory_order_release); // pairs with is_terminated()
+    if (counted) {
+        sys_.actor_exit_published(); // now await_all_actors_done may return
+    }
     for (mailbox_node* n = mailbox_.close(); n != nullptr;) {
         mailbox_node* next = n->next;
         requests.push_back(static_cast<system_envelope*>(n));

@@ -55,4 +55,21 @@ errc errc_of(dead_letter_reason r) noexcept {
     return errc::dropped;
 }
 
+bool is_drop(dead_letter_reason r) noexcept { return errc_of(r) == errc::dropped; }
+
+std::string_view dead_letter_text(dead_letter_reason r) noexcept {
+    switch (r) { // no default: -Wswitch flags a new enumerator
+    case dead_letter_reason::receiver_down: return "dead letter: the receiver terminated first";
+    case dead_letter_reason::handler_failed: return "dead letter: its handler failed";
+    case dead_letter_reason::late_reply: return "dead letter: the ask had completed";
+    case dead_letter_reason::dropped_newest:
+        return "dead letter: refused by the receiver's drop_newest policy";
+    case dead_letter_reason::dropped_oldest:
+        return "dead letter: evicted by a newer message (drop_oldest)";
+    case dead_letter_reason::redirect_failed: return "dead letter: no usable redirect target";
+    case dead_letter_reason::injected_drop: return "dead letter: dropped by an interceptor";
+    }
+    return "dead letter";
+}
+
 } // namespace troupe::internal

@@ -32,9 +32,18 @@ namespace troupe::internal {
 
 /// The error a sender's message completes with when it becomes a dead letter.
 [[nodiscard]] errc errc_of(dead_letter_reason r) noexcept;
+/// Whether a dead letter of reason `r` counts as `dropped` (else
+/// `dead_lettered`).
+[[nodiscard]] bool is_drop(dead_letter_reason r) noexcept;
+/// What a dead letter's ask is failed with: why it died, in words (the
+/// error's code already names the category).
+[[nodiscard]] std::string_view dead_letter_text(dead_letter_reason r) noexcept;
 
+/// Counts one message into a bucket of `actor_counters`.
 inline void bump(std::atomic<std::uint64_t>& counter) noexcept {
-    counter.fetch_add(1, std::memory_order_relaxed); // statistic
+    // release: pairs with the acquire in cell::counters(); a snapshot that
+    // sees this message here sees it sent, and out of the bucket it left.
+    counter.fetch_add(1, std::memory_order_release);
 }
 
 /// How long `o`'s actor may take to stop before its parent kills it.

@@ -1,11 +1,14 @@
 // Part of troupe. See LICENSE at the repository root.
 
+#include <troupe/actors/child_decision.hpp>
 #include <troupe/actors/dead_letters.hpp>
+
+#include <ostream>
 
 namespace troupe {
 
 std::string_view to_string(dead_letter_reason r) noexcept {
-    switch (r) {
+    switch (r) { // no default: -Wswitch flags a new enumerator
     case dead_letter_reason::receiver_down: return "receiver_down";
     case dead_letter_reason::dropped_newest: return "dropped_newest";
     case dead_letter_reason::dropped_oldest: return "dropped_oldest";
@@ -17,6 +20,9 @@ std::string_view to_string(dead_letter_reason r) noexcept {
     }
     return "unknown";
 }
+
+std::ostream& operator<<(std::ostream& os, dead_letter_reason r) { return os << to_string(r); }
+std::ostream& operator<<(std::ostream& os, child_decision d) { return os << to_string(d); }
 
 void dead_letter_sink::record(const dead_letter& letter) noexcept {
     counts_[static_cast<std::size_t>(letter.reason)].fetch_add(1, std::memory_order_relaxed);

@@ -5,7 +5,7 @@
 namespace troupe {
 
 std::string_view to_string(errc code) noexcept {
-    switch (code) {
+    switch (code) { // no default: -Wswitch flags a new enumerator
     case errc::none: return "none";
     case errc::mailbox_full: return "mailbox_full";
     case errc::timeout: return "timeout";

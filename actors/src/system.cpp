@@ -2,14 +2,21 @@
 
 #include <troupe/actors/system.hpp>
 
+#include "json.hpp"
 #include "scheduler.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdio>
 #include <mutex>
 #include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <system_error>
 #include <thread>
 
 namespace troupe {
@@ -221,7 +228,146 @@ expected<error> system::wait_for_exit(const actor_addr& who, duration timeout) {
     return *w->cause;
 }
 
-std::string system::dump_tree() const { return core_->dump_tree(); }
+std::ostream& operator<<(std::ostream& os, actor_state s) { return os << to_string(s); }
+
+expected<void> system::await_all_actors_done(duration timeout) {
+    if (on_own_worker()) {
+        return fail(errc::would_block, "await_all_actors_done on one of the system's workers "
+                                       "would wait for itself");
+    }
+    if (!core_->await_no_live_actors(saturating_add(std::chrono::steady_clock::now(), timeout))) {
+        return fail(errc::timeout, std::to_string(core_->live_actors()) + " actors still running");
+    }
+    return {};
+}
+
+expected<void> system::wait_for_subtree(const actor_addr& root, duration timeout) {
+    if (!root) {
+        return fail(errc::invalid_argument, "wait_for_subtree of an empty actor address");
+    }
+    if (on_own_worker()) {
+        return fail(errc::would_block, "wait_for_subtree on one of the system's workers "
+                                       "would wait for itself");
+    }
+    const auto deadline = saturating_add(std::chrono::steady_clock::now(), timeout);
+    std::vector<detail::cell_ptr> pending{detail::cell_ptr(root.cell())};
+    while (!pending.empty()) {
+        detail::cell_ptr c = std::move(pending.back());
+        pending.pop_back();
+        // Its children now: once it terminated its list is gone (a kill
+        // leaves them behind), and an ordered stop outwaits later ones.
+        {
+            std::lock_guard lock(core_->tree_lock(c.get()));
+            c->children().for_each([&](detail::cell& k) { pending.emplace_back(&k); });
+        }
+        const auto now = std::chrono::steady_clock::now();
+        const duration left =
+            deadline == std::chrono::steady_clock::time_point::max()
+                ? duration::max()
+                : std::max(duration::zero(), std::chrono::duration_cast<duration>(deadline - now));
+        if (auto exited = wait_for_exit(actor_addr(c), left); !exited) {
+            return troupe::unexpected(exited.error());
+        }
+    }
+    return {};
+}
+
+void system::walk(const std::function<void(const actor_info&)>& visit) const { core_->walk(visit); }
+
+std::string system::dump_tree() const {
+    std::string out;
+    walk([&](const actor_info& a) {
+        // Indentation stops growing at max_indent levels (deeper lines say
+        // their depth), so a chain of n actors prints O(n), not O(n^2), text.
+        constexpr std::size_t max_indent = 32;
+        out.append(std::min(a.depth, max_indent) * 2, ' ');
+        if (a.depth > max_indent) {
+            out += "(depth " + std::to_string(a.depth) + ") ";
+        }
+        out += a.depth == 0 ? std::string_view("/") : std::string_view(a.name);
+        out += " [";
+        out += to_string(a.state);
+        out += "] ";
+        out += a.behaviour;
+        out += " mailbox " + std::to_string(a.mailbox_depth) + "/" +
+               std::to_string(a.mailbox_capacity) + " restarts " + std::to_string(a.restarts) +
+               "\n";
+    });
+    return out;
+}
+
+std::string system::dump_tree_json() const {
+    std::string out;
+    std::size_t open = 0; // objects whose children array is still open
+    std::size_t last_depth = 0;
+    walk([&](const actor_info& a) {
+        if (open != 0) {
+            // The previous actor's array stays open for a child; otherwise
+            // close it and the objects up to this actor's parent.
+            if (a.depth <= last_depth) {
+                for (std::size_t i = a.depth; i <= last_depth; ++i) {
+                    out += "]}";
+                    --open;
+                }
+                out += ',';
+            }
+        }
+        out += "{\"name\":";
+        internal::append_json_string(out, a.name);
+        out += ",\"id\":" + std::to_string(a.addr.id());
+        out += ",\"state\":";
+        internal::append_json_string(out, to_string(a.state));
+        out += ",\"behaviour\":";
+        internal::append_json_string(out, a.behaviour);
+        out += ",\"mailbox\":{\"depth\":" + std::to_string(a.mailbox_depth) +
+               ",\"capacity\":" + std::to_string(a.mailbox_capacity) + "}";
+        out += ",\"restarts\":" + std::to_string(a.restarts);
+        out += ",\"children\":[";
+        ++open;
+        last_depth = a.depth;
+    });
+    while (open-- != 0) {
+        out += "]}";
+    }
+    return out;
+}
+
+expected<actor_addr> system::find_addr(std::string_view path) const {
+    if (path.empty() || path.front() != '/') {
+        return fail(errc::invalid_argument,
+                    "find_addr needs an absolute path, not '" + std::string(path) + "'");
+    }
+    if (auto c = core_->lookup(path)) {
+        return actor_addr(std::move(c));
+    }
+    // Unnamed: the last segment is `$<id>`; the id finds it, the path must match.
+    const std::size_t slash = path.rfind('/');
+    const std::string_view last = path.substr(slash + 1);
+    std::uint64_t id = 0;
+    if (last.size() > 1 && last.front() == '$') {
+        const char* first = last.data() + 1;
+        const char* end = last.data() + last.size();
+        if (auto [ptr, ec] = std::from_chars(first, end, id); ec != std::errc{} || ptr != end) {
+            id = 0;
+        }
+    }
+    if (id != 0) {
+        if (auto c = core_->lookup_id(id); c && c->path() == path) {
+            return actor_addr(std::move(c));
+        }
+    }
+    return fail(errc::receiver_down, "no live actor at " + std::string(path));
+}
+
+expected<actor_addr> system::find_addr(std::uint64_t id) const {
+    if (id == 0) {
+        return fail(errc::invalid_argument, "id 0 names no actor");
+    }
+    if (auto c = core_->lookup_id(id)) {
+        return actor_addr(std::move(c));
+    }
+    return fail(errc::receiver_down, "no live actor with id " + std::to_string(id));
+}
 
 expected<actor_counters> system::counters(const actor_addr& who) const {
     if (!who) {

@@ -6,6 +6,7 @@
 
 #include "ask_deadlines.hpp"
 #include "cell_state.hpp"
+#include "id_index.hpp"
 
 #include <algorithm>
 #include <condition_variable>
@@ -59,7 +60,8 @@ system_core::system_core(troupe::system& owner, std::unique_ptr<executor> own_ex
                          std::unique_ptr<troupe::clock> own_clock, troupe::clock* clk)
     : owner_(owner), own_exec_(std::move(own_exec)), exec_(own_exec_ ? own_exec_.get() : exec),
       own_clock_(std::move(own_clock)), clock_(own_clock_ ? own_clock_.get() : clk),
-      deadlines_(std::make_unique<internal::ask_deadlines>(*clock_)) {}
+      deadlines_(std::make_unique<internal::ask_deadlines>(*clock_)),
+      ids_(std::make_unique<internal::id_index>()) {}
 
 system_core::~system_core() = default;
 
@@ -89,6 +91,40 @@ cell_ptr system_core::lookup(std::string_view path) const {
     }
     return cell_ptr(it->second);
 }
+
+void system_core::actor_exited() noexcept {
+    // seq_cst here, in actor_exit_published() and in the waiter's check:
+    // exiting_ rises before live_ falls, so a waiter that sees live_ at 0
+    // also sees every exit that is not published yet.
+    exiting_.fetch_add(1, std::memory_order_seq_cst);
+    // Also pairs with the acquire in live_actors(): an exit's effects are
+    // visible to whoever sees the lower count.
+    live_.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+void system_core::actor_exit_published() noexcept {
+    if (exiting_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+        live_.load(std::memory_order_seq_cst) == 0) {
+        // Taking the mutex orders this wake after a waiter's check (made
+        // under it), so the wake cannot fall between its check and its wait.
+        { std::lock_guard lock(idle_mutex_); }
+        idle_cv_.notify_all();
+    }
+}
+
+bool system_core::await_no_live_actors(std::chrono::steady_clock::time_point deadline) const {
+    std::unique_lock lock(idle_mutex_);
+    return idle_cv_.wait_until(lock, deadline, [&] {
+        return live_.load(std::memory_order_seq_cst) == 0 &&
+               exiting_.load(std::memory_order_seq_cst) == 0;
+    });
+}
+
+void system_core::register_id(cell* c) { ids_->insert(c); }
+
+void system_core::unregister_id(cell* c) noexcept { ids_->erase(c); }
+
+cell_ptr system_core::lookup_id(std::uint64_t id) const { return ids_->find(id); }
 
 std::shared_ptr<void> system_core::find_extension(std::type_index key) const {
     std::lock_guard lock(extensions_mutex_);
@@ -170,40 +206,56 @@ void system_core::terminate_abandoned() noexcept {
     }
 }
 
-std::string system_core::dump_tree() const {
-    std::string out;
+void system_core::walk(const std::function<void(const actor_info&)>& visit) const {
     if (root_ == nullptr) {
-        return out;
+        return;
     }
     struct item {
         cell_ptr c;
         std::size_t depth;
     };
+    // One path buffer for the whole walk: ends_[d] is where the path of the
+    // current actor at depth d ends, so a child appends to its parent's
+    // prefix and a chain of n actors costs O(n) text, not O(n^2).
+    std::string path;
+    std::vector<std::size_t> ends;
     std::vector<item> stack{{cell_ptr(root_), 0}};
+    std::vector<cell_ptr> kids;
+    actor_info info;
     while (!stack.empty()) {
         item it = std::move(stack.back());
         stack.pop_back();
-        // Indentation stops growing at max_indent levels (deeper lines say
-        // their depth), so a chain of n actors prints O(n), not O(n^2), text.
-        constexpr std::size_t max_indent = 32;
-        out.append(std::min(it.depth, max_indent) * 2, ' ');
-        if (it.depth > max_indent) {
-            out += "(depth " + std::to_string(it.depth) + ") ";
-        }
-        out += it.depth == 0 ? std::string("/") : it.c->name();
-        out += it.c->is_terminated() ? " [terminated]" : "";
-        out += " mailbox " + std::to_string(it.c->box().size()) + "/" +
-               std::to_string(it.c->box().capacity()) + "\n";
-        std::vector<cell_ptr> kids;
+        kids.clear();
         {
             std::lock_guard lock(tree_lock(it.c.get()));
             it.c->children().for_each([&](cell& k) { kids.emplace_back(&k); });
         }
-        for (auto& k : kids) { // newest pushed first: the oldest is printed first
+        ends.resize(it.depth + 1);
+        if (it.depth == 0) {
+            path = "/";
+            ends[0] = 0; // children append "/name" to an empty prefix
+            info.name.clear();
+        } else {
+            path.resize(ends[it.depth - 1]);
+            info.name = it.c->name();
+            path += '/';
+            path += info.name;
+            ends[it.depth] = path.size();
+        }
+        info.addr = actor_addr(it.c);
+        info.path = path;
+        info.depth = it.depth;
+        info.state = it.c->observed_state();
+        info.behaviour = it.c->behaviour_name();
+        info.mailbox_depth = it.c->box().size();
+        info.mailbox_capacity = it.c->box().capacity();
+        info.restarts = it.c->restarts();
+        info.children = kids.size();
+        visit(info);
+        for (auto& k : kids) { // newest pushed first: the oldest is visited first
             stack.push_back({std::move(k), it.depth + 1});
         }
     }
-    return out;
 }
 
 } // namespace troupe::detail

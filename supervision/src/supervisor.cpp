@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <ostream>
 #include <set>
 #include <string>
 #include <utility>
@@ -279,5 +280,9 @@ std::vector<child_info> supervisor::on(which_children&) {
     }
     return out;
 }
+
+std::ostream& operator<<(std::ostream& os, restart_strategy s) { return os << to_string(s); }
+std::ostream& operator<<(std::ostream& os, supervision_event::kind k) { return os << to_string(k); }
+std::ostream& operator<<(std::ostream& os, restart_type t) { return os << to_string(t); }
 
 } // namespace troupe

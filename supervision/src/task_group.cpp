@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <ostream>
 #include <vector>
 
 namespace troupe {
@@ -286,5 +287,7 @@ std::size_t task_group::peak_running() const {
     std::lock_guard lock(st_->mutex);
     return st_->peak;
 }
+
+std::ostream& operator<<(std::ostream& os, group_mode m) { return os << to_string(m); }
 
 } // namespace troupe

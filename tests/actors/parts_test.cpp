@@ -11,6 +11,7 @@
 #include "ask_deadlines.hpp"
 #include "continuation_table.hpp"
 #include "exit_observers.hpp"
+#include "json.hpp"
 #include "message_stash.hpp"
 #include "sender_waitlist.hpp"
 #include "task_slot.hpp"
@@ -31,7 +32,18 @@ using namespace std::chrono_literals;
 // ---- layout ---------------------------------------------------------------------------
 
 // What an idle actor costs before its behaviour (bench: bytes_per_actor).
-static_assert(sizeof(detail::cell) <= 184);
+static_assert(sizeof(detail::cell) <= 200);
+
+// ---- json -----------------------------------------------------------------------------
+
+TEST(JsonString, EscapesQuotesBackslashesAndControls) {
+    std::string out;
+    internal::append_json_string(out, std::string_view("a\"b\\c\n\t\x01\x1f/\xc3\xa9", 12));
+    EXPECT_EQ(out, "\"a\\\"b\\\\c\\n\\t\\u0001\\u001f/\xc3\xa9\"");
+    out.clear();
+    internal::append_json_string(out, "");
+    EXPECT_EQ(out, "\"\"");
+}
 
 // ---- child_list -----------------------------------------------------------------------
 

@@ -61,8 +61,23 @@ TEST(ScaleTest, DeepChainHasPathTreeAndStops) {
     EXPECT_EQ(path.rfind("/user/$", 0), 0U);
     const std::string tree = sys.dump_tree();
     EXPECT_GE(std::count(tree.begin(), tree.end(), '\n'), chain_depth);
+    std::size_t visited = 0;
+    std::size_t deepest_seen = 0;
+    sys.walk([&](const actor_info& a) {
+        ++visited;
+        if (a.addr == deepest) {
+            deepest_seen = a.depth;
+            EXPECT_EQ(a.path, path) << "the walk's path buffer agrees with path()";
+        }
+    });
+    EXPECT_GE(visited, static_cast<std::size_t>(chain_depth));
+    EXPECT_EQ(deepest_seen, static_cast<std::size_t>(chain_depth) + 1) << "/user is depth 1";
+    const std::string json = sys.dump_tree_json();
+    EXPECT_LT(json.size(), static_cast<std::size_t>(chain_depth) * 256) << "linear in the depth";
+    EXPECT_EQ(sys.find_addr(path).value(), deepest);
     EXPECT_EQ(sys.live_actors(), chain_depth);
     ASSERT_TRUE(root.stop());
+    ASSERT_TRUE(sys.wait_for_subtree(root.addr(), 60s));
     auto cause = sys.wait_for_exit(root.addr(), 60s);
     ASSERT_TRUE(cause) << cause.error();
     EXPECT_FALSE(*cause);

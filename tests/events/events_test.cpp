@@ -386,6 +386,27 @@ TEST_F(EventsRegistry, ActorSubscriberMetadataAndAutoUnsubscribe) {
     EXPECT_EQ(reg.subscription_count(), 0u);
 }
 
+// A subscriber learns who published: the source id resolves to the
+// publisher's address and path (system::find_addr), while it lives.
+TEST_F(EventsRegistry, SourceIdResolvesToThePublishersPath) {
+    sink_state pub_state;
+    auto publisher = sys.spawn_named<pubsub>("publisher", {}, &reg, &pub_state).value();
+    std::vector<ev::event_meta> metas;
+    auto s =
+        *reg.subscribe<order>("orders/**", [&](const event<order>& e) { metas.push_back(e.meta); });
+    (void)publisher.tell(go{});
+    ex.run_until_idle();
+    ASSERT_EQ(metas.size(), 1u);
+    auto source = sys.find_addr(metas[0].source_id);
+    ASSERT_TRUE(source) << source.error();
+    EXPECT_EQ(*source, publisher.addr());
+    EXPECT_EQ(source->path(), "/user/publisher");
+    publisher.stop();
+    ex.run_until_idle();
+    EXPECT_EQ(sys.find_addr(metas[0].source_id).error().code(), troupe::errc::receiver_down)
+        << "a source that terminated no longer resolves";
+}
+
 // Item of the exit-observer fix: an actor that subscribes and unsubscribes many times gets one
 // on_exit observer from the registry, not one per subscription, and none once it has exited.
 TEST_F(EventsRegistry, RepeatedSubscriptionsShareOneExitObserver) {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
+#include <string_view>
 
 namespace troupe {
 
@@ -16,5 +18,18 @@ enum class child_decision : std::uint8_t {
     defer,    ///< leave the child failed (mailbox kept, user messages wait);
               ///< the parent restarts or stops it later (e.g. after a backoff)
 };
+
+/// The enumerator's name (`"restart"`).
+[[nodiscard]] constexpr std::string_view to_string(child_decision d) noexcept {
+    switch (d) { // no default: -Wswitch flags a new enumerator
+    case child_decision::stop: return "stop";
+    case child_decision::restart: return "restart";
+    case child_decision::resume: return "resume";
+    case child_decision::escalate: return "escalate";
+    case child_decision::defer: return "defer";
+    }
+    return "unknown";
+}
+std::ostream& operator<<(std::ostream& os, child_decision d);
 
 } // namespace troupe

@@ -8,6 +8,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <iosfwd>
 #include <string_view>
 
 namespace troupe {
@@ -25,7 +26,9 @@ enum class dead_letter_reason : std::uint8_t {
 };
 inline constexpr std::size_t dead_letter_reason_count = 8;
 
+/// The enumerator's name (`"dropped_oldest"`).
 [[nodiscard]] std::string_view to_string(dead_letter_reason r) noexcept;
+std::ostream& operator<<(std::ostream& os, dead_letter_reason r);
 
 /// One message that will never be handled.
 struct dead_letter {

@@ -82,8 +82,8 @@ public:
         why_ = std::move(why);
     }
     /// Take it out of the stream; the interceptor owns it now (see
-    /// `held_message`). Until it is redelivered no `actor_counters` field
-    /// counts it.
+    /// `held_message`). Until it is redelivered (or dead-lettered) it counts
+    /// as `actor_counters::queued`: still the actor's to handle.
     [[nodiscard]] held_message hold() noexcept;
     /// Whatever becomes of this message, handle `earlier` (taken with
     /// `hold` from the same actor) right after it: with `deliver`, a swap of

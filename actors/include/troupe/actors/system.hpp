@@ -4,6 +4,7 @@
 
 #include <troupe/actors/actor.hpp>
 #include <troupe/actors/actor_counters.hpp>
+#include <troupe/actors/actor_info.hpp>
 #include <troupe/actors/actor_ref.hpp>
 #include <troupe/actors/behavior.hpp>
 #include <troupe/actors/clock.hpp>
@@ -227,6 +228,19 @@ public:
         return detail::typed_ref<Protocol>(core_->lookup(path), path);
     }
 
+    /// Looks up a live actor by full path, untyped (tooling): a named actor
+    /// (`/user/orders`), or an unnamed one by its path as `path()` shows it
+    /// (`/user/orders/$42`). Fails with `invalid_argument` (not an absolute
+    /// path) or `receiver_down` (no such live actor).
+    [[nodiscard]] expected<actor_addr> find_addr(std::string_view path) const;
+    /// Looks up a live actor by `actor_addr::id()` (also
+    /// `event_meta::source_id`): O(1) average, a sharded index kept on
+    /// spawn and termination. Fails with `invalid_argument` for id 0 (no
+    /// actor: a plain thread's events carry it) and `receiver_down` when
+    /// no live actor has that id (it terminated, or belongs to another
+    /// system).
+    [[nodiscard]] expected<actor_addr> find_addr(std::uint64_t id) const;
+
     /// Calls `fn(cause)` once `who` has terminated (at once, on this thread,
     /// if it already has; else on a worker). Must be short. Fails with
     /// `invalid_argument` for an empty address (`fn` is not called).
@@ -237,6 +251,25 @@ public:
     /// `who` instead), and `invalid_argument` for an empty address.
     expected<error> wait_for_exit(const actor_addr& who, duration timeout);
 
+    /// Blocks the calling thread until every actor of this system has
+    /// terminated (live_actors() is 0; their leftover messages are
+    /// accounted) or `timeout` passed (`timeout`). Refused with
+    /// `would_block` on one of the system's own workers or actors (it would
+    /// wait for itself). Spawns racing with it may start new actors after
+    /// it returned. No polling: the last termination wakes it (O(1) each).
+    expected<void> await_all_actors_done(duration timeout);
+    /// Blocks until `root` and its descendants terminated, or `timeout`
+    /// (`timeout`). Fails with `invalid_argument` for an empty address,
+    /// `would_block` as `await_all_actors_done`. Waits on exit observers,
+    /// one actor at a time, parents first, each actor's children listed
+    /// when the wait reaches it (O(size of the subtree), no polling). A
+    /// stop covers the whole subtree: an ordered stop outwaits every child.
+    /// A kill does not: the killed actor terminates at once and unlists its
+    /// children, which end on their own (killed) turns, so the children of
+    /// an actor killed before the wait reached it are not waited for (use
+    /// `await_all_actors_done`, or stop instead of kill).
+    expected<void> wait_for_subtree(const actor_addr& root, duration timeout);
+
     /// Counters of one actor (see `actor_counters` for the identity); fails
     /// with `invalid_argument` for an empty address.
     [[nodiscard]] expected<actor_counters> counters(const actor_addr& who) const;
@@ -246,10 +279,32 @@ public:
     [[nodiscard]] std::uint64_t late_replies() const noexcept { return core_->late_replies(); }
     /// Actors spawned and not yet terminated (guardians excluded).
     [[nodiscard]] std::int64_t live_actors() const noexcept { return core_->live_actors(); }
-    /// The live tree as indented text: name, state, mailbox depth/capacity,
-    /// children below their parent, oldest first. Indentation stops at 32
-    /// levels; deeper lines start with their depth.
+    /// Visits every actor of the tree, the root (`/`) and the guardians
+    /// (`/user`, `/system`) included: parents before children, oldest child
+    /// first, iteratively (any depth). `visit` runs on the calling thread,
+    /// outside every lock; it may spawn or stop actors (the walk shows what
+    /// it finds when it gets there).
+    ///
+    /// **Consistency:** not a snapshot of the whole tree. Each actor's
+    /// children are listed under its tree lock (one of 64 striped locks,
+    /// held only while the list is copied, never during `visit`) when the
+    /// walk reaches it; each field is read then (state and counters are
+    /// relaxed snapshots). An actor spawned under an already visited parent
+    /// is not seen; one that terminated after its parent was visited is
+    /// seen as `terminated`. The walk holds a reference to each actor it
+    /// still has to visit, so none is freed under it.
+    void walk(const std::function<void(const actor_info&)>& visit) const;
+    /// The tree as indented text, one actor a line, built on `walk`:
+    /// `name [state] behaviour mailbox depth/capacity restarts n`.
+    /// Indentation stops at 32 levels; deeper lines start with their depth.
     [[nodiscard]] std::string dump_tree() const;
+    /// The same tree as JSON, built on `walk`: nested objects
+    /// `{"name", "id", "state", "behaviour", "mailbox": {"depth",
+    /// "capacity"}, "restarts", "children": [...]}`, the root outermost
+    /// (name `""`). A path is the names from the root down; it is not
+    /// repeated in each object, which would make a deep chain's JSON
+    /// quadratic in its depth.
+    [[nodiscard]] std::string dump_tree_json() const;
 
     /// Every actor failure (a handler threw, or a supervised exit), before
     /// its parent decides: `failure_hooks().add(fn)`. Hooks run on the

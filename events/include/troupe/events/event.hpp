@@ -21,7 +21,9 @@ struct event_meta {
     /// Wall-clock time of the publish.
     std::chrono::system_clock::time_point timestamp;
     /// `actor_addr::id()` of the actor whose handler published it; 0 if
-    /// published from a plain thread.
+    /// published from a plain thread. Resolve it with
+    /// `system::find_addr(source_id)` (then `.path()`), which succeeds while
+    /// that actor lives (`receiver_down` once it terminated; O(1)).
     std::uint64_t source_id = 0;
     /// Trace id of the publishing handler's message (fresh outside actors).
     std::uint64_t trace_id = 0;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace troupe {
 
@@ -15,6 +16,15 @@ struct mailbox_test_seam; // tests only: reaches the counters (tests/mailbox)
 
 /// Which lane of a mailbox a node travels in.
 enum class lane : std::uint8_t { user, system };
+
+/// The enumerator's name.
+[[nodiscard]] constexpr std::string_view to_string(lane l) noexcept {
+    switch (l) { // no default: -Wswitch flags a new enumerator
+    case lane::user: return "user";
+    case lane::system: return "system";
+    }
+    return "unknown";
+}
 
 /// Intrusive link every message carries; the mailbox never allocates.
 struct mailbox_node {
@@ -29,6 +39,15 @@ struct mailbox_node {
 /// consumer side wait-free.
 enum class mailbox_eviction : std::uint8_t { none, allowed };
 
+/// The enumerator's name.
+[[nodiscard]] constexpr std::string_view to_string(mailbox_eviction e) noexcept {
+    switch (e) { // no default: -Wswitch flags a new enumerator
+    case mailbox_eviction::none: return "none";
+    case mailbox_eviction::allowed: return "allowed";
+    }
+    return "unknown";
+}
+
 /// Outcome of `mailbox::push`.
 enum class push_result : std::uint8_t {
     accepted,           ///< queued; the consumer is already scheduled or running
@@ -36,6 +55,17 @@ enum class push_result : std::uint8_t {
     full,               ///< user lane at capacity; ownership stays with the caller
     closed,             ///< the mailbox is closed; ownership stays with the caller
 };
+
+/// The enumerator's name.
+[[nodiscard]] constexpr std::string_view to_string(push_result r) noexcept {
+    switch (r) { // no default: -Wswitch flags a new enumerator
+    case push_result::accepted: return "accepted";
+    case push_result::accepted_unblocked: return "accepted_unblocked";
+    case push_result::full: return "full";
+    case push_result::closed: return "closed";
+    }
+    return "unknown";
+}
 
 /// A multi-producer, single-consumer mailbox with a bounded user lane and an
 /// unbounded system lane, built on an intrusive lock-free LIFO inbox.

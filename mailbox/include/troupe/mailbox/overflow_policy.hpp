@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <string_view>
 
 namespace troupe {
@@ -31,7 +32,7 @@ enum class overflow_policy : std::uint8_t {
 
 /// Returns the enumerator's name.
 [[nodiscard]] constexpr std::string_view to_string(overflow_policy p) noexcept {
-    switch (p) {
+    switch (p) { // no default: -Wswitch flags a new enumerator
     case overflow_policy::reject: return "reject";
     case overflow_policy::drop_newest: return "drop_newest";
     case overflow_policy::drop_oldest: return "drop_oldest";
@@ -41,5 +42,6 @@ enum class overflow_policy : std::uint8_t {
     }
     return "unknown";
 }
+std::ostream& operator<<(std::ostream& os, overflow_policy p);
 
 } // namespace troupe

@@ -7,7 +7,9 @@
 #include <troupe/actors/system.hpp>
 
 #include <functional>
+#include <iosfwd>
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 namespace troupe {
@@ -18,6 +20,17 @@ enum class restart_type : std::uint8_t {
     transient, ///< only after a failure (an abnormal exit)
     temporary, ///< never; a failed temporary child is stopped and forgotten
 };
+
+/// The enumerator's name (`"transient"`).
+[[nodiscard]] constexpr std::string_view to_string(restart_type t) noexcept {
+    switch (t) { // no default: -Wswitch flags a new enumerator
+    case restart_type::permanent: return "permanent";
+    case restart_type::transient: return "transient";
+    case restart_type::temporary: return "temporary";
+    }
+    return "unknown";
+}
+std::ostream& operator<<(std::ostream& os, restart_type t);
 
 /// How a supervisor's ordered stop ends one child (sets
 /// `spawn_options::shutdown_timeout`).

@@ -13,9 +13,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <random>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -27,6 +29,17 @@ enum class restart_strategy : std::uint8_t {
     one_for_all,  ///< every child (siblings are restarted in place)
     rest_for_one, ///< the failed child and those started after it
 };
+
+/// The enumerator's name (`"one_for_all"`).
+[[nodiscard]] constexpr std::string_view to_string(restart_strategy s) noexcept {
+    switch (s) { // no default: -Wswitch flags a new enumerator
+    case restart_strategy::one_for_one: return "one_for_one";
+    case restart_strategy::one_for_all: return "one_for_all";
+    case restart_strategy::rest_for_one: return "rest_for_one";
+    }
+    return "unknown";
+}
+std::ostream& operator<<(std::ostream& os, restart_strategy s);
 
 /// What a supervisor reports through `supervisor_options::on_event`.
 struct supervision_event {
@@ -45,6 +58,19 @@ struct supervision_event {
     std::uint32_t restart_count = 0;
     std::shared_ptr<const aggregate_error> aggregate; ///< give_up only
 };
+
+/// The enumerator's name (`"give_up"`).
+[[nodiscard]] constexpr std::string_view to_string(supervision_event::kind k) noexcept {
+    switch (k) { // no default: -Wswitch flags a new enumerator
+    case supervision_event::kind::failure: return "failure";
+    case supervision_event::kind::restart: return "restart";
+    case supervision_event::kind::respawn: return "respawn";
+    case supervision_event::kind::give_up: return "give_up";
+    case supervision_event::kind::shutdown_kill: return "shutdown_kill";
+    }
+    return "unknown";
+}
+std::ostream& operator<<(std::ostream& os, supervision_event::kind k);
 
 /// A supervisor's policy.
 struct supervisor_options {

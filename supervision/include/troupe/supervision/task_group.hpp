@@ -10,8 +10,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <stop_token>
+#include <string_view>
 
 namespace troupe {
 
@@ -20,6 +22,16 @@ enum class group_mode : std::uint8_t {
     cancel_on_first_error, ///< stop the running members, drop the queued ones
     collect_all,           ///< keep going; report every failure at `join`
 };
+
+/// The enumerator's name (`"collect_all"`).
+[[nodiscard]] constexpr std::string_view to_string(group_mode m) noexcept {
+    switch (m) { // no default: -Wswitch flags a new enumerator
+    case group_mode::cancel_on_first_error: return "cancel_on_first_error";
+    case group_mode::collect_all: return "collect_all";
+    }
+    return "unknown";
+}
+std::ostream& operator<<(std::ostream& os, group_mode m);
 
 struct task_group_options {
     group_mode mode = group_mode::cancel_on_first_error;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <troupe/actors/actor_addr.hpp>
+#include <troupe/actors/actor_info.hpp>
 #include <troupe/actors/child_decision.hpp>
 #include <troupe/actors/clock.hpp>
 #include <troupe/actors/dead_letters.hpp>
@@ -176,8 +177,15 @@ public:
     // ---- any thread ---------------------------------------------------------
 
     /// Sends a user message; always takes ownership of `e`. On refusal the
-    /// envelope is failed and destroyed (or dead-lettered) here.
+    /// envelope is failed and destroyed (or dead-lettered) here. Counted in
+    /// `sent` (see `counters` for the accounting).
     send_result enqueue_user(envelope* e) noexcept;
+    /// As `enqueue_user` for a message this actor already counted as sent
+    /// (an interceptor's held message going back to the queue).
+    send_result requeue_user(envelope* e) noexcept;
+    /// A send given up before its message was placed (a `co_await send`
+    /// cancelled or abandoned): counted as sent and rejected.
+    void count_abandoned_send() noexcept;
     /// Sends a system message; never refused for capacity. If the actor has
     /// terminated, the request is answered as a dead actor would (see the
     /// table) and `e` is destroyed.
@@ -221,8 +229,36 @@ public:
     [[nodiscard]] const mailbox& box() const noexcept { return mailbox_; }
     /// The protocol (message type) this actor speaks.
     [[nodiscard]] virtual const std::type_info& protocol() const noexcept = 0;
+    /// The behaviour's type, demangled; valid for the life of the process.
+    [[nodiscard]] virtual std::string_view behaviour_name() const noexcept = 0;
+    /// Its lifecycle state as tooling sees it (a relaxed snapshot).
+    [[nodiscard]] actor_state observed_state() const noexcept;
+    /// Restarts in place so far (a statistic).
+    [[nodiscard]] std::uint32_t restarts() const noexcept;
+    /// The parent deferred its decision about this failed child (on the
+    /// parent's turn); cleared when the child fails anew.
+    void mark_deferred() noexcept;
     /// The exit cause; meaningful once `is_terminated()`.
     [[nodiscard]] error exit_cause() const;
+    /// A snapshot of the counters in which the identity of
+    /// `actor_counters` holds exactly, whatever runs concurrently. How:
+    /// - every message adds to `sent_` (its sender, before the push) before
+    ///   it enters any bucket; `queued` is not counted but is what remains,
+    ///   `sent` minus the other buckets;
+    /// - every move is one visible step: from the queue (or a sender) into a
+    ///   bucket, one release RMW or store; out of flight into dropped,
+    ///   dead_lettered or back to queued, a seqlock write section of the
+    ///   actor's own (`cell_shared::flight_seq`) around `handled_` and the
+    ///   flight buckets; processed and in flight share `handled_`;
+    /// - the snapshot reads the buckets (acquire), then `sent_`, then the
+    ///   buckets again: a message seen in a bucket is seen sent, and never in
+    ///   two. Equal reads mean nothing moved meanwhile, so every value is
+    ///   the one of the instant `sent_` was read. After 16 unequal tries the
+    ///   last one stands: still balanced and never negative, with `queued`
+    ///   including what moved while it read.
+    /// Cost on the hot path: one relaxed RMW on `sent_` per send (on the
+    /// sender's side, beside the mailbox's producer counters) and one
+    /// release store per take and per finish (plain stores on x86).
     void counters(actor_counters& out) const noexcept;
     /// Why a stop was requested (`errc::none` while none was): readable on
     /// any thread once the stop token is signalled.
@@ -308,6 +344,8 @@ public:
 
     /// The links this cell keeps in its parent's `child_list`.
     sibling_links<cell> siblings; // guarded by the parent's tree lock
+    /// The next cell in its bucket of the system's id index.
+    cell* id_next = nullptr; // guarded by that index shard's lock
     /// This cell's children. @pre the caller holds this cell's tree lock.
     [[nodiscard]] const child_list<cell>& children() const noexcept { return children_; }
 
@@ -351,6 +389,26 @@ private:
 
     enum class teardown_end : std::uint8_t { rebuild, halt };
 
+    /// The lifecycle state: written on the own turn, read there and by
+    /// tooling on any thread (`observed_state`). relaxed: a snapshot; the
+    /// own turn is its only writer and needs no ordering from it.
+    class state_word {
+    public:
+        explicit state_word(state s) noexcept : v_(s) {}
+        // NOLINTNEXTLINE(google-explicit-constructor): reads like the plain enum it replaced
+        operator state() const noexcept { return v_.load(std::memory_order_relaxed); }
+        state_word& operator=(state s) noexcept {
+            v_.store(s, std::memory_order_relaxed);
+            return *this;
+        }
+        state_word(const state_word&) = delete;
+        state_word& operator=(const state_word&) = delete;
+        ~state_word() = default;
+
+    private:
+        std::atomic<state> v_;
+    };
+
     // cell.cpp: identity, requests, the turn
     cell_extras& extras();
     cell_shared& shared() noexcept;
@@ -360,7 +418,15 @@ private:
     void apply_requested_kill();
     void run_start();
     [[nodiscard]] bool user_paused() const noexcept;
-    void count_processed() noexcept;
+    void begin_handling() noexcept;  // a message taken from the queue: in flight
+    void count_processed() noexcept; // the message in flight was handled
+    /// The message in flight leaves it, into `dropped`, `dead_lettered`
+    /// (`reason`'s bucket) or, with no reason, back to `queued` (an
+    /// interceptor holds it).
+    void leave_in_flight(const dead_letter_reason* reason = nullptr) noexcept;
+    void count_send() noexcept;   // before a push: the message is sent
+    void uncount_send() noexcept; // a refused push whose sender waits for room
+    void dead_letter_taken(envelope* e, dead_letter_reason reason) noexcept; // was in flight
     void finish_task_if_done();
     void complete_task();
     void drop_task(const error& cause) noexcept;
@@ -371,7 +437,6 @@ private:
     void reclaim_stashed(envelope* e) noexcept;
     void reset_behaviors() noexcept;
     void drop_parked() noexcept;
-    void count_parked() noexcept;
     void cancel_awaiter(const error& cause);
     // cell_intercept.cpp
     void intercept_user(envelope* e);
@@ -379,7 +444,8 @@ private:
     send_result place(push_result r, envelope* e) noexcept;
     send_result overflow(envelope* e) noexcept;
     send_result block_until_space(envelope* e) noexcept;
-    void dead_letter(envelope* e, dead_letter_reason reason) noexcept;
+    void dead_letter(envelope* e, dead_letter_reason reason) noexcept; // counted: from the queue
+    void publish_dead_letter(envelope* e, dead_letter_reason reason) noexcept; // the sink, the ask
     void answer_as_dead(system_envelope* e) noexcept;
     void wake_waiting_senders() noexcept;     // as many as the freed space warrants
     void wake_all_waiting_senders() noexcept; // stopping, or going idle with waiters
@@ -393,6 +459,7 @@ private:
     void run_continuation(continuation_ticket ticket);
     // cell_failure.cpp: failures and decisions
     void handle_failure(error cause, envelope* failed_message);
+    void enter_failed() noexcept;
     void report_exit_to_parent(error cause);
     void fail_after_children(error cause);
     [[nodiscard]] bool group_will_halt(const cell* child) const noexcept;
@@ -421,7 +488,8 @@ private:
     void close_and_account();
     void notify_exit(const error& cause);
 
-    // Layout (184 bytes; a static_assert pins it): an idle actor's whole
+    // Layout (200 bytes; a static_assert pins it; `sent_` and `id_next`
+    // added 16 to the 184 of before): an idle actor's whole
     // cost is this object plus its behaviour (bench: bytes_per_actor), so
     // rare state lives behind `options_`, `shared_` and `extras_`, and the
     // small fields share one word at the end (its last 2 bytes of padding
@@ -430,24 +498,28 @@ private:
     // (measured: 353 vs 208 bytes per idle actor). The mailbox keeps its
     // producer and consumer counters on separate lines by its own layout
     // instead (see mailbox.hpp), 8 bytes more than when they could share one.
-    system_core& sys_;                             // the tree's owner; outlives every cell
-    std::unique_ptr<cell_options> options_;        // null when all defaults; immutable
-    std::uint64_t id_;                             // immutable
-    std::atomic<cell_shared*> shared_{nullptr};    // installed on first use, any thread
-    actor_base* behaviour_ = nullptr;              // own turn only (lives in cell_impl storage)
-    std::unique_ptr<cell_extras> extras_;          // own turn only, lazily created
-    cell_ptr parent_;                              // immutable; keeps the parent's shell alive
-    child_list<cell> children_;                    // guarded by this cell's tree lock
-    std::atomic<std::uint64_t> processed_{0};      // statistic; single writer: this actor
-    [[no_unique_address]] mailbox mailbox_;        // any tail padding would hold the fields below
-    std::atomic<std::uint32_t> refs_{1};           // the initial reference is the "alive" one
-    overflow_policy policy_;                       // immutable
-    std::atomic<bool> terminated_{false};          // set once, release
-    std::uint16_t throughput_;                     // immutable
+    system_core& sys_;                          // the tree's owner; outlives every cell
+    std::unique_ptr<cell_options> options_;     // null when all defaults; immutable
+    std::uint64_t id_;                          // immutable
+    std::atomic<cell_shared*> shared_{nullptr}; // installed on first use, any thread
+    actor_base* behaviour_ = nullptr;           // own turn only (lives in cell_impl storage)
+    std::unique_ptr<cell_extras> extras_;       // own turn only, lazily created
+    cell_ptr parent_;                           // immutable; keeps the parent's shell alive
+    child_list<cell> children_;                 // guarded by this cell's tree lock
+    // 2 * processed + in_flight (0 or 1): the handled message and the one in
+    // flight in one word, so that move is a single store. Single writer: this
+    // actor (release stores; counters() loads with acquire).
+    std::atomic<std::uint64_t> handled_{0};
+    [[no_unique_address]] mailbox mailbox_; // any tail padding would hold the fields below
+    std::atomic<std::uint64_t> sent_{0};    // senders (RMW); beside the mailbox's producer counters
+    std::atomic<std::uint32_t> refs_{1};    // the initial reference is the "alive" one
+    overflow_policy policy_;                // immutable
+    std::atomic<bool> terminated_{false};   // set once, release
+    std::uint16_t throughput_;              // immutable
     std::atomic<bool> decides_child_exits_{false}; // set by the behaviour; relaxed
     std::atomic<bool> stop_requested_{false};      // set once per incarnation; see request_stop()
     bool takes_children_ = true;                   // guarded by this cell's tree lock
-    state state_ = state::fresh;                   // own turn only
+    state_word state_{state::fresh};               // own turn writes; any thread reads
     bool cancelled_ = false;                       // own turn only
     std::uint8_t flags_ = 0;                       // own turn only (`flag` bits)
 };

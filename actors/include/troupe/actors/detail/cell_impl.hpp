@@ -7,9 +7,11 @@
 #include <troupe/actors/detail/message.hpp>
 #include <troupe/actors/response_promise.hpp>
 #include <troupe/actors/task.hpp>
+#include <troupe/actors/type_name.hpp>
 
 #include <memory>
 #include <new>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -162,6 +164,9 @@ public:
 
     [[nodiscard]] const std::type_info& protocol() const noexcept override {
         return typeid(protocol_type);
+    }
+    [[nodiscard]] std::string_view behaviour_name() const noexcept override {
+        return type_name<Impl>();
     }
 
 protected:

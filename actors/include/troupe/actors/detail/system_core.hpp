@@ -2,6 +2,7 @@
 
 #pragma once
 
+#include <troupe/actors/actor_info.hpp>
 #include <troupe/actors/child_decision.hpp>
 #include <troupe/actors/clock.hpp>
 #include <troupe/actors/dead_letters.hpp>
@@ -11,7 +12,10 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,7 +30,8 @@ class system;
 
 namespace troupe::internal {
 class ask_deadlines;
-}
+class id_index;
+} // namespace troupe::internal
 
 namespace troupe::detail {
 
@@ -65,6 +70,11 @@ public:
     expected<void> register_path(cell* c, const std::string& path);
     void unregister_path(const std::string& path) noexcept;
     [[nodiscard]] cell_ptr lookup(std::string_view path) const;
+    /// Lists an adopted cell under its id / takes it out at termination.
+    void register_id(cell* c);
+    void unregister_id(cell* c) noexcept;
+    /// The live cell with `id`, or null; O(1) average.
+    [[nodiscard]] cell_ptr lookup_id(std::uint64_t id) const;
 
     void count_late_reply() noexcept { late_replies_.fetch_add(1, std::memory_order_relaxed); }
     [[nodiscard]] std::uint64_t late_replies() const noexcept {
@@ -75,11 +85,16 @@ public:
         return live_.load(std::memory_order_acquire); // pairs with actor_exited()
     }
     void actor_started() noexcept { live_.fetch_add(1, std::memory_order_relaxed); }
-    void actor_exited() noexcept {
-        // release: pairs with the acquire in live_actors(); an exit's effects
-        // are visible to whoever sees the lower count.
-        live_.fetch_sub(1, std::memory_order_release);
-    }
+    /// An actor terminates (its leftover messages already accounted): the
+    /// live count drops before anyone can see it terminated...
+    void actor_exited() noexcept;
+    /// ...and once its termination is visible, the last one wakes
+    /// `await_no_live_actors`: O(1) per termination.
+    void actor_exit_published() noexcept;
+    /// Blocks until no actor lives (guardians excepted) and every exit is
+    /// visible, or `deadline`; false on timeout. A condition variable, no
+    /// polling.
+    [[nodiscard]] bool await_no_live_actors(std::chrono::steady_clock::time_point deadline) const;
 
     /// Observers of failures and decisions (system::failure_hooks & co).
     hook_list<const actor_addr&, const error&> failures;
@@ -114,9 +129,9 @@ public:
     /// Destroys the extensions, newest first (at shutdown, after the tree).
     void clear_extensions() noexcept;
 
-    /// The live tree as indented text (path, mailbox depth/capacity), by an
-    /// explicit stack: any depth.
-    [[nodiscard]] std::string dump_tree() const;
+    /// Visits the tree from the root, parents before children, oldest child
+    /// first, by an explicit stack (any depth); see `system::walk`.
+    void walk(const std::function<void(const actor_info&)>& visit) const;
 
     /// Builds the guardians; called once by troupe::system, which keeps them.
     /// The root takes ownership of this core.
@@ -145,9 +160,13 @@ private:
     std::atomic<std::uint64_t> next_id_{1};
     std::atomic<std::uint64_t> late_replies_{0}; // statistic
     std::atomic<std::int64_t> live_{0};
+    std::atomic<std::int64_t> exiting_{0};    // counted out of live_, not yet published
+    mutable std::mutex idle_mutex_;           // pairs the last exit with waiters
+    mutable std::condition_variable idle_cv_; // notified when live_ reaches 0
     mutable std::array<std::mutex, 64> tree_locks_;
     mutable std::mutex registry_mutex_;
     std::unordered_map<std::string, cell*> registry_; // guarded by registry_mutex_
+    std::unique_ptr<internal::id_index> ids_;         // thread-safe on its own
     mutable std::mutex extensions_mutex_;
     std::vector<std::pair<std::type_index, std::shared_ptr<void>>> extensions_; // guarded
     bool extensions_closed_ = false;                                            // guarded
