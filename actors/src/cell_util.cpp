@@ -68,6 +68,7 @@ std::string_view dead_letter_text(dead_letter_reason r) noexcept {
         return "dead letter: evicted by a newer message (drop_oldest)";
     case dead_letter_reason::redirect_failed: return "dead letter: no usable redirect target";
     case dead_letter_reason::injected_drop: return "dead letter: dropped by an interceptor";
+    case dead_letter_reason::stash_full: return "dead letter: stashed while the stash was full";
     }
     return "dead letter";
 }
