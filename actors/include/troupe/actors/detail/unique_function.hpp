@@ -91,7 +91,7 @@ private:
         }
     }
 
-    alignas(std::max_align_t) std::array<std::byte, inline_size> storage_;
+    alignas(std::max_align_t) std::array<std::byte, inline_size> storage_{};
     const ops* ops_ = nullptr;
 };
 // One cache line: the inline buffer and the operations pointer.
