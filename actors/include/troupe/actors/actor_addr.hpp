@@ -32,7 +32,7 @@ public:
     [[nodiscard]] std::uint64_t id() const noexcept;
     /// Full path, e.g. `/user/orders/worker-3` (unnamed actors show `$<id>`).
     [[nodiscard]] std::string path() const;
-    /// True once the actor has terminated.
+    /// True once the actor has terminated (and for an empty address).
     [[nodiscard]] bool is_terminated() const noexcept;
 
     /// Asks the actor to stop with `cause` (none: a normal stop). Its stop

@@ -31,7 +31,7 @@ enum class errc : std::uint8_t {
     type_mismatch,    ///< a dynamic lookup found another protocol / payload type
     unsupported,      ///< not available in this build or context
     escalated,        ///< a supervisor gave up on a child failure; the cause holds it
-    noproc,           ///< no such actor (a link or monitor of an empty or unknown address)
+    noproc,           ///< no such actor (a link or monitor of an empty address)
     broken_promise,   ///< a deferred reply's promise was dropped unanswered
     already_replied,  ///< a response promise was used twice
     stash_full,       ///< an actor's stash was at capacity (`actor_base::stash`)

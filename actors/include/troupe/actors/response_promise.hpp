@@ -21,9 +21,10 @@ namespace troupe {
 /// A handler receives it by taking it as a second parameter:
 ///
 ///     void on(get& m, response_promise<get::reply_type> reply) {
-///         ask(store, load{m.key}).then([reply = std::move(reply)](expected<int> v) mutable {
-///             (void)reply.complete(std::move(v));
-///         });
+///         (void)store_.ask(load{m.key}, std::chrono::seconds(1))
+///             .then([reply = std::move(reply)](expected<int> v) mutable {
+///                 (void)reply.complete(std::move(v));
+///             });
 ///     }
 ///
 /// The promise answers once: `reply(v)`, `fail(e)`, `complete(expected)`, or

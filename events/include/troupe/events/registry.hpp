@@ -78,7 +78,9 @@ struct callback_failure {
 /// it. Topics are declared with one payload type; they are never removed.
 ///
 /// **Threading:** every member may be called from any thread, including
-/// actor handlers and callbacks. Publishing takes no lock and never blocks:
+/// actor handlers and callbacks. Publishing takes no lock and never waits,
+/// except for an actor subscriber with the `block` policy when published
+/// from a plain thread (see below):
 /// it walks an immutable snapshot of the topic's subscribers in delivery
 /// order (a persistent B+ tree, `detail::sub_set`; a matching subscribe or
 /// unsubscribe publishes a new version that copies O(log n) nodes and shares
