@@ -75,17 +75,20 @@ struct child_spec {
 /// static_assert): use `make_child_from` with a factory instead.
 template <class Impl, class... Args>
 child_spec make_child(std::string name, Args... args) {
-    static_assert((std::is_copy_constructible_v<Args> && ...),
+    constexpr bool copyable = (std::is_copy_constructible_v<Args> && ...);
+    static_assert(copyable,
                   "make_child copies its arguments so that the supervisor can rebuild the child "
                   "on restart, and this one cannot be copied (move-only). Use "
                   "make_child_from<Impl>(name, factory), where the factory is a copyable "
                   "callable that creates the move-only state fresh for each (re)start");
     child_spec s;
-    s.name = std::move(name);
-    s.start = [... captured = std::move(args)](actor_base& parent, const std::string& n,
-                                               const spawn_options& o) {
-        return parent.template spawn_named<Impl>(n, o, captured...).addr();
-    };
+    if constexpr (copyable) { // else only the static_assert speaks (clang goes on otherwise)
+        s.name = std::move(name);
+        s.start = [... captured = std::move(args)](actor_base& parent, const std::string& n,
+                                                   const spawn_options& o) {
+            return parent.template spawn_named<Impl>(n, o, captured...).addr();
+        };
+    }
     return s;
 }
 
