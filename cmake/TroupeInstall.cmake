@@ -109,7 +109,9 @@ if(TROUPE_INSTALL)
     _troupe_links_to(TROUPE_CONFIG_NEEDS_CAF "CAF::" ${_troupe_installed_targets})
     set(TROUPE_CONFIG_COMPONENTS "${_troupe_installed_components}")
     if(TROUPE_CONFIG_NEEDS_CAF)
+      # troupe::net links CAF, libsodium (privately) and msgpack-cxx.
       install(FILES "${PROJECT_SOURCE_DIR}/cmake/FindCAF.cmake"
+                    "${PROJECT_SOURCE_DIR}/cmake/Findsodium.cmake"
               DESTINATION ${TROUPE_INSTALL_CMAKEDIR})
     endif()
 

@@ -22,6 +22,8 @@ packages=(
     libboost-dev    # Boost.Lockfree run queues, intrusive_ptr, demangling
     libexpected-dev # tl::expected, behind troupe::expected
     libcaf-dev      # CAF 0.17.6: net module and the comparison benchmarks
+    libsodium-dev   # net: HMAC challenge-response and AEAD of the wire (docs/net.md)
+    libmsgpack-cxx-dev # net: the message codec, limits made for untrusted input
     libgtest-dev
     libgmock-dev
     libbenchmark-dev
@@ -29,6 +31,7 @@ packages=(
     python3
     clang-format
     clang-14        # the second supported compiler (the `clang` preset)
+    libclang-rt-14-dev # libFuzzer for the net fuzzers (tests labelled fuzz)
     clang-tidy      # static analysis of the library sources (the `clang` preset)
     git
 )

@@ -47,6 +47,10 @@ errc errc_of(dead_letter_reason r) noexcept {
     case dead_letter_reason::handler_failed: return errc::handler_failed;
     case dead_letter_reason::late_reply: return errc::timeout;
     case dead_letter_reason::stash_full: return errc::stash_full;
+    case dead_letter_reason::unknown_type: return errc::unknown_type;
+    case dead_letter_reason::malformed: return errc::malformed;
+    case dead_letter_reason::link_lost: return errc::node_unreachable;
+    case dead_letter_reason::link_overflow:
     case dead_letter_reason::dropped_newest:
     case dead_letter_reason::dropped_oldest:
     case dead_letter_reason::redirect_failed:
@@ -69,6 +73,13 @@ std::string_view dead_letter_text(dead_letter_reason r) noexcept {
     case dead_letter_reason::redirect_failed: return "dead letter: no usable redirect target";
     case dead_letter_reason::injected_drop: return "dead letter: dropped by an interceptor";
     case dead_letter_reason::stash_full: return "dead letter: stashed while the stash was full";
+    case dead_letter_reason::unknown_type:
+        return "dead letter: its wire type or version is not known on this node";
+    case dead_letter_reason::malformed:
+        return "dead letter: it arrived from a peer and did not decode";
+    case dead_letter_reason::link_lost: return "dead letter: the link to its node was lost first";
+    case dead_letter_reason::link_overflow:
+        return "dead letter: refused by a full outbound queue to its node";
     }
     return "dead letter";
 }

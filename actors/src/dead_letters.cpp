@@ -17,6 +17,10 @@ std::string_view to_string(dead_letter_reason r) noexcept {
     case dead_letter_reason::redirect_failed: return "redirect_failed";
     case dead_letter_reason::injected_drop: return "injected_drop";
     case dead_letter_reason::stash_full: return "stash_full";
+    case dead_letter_reason::unknown_type: return "unknown_type";
+    case dead_letter_reason::malformed: return "malformed";
+    case dead_letter_reason::link_lost: return "link_lost";
+    case dead_letter_reason::link_overflow: return "link_overflow";
     }
     return "unknown";
 }

@@ -28,6 +28,10 @@ std::string_view to_string(errc code) noexcept {
     case errc::broken_promise: return "broken_promise";
     case errc::already_replied: return "already_replied";
     case errc::stash_full: return "stash_full";
+    case errc::unknown_type: return "unknown_type";
+    case errc::malformed: return "malformed";
+    case errc::unauthenticated: return "unauthenticated";
+    case errc::incompatible: return "incompatible";
     }
     return "unknown";
 }

@@ -23,8 +23,12 @@ enum class dead_letter_reason : std::uint8_t {
     redirect_failed, ///< `redirect` had no usable target
     injected_drop,   ///< dropped by an interceptor (fault injection), not by overflow
     stash_full,      ///< its handler stashed it while the stash was at capacity
+    unknown_type,    ///< net: arrived from a peer with a wire type (or version) not known here
+    malformed,       ///< net: arrived from a peer and failed to decode
+    link_lost,       ///< net: queued for a peer whose link was lost before it was sent
+    link_overflow,   ///< net: refused by a full outbound queue to a peer (`drop` policy)
 };
-inline constexpr std::size_t dead_letter_reason_count = 8;
+inline constexpr std::size_t dead_letter_reason_count = 12;
 
 /// The enumerator's name (`"dropped_oldest"`).
 [[nodiscard]] std::string_view to_string(dead_letter_reason r) noexcept;

@@ -18,7 +18,7 @@ enum class errc : std::uint8_t {
     timeout,          ///< a deadline passed (ask, `block` policy, shutdown)
     receiver_down,    ///< the receiver has stopped; the message became a dead letter
     cancelled,        ///< the operation was cancelled; the cause chain says why
-    node_unreachable, ///< reserved for the net module
+    node_unreachable, ///< the remote node is not connected, or the link to it was lost
     dropped,          ///< the receiver's policy dropped the message (`drop_newest`)
     would_block,      ///< `block` policy used from a scheduler worker, where waiting is refused
     exception,        ///< a handler threw; the message holds `what()`
@@ -35,6 +35,10 @@ enum class errc : std::uint8_t {
     broken_promise,   ///< a deferred reply's promise was dropped unanswered
     already_replied,  ///< a response promise was used twice
     stash_full,       ///< an actor's stash was at capacity (`actor_base::stash`)
+    unknown_type,     ///< net: the receiving node does not know the message's wire type or version
+    malformed,        ///< net: a frame or payload failed to decode (bounds, limits, wrong shape)
+    unauthenticated,  ///< net: the peer failed (or did not finish) the handshake's authentication
+    incompatible,     ///< net: the peer speaks another protocol version
 };
 
 /// Returns the enumerator's name, e.g. `"mailbox_full"`.

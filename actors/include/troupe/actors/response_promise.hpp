@@ -3,6 +3,7 @@
 #pragma once
 
 #include <troupe/actors/actor_ref.hpp>
+#include <troupe/actors/clock.hpp>
 #include <troupe/actors/detail/ask_state.hpp>
 #include <troupe/actors/error.hpp>
 #include <troupe/actors/expected.hpp>
@@ -70,6 +71,12 @@ public:
     [[nodiscard]] bool pending() const noexcept { return !answered_; }
     /// True if an asker waits for the answer (false for a told message).
     [[nodiscard]] bool has_asker() const noexcept { return state_ != nullptr; }
+    /// When the asker stops waiting, on the clock of the asker's system
+    /// (`time_point::max()`: no deadline, or a told message). A promise
+    /// handed on (a remote node's proxy) can pass the time left along.
+    [[nodiscard]] time_point deadline() const noexcept {
+        return state_ ? state_->deadline() : time_point::max();
+    }
     /// Trace id of the message this promise answers.
     [[nodiscard]] std::uint64_t trace_id() const noexcept { return trace_; }
 

@@ -51,6 +51,11 @@ public:
     /// on the system's clock (`duration::max()`: no deadline, nothing is
     /// armed). Called once, before the state is shared.
     void arm(duration timeout);
+    /// The deadline `arm` set, on the system's clock (`time_point::max()`:
+    /// none). Written before the state is shared, never changed after.
+    [[nodiscard]] time_point deadline() const noexcept {
+        return armed_ ? deadline_ : time_point::max();
+    }
     /// True once completed (acquire: the outcome is then visible).
     [[nodiscard]] bool ready() const noexcept {
         return status_.load(std::memory_order_acquire) != status::pending;
