@@ -79,6 +79,18 @@ std::uint64_t current_actor_id() noexcept {
 
 std::uint64_t outgoing_trace_id() noexcept { return detail::outgoing_trace_id(); }
 
+namespace {
+thread_local std::uint64_t scoped_trace = 0; // the innermost trace_scope's id
+} // namespace
+
+trace_scope::trace_scope(std::uint64_t id) noexcept : previous_(scoped_trace) {
+    if (id != 0) {
+        scoped_trace = id;
+    }
+}
+
+trace_scope::~trace_scope() { scoped_trace = previous_; }
+
 namespace detail {
 
 cell*& constructing_cell() noexcept {
@@ -87,6 +99,9 @@ cell*& constructing_cell() noexcept {
 }
 
 std::uint64_t outgoing_trace_id() noexcept {
+    if (scoped_trace != 0) {
+        return scoped_trace;
+    }
     auto& ctx = this_thread_context();
     if (ctx.current != nullptr && ctx.trace != 0) {
         return ctx.trace;

@@ -15,8 +15,25 @@ namespace troupe {
 [[nodiscard]] actor_addr current_actor();
 /// Its id (0 outside handlers); cheaper than `current_actor().id()`.
 [[nodiscard]] std::uint64_t current_actor_id() noexcept;
-/// The trace id a message sent from here now carries: inside a handler the
-/// trace of the message being handled, elsewhere a fresh one.
+/// The trace id a message sent from here now carries: the innermost live
+/// `trace_scope` of this thread; else inside a handler the trace of the
+/// message being handled, elsewhere a fresh one.
 [[nodiscard]] std::uint64_t outgoing_trace_id() noexcept;
+
+/// While alive, every message sent from this thread carries trace id `id`
+/// (0: no effect), inside a handler or not: for code that continues a trace
+/// begun elsewhere (a request from outside, a message from another node).
+/// Scopes nest; each restores the one before. **Threading:** this thread
+/// only; destroy in reverse order of creation (it is not movable).
+class trace_scope {
+public:
+    explicit trace_scope(std::uint64_t id) noexcept;
+    trace_scope(const trace_scope&) = delete;
+    trace_scope& operator=(const trace_scope&) = delete;
+    ~trace_scope();
+
+private:
+    std::uint64_t previous_;
+};
 
 } // namespace troupe

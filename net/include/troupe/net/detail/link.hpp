@@ -1,0 +1,233 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#pragma once
+
+// The typed glue between actor refs and the wire: what `node::publish` and
+// `node::lookup` instantiate for a protocol. Not for direct use.
+
+#include <troupe/actors/actor.hpp>
+#include <troupe/actors/actor_ref.hpp>
+#include <troupe/actors/clock.hpp>
+#include <troupe/actors/current_actor.hpp>
+#include <troupe/actors/response_promise.hpp>
+#include <troupe/net/detail/codec.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace troupe::net::detail {
+
+/// A reply awaited from a peer; completed once, by its reply frame or by
+/// the link's loss.
+class pending_reply {
+public:
+    pending_reply() = default;
+    pending_reply(const pending_reply&) = delete;
+    pending_reply& operator=(const pending_reply&) = delete;
+    virtual ~pending_reply() = default;
+    /// `outcome` set: the ask failed with it; else `payload` holds the value.
+    virtual void complete(const error& outcome, byte_view payload) noexcept = 0;
+};
+
+class link;
+
+/// One message from a peer for a published actor, as its deliverer sees it
+/// (on the link actor's turn; the views live for the call only).
+struct inbound {
+    std::string_view type;
+    std::uint32_t version = 0;
+    byte_view payload;
+    std::uint64_t trace = 0;
+    bool is_ask = false;
+    std::uint64_t request = 0; // asks: the peer's request id
+    duration timeout{};        // asks: the time the asker has left
+    std::shared_ptr<link> from;
+    const decode_limits* limits = nullptr;
+};
+
+/// One established connection to a peer, shared by the node, the link
+/// actor and the proxies of the peer's actors.
+///
+/// **Threading:** every member from any thread. Frames are queued under the
+/// link's lock in call order (FIFO per sender, as a proxy is one sender) and
+/// written by the I/O thread. **Failure:** a send on a lost link returns
+/// `node_unreachable`; beyond the outbound bound `mailbox_full`; a refused
+/// tell is also a dead letter here, a refused ask fails its reply at once.
+class link {
+public:
+    link() = default;
+    link(const link&) = delete;
+    link& operator=(const link&) = delete;
+    virtual ~link() = default;
+
+    virtual send_result send_tell(std::uint64_t export_id, std::uint64_t trace,
+                                  std::string_view type, std::uint32_t version,
+                                  byte_view payload) = 0;
+    /// `reply` is completed by the answer, the link's loss, or (refused) now.
+    virtual send_result send_ask(std::uint64_t export_id, std::uint64_t trace,
+                                 std::string_view type, std::uint32_t version, byte_view payload,
+                                 duration timeout, std::unique_ptr<pending_reply> reply) = 0;
+    /// Answers the peer's ask `request`.
+    virtual void send_reply(std::uint64_t request, const error& outcome, byte_view payload) = 0;
+    /// An inbound message this node cannot deliver: a dead letter here, and
+    /// the error to the peer's asker.
+    virtual void refuse(const inbound& in, const error& why) = 0;
+    /// Asks the peer for a `down` when its actor `export_id` terminates.
+    virtual void watch(std::uint64_t export_id) = 0;
+};
+
+/// Delivers an inbound message to a published actor.
+using deliverer = std::function<void(const inbound&)>;
+
+/// Thread-local scratch for encoding payloads in the sending thread.
+inline bytes& scratch() {
+    thread_local bytes buf;
+    buf.clear();
+    return buf;
+}
+
+template <class P>
+struct alternatives {
+    using type = std::variant<P>;
+};
+template <class... Ms>
+struct alternatives<std::variant<Ms...>> {
+    using type = std::variant<Ms...>;
+};
+
+/// "name@version,..." of `P`'s alternatives, sorted: what a lookup checks.
+template <class P>
+std::string protocol_signature() {
+    std::vector<std::string> parts;
+    [&]<class... Ms>(std::variant<Ms...>*) {
+        (parts.push_back(wire_name<Ms>() + "@" + std::to_string(wire_version<Ms>())), ...);
+    }(static_cast<typename alternatives<P>::type*>(nullptr));
+    std::sort(parts.begin(), parts.end());
+    std::string out;
+    for (const auto& p : parts) {
+        out += out.empty() ? "" : ",";
+        out += p;
+    }
+    return out;
+}
+
+/// Sends the outcome `r` of a local ask back to the peer's asker.
+template <class R>
+void answer(link& to, std::uint64_t request, expected<R>& r) {
+    if (!r) {
+        to.send_reply(request, r.error(), {});
+        return;
+    }
+    auto& buf = scratch();
+    if constexpr (!std::is_void_v<R>) {
+        encode(*r, buf);
+    }
+    to.send_reply(request, error{}, buf);
+}
+
+template <class P>
+deliverer make_deliverer(actor_ref<P> ref) {
+    return [ref = std::move(ref)](const inbound& in) {
+        const trace_scope trace(in.trace);
+        auto ok = decode_protocol<P>(in.type, in.version, in.payload, *in.limits, [&](auto&& m) {
+            using M = std::remove_cvref_t<decltype(m)>;
+            if (!in.is_ask) {
+                (void)ref.tell(std::move(m)); // a refusal is counted by the receiver
+                return;
+            }
+            if constexpr (askable<M>) {
+                using R = typename M::reply_type;
+                (void)ref.ask(std::move(m), in.timeout)
+                    .then([from = in.from, request = in.request](expected<R> r) {
+                        answer<R>(*from, request, r);
+                    });
+            } else {
+                in.from->send_reply(
+                    in.request,
+                    error{errc::type_mismatch, wire_name<M>() + " was asked but has no reply"}, {});
+            }
+        });
+        if (!ok) {
+            in.from->refuse(in, ok.error());
+        }
+    };
+}
+
+/// Answers a local asker from the peer's reply frame.
+template <class R>
+class reply_into final : public pending_reply {
+public:
+    explicit reply_into(response_promise<R> p) noexcept : promise_(std::move(p)) {}
+    void complete(const error& outcome, byte_view payload) noexcept override {
+        if (outcome) {
+            (void)promise_.fail(outcome);
+            return;
+        }
+        if constexpr (std::is_void_v<R>) {
+            (void)promise_.reply();
+        } else {
+            auto v = decode<R>(payload);
+            if (!v) {
+                (void)promise_.fail(v.error());
+            } else {
+                (void)promise_.reply(std::move(*v));
+            }
+        }
+    }
+
+private:
+    response_promise<R> promise_;
+};
+
+/// The local stand-in of a peer's actor: a ref to it is a ref to the remote
+/// actor. Each message is encoded on the proxy's turn and queued on the
+/// link; the proxy terminates with the remote actor's exit cause, or with
+/// `node_unreachable` when the link is lost.
+template <class P>
+class remote_proxy final : public actor<P> {
+public:
+    remote_proxy(std::shared_ptr<link> l, std::uint64_t export_id)
+        : link_(std::move(l)), export_id_(export_id) {}
+
+    void on_start() override { link_->watch(export_id_); }
+
+    template <class M>
+    requires(!askable<M>) void on(M& m) {
+        auto& buf = scratch();
+        encode(m, buf);
+        (void)link_->send_tell(export_id_, this->trace_id(), wire_type<M>::name,
+                               wire_type<M>::version, buf);
+    }
+
+    template <class M>
+    requires askable<M>
+    void on(M& m, response_promise<typename M::reply_type> reply) {
+        auto& buf = scratch();
+        encode(m, buf);
+        if (!reply.has_asker()) {
+            (void)link_->send_tell(export_id_, this->trace_id(), wire_type<M>::name,
+                                   wire_type<M>::version, buf);
+            return;
+        }
+        const time_point deadline = reply.deadline();
+        const time_point now = this->system().clock().now();
+        const duration left = deadline == time_point::max() ? duration::max()
+                              : deadline > now              ? deadline - now
+                                                            : duration::zero();
+        (void)link_->send_ask(
+            export_id_, this->trace_id(), wire_type<M>::name, wire_type<M>::version, buf, left,
+            std::make_unique<reply_into<typename M::reply_type>>(std::move(reply)));
+    }
+
+private:
+    std::shared_ptr<link> link_;
+    std::uint64_t export_id_;
+};
+
+} // namespace troupe::net::detail

@@ -1,0 +1,175 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#pragma once
+
+#include <troupe/actors/actor_ref.hpp>
+#include <troupe/actors/clock.hpp>
+#include <troupe/actors/expected.hpp>
+#include <troupe/actors/hook_list.hpp>
+#include <troupe/actors/spawn_options.hpp>
+#include <troupe/actors/system.hpp>
+#include <troupe/net/detail/link.hpp>
+#include <troupe/net/wire_type.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace troupe::net {
+
+/// How a node talks to its peers (docs/net.md "Configuration").
+struct node_options {
+    /// This node's name, shown to peers: 1 to 64 of `[A-Za-z0-9_.-]`.
+    std::string name;
+    /// The cluster's shared secret (at least 16 bytes), or
+    std::string secret;
+    /// a file holding it (trailing whitespace trimmed). One of the two.
+    std::string secret_file;
+    /// Largest frame accepted, checked on its length prefix.
+    std::uint32_t max_frame_size = 16U << 20U;
+    /// A connection must finish the handshake within this, or it is closed.
+    duration handshake_timeout = std::chrono::seconds(2);
+    /// An idle link sends a heartbeat this often;
+    duration heartbeat_interval = std::chrono::milliseconds(200);
+    /// a link that hears nothing for this long is lost (`node_unreachable`).
+    duration heartbeat_timeout = std::chrono::seconds(1);
+    /// How long `connect` waits for the handshake.
+    duration connect_timeout = std::chrono::seconds(5);
+    /// Bytes queued for one peer before sends to it are refused
+    /// (`mailbox_full` to an asker, a `link_overflow` dead letter for a tell).
+    std::size_t outbound_capacity = 64U << 20U;
+    /// Mailbox of each proxy (the local stand-in of a remote actor): its
+    /// capacity and overflow policy bound what local senders queue for it.
+    spawn_options proxy_mailbox = {};
+};
+
+/// A connected peer.
+struct peer_info {
+    std::uint64_t id = 0; ///< its node id (random per node instance)
+    std::string name;
+    std::string address; ///< "host:port" of the connection
+};
+
+/// Counters of a node (relaxed snapshots).
+struct node_counters {
+    std::uint64_t handshakes_refused = 0; ///< peers closed in the handshake (any reason)
+    std::uint64_t handshake_timeouts = 0; ///< of which: too slow
+    std::uint64_t links_lost = 0;         ///< established links that went down
+    std::uint64_t frames_refused = 0;     ///< malformed / oversized streams closed
+    std::uint64_t messages_refused = 0;   ///< inbound messages that could not be delivered
+};
+
+/// A `troupe::system`'s presence on the network: listens, connects to peers
+/// (mutual challenge-response over the cluster secret before anything else),
+/// publishes local actors under names and looks up remote ones. A ref from
+/// `lookup` has exactly the type of a local ref.
+///
+/// **Semantics:** delivery to a remote actor is at most once; per
+/// sender-receiver pair, messages arrive in send order. A remote ref is bound
+/// to the link it was looked up over: when that link is lost, the ref's
+/// proxy terminates with `node_unreachable` (monitors fire), asks in flight
+/// fail with `node_unreachable`, and later sends give `receiver_down`; look
+/// the name up again after reconnecting. See docs/net.md.
+///
+/// **Threading:** every member from any thread. `connect` and `lookup` block
+/// the calling thread (up to their timeouts); inside an actor they are
+/// refused with `would_block`.
+class node {
+public:
+    /// Attaches a node to `sys` (one per system; a second attach fails with
+    /// `name_taken`). Fails with `invalid_argument` for a bad name or
+    /// secret. The node closes when `sys` shuts down, or on `close`.
+    static expected<std::shared_ptr<node>> attach(troupe::system& sys, node_options opts);
+
+    node(const node&) = delete;
+    node& operator=(const node&) = delete;
+    virtual ~node() = default;
+
+    [[nodiscard]] virtual std::uint64_t id() const noexcept = 0;
+    [[nodiscard]] virtual const std::string& name() const noexcept = 0;
+
+    /// Listens on `host:port` (port 0 picks one); returns the port.
+    virtual expected<std::uint16_t> listen(const std::string& host = "127.0.0.1",
+                                           std::uint16_t port = 0) = 0;
+    /// Connects and completes the handshake. Fails with `node_unreachable`
+    /// (no connection), `unauthenticated` (wrong secret), `incompatible`
+    /// (another protocol version), `malformed`, `timeout`, `would_block`
+    /// (inside an actor).
+    virtual expected<peer_info> connect(const std::string& host, std::uint16_t port) = 0;
+    /// The peers with an established link now.
+    [[nodiscard]] virtual std::vector<peer_info> peers() const = 0;
+    /// Called with (peer, true) when a link comes up and (peer, false,
+    /// cause) when it is lost, on the I/O thread: keep hooks short.
+    [[nodiscard]] virtual hook_list<const peer_info&, bool, const error&>&
+    peer_events() noexcept = 0;
+
+    /// Publishes `ref` under `name` for peers to look up. Fails with
+    /// `invalid_argument` (empty ref or name) or `name_taken`.
+    template <wire_protocol P>
+    expected<void> publish(std::string name, const actor_ref<P>& ref) {
+        if (!ref) {
+            return fail(errc::invalid_argument, "publish of an empty actor_ref");
+        }
+        return publish_erased(std::move(name), ref.addr(), detail::protocol_signature<P>(),
+                              detail::make_deliverer<P>(ref));
+    }
+    /// Withdraws a name (refs already looked up keep working).
+    virtual expected<void> unpublish(std::string_view name) = 0;
+
+    /// A ref to the actor `peer` published as `name`, speaking `P`. Fails
+    /// with `node_unreachable` (no link to `peer`), `receiver_down` (no such
+    /// name there), `type_mismatch` (it speaks another protocol), `timeout`.
+    template <wire_protocol P>
+    expected<actor_ref<P>> lookup(std::uint64_t peer, std::string_view name, duration timeout) {
+        auto found = lookup_erased(peer, name, detail::protocol_signature<P>(), timeout);
+        if (!found) {
+            return troupe::unexpected(found.error());
+        }
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            if (auto existing = found->sys->template find<P>(found->proxy_path)) {
+                return *existing;
+            }
+            auto made = troupe::system::spawn_child_of<detail::remote_proxy<P>>(
+                found->parent, found->proxy_name, found->proxy_mailbox, found->link,
+                found->export_id);
+            if (!made) {
+                return troupe::unexpected(made.error());
+            }
+            auto cause = made->addr().exit_cause();
+            if (!cause || cause->code() != errc::name_taken) {
+                return *made; // live, or terminated for another reason (the link went down)
+            }
+        }
+        return fail(errc::name_taken, "the proxy of " + std::string(name) + " raced");
+    }
+
+    /// Counters (relaxed snapshots).
+    [[nodiscard]] virtual node_counters counters() const noexcept = 0;
+
+    /// Closes every link (peers see the node go down) and stops listening.
+    /// Idempotent; also run when the system shuts down.
+    virtual void close() noexcept = 0;
+
+protected:
+    node() = default;
+
+    /// What `lookup_erased` found: where the proxy lives.
+    struct found_actor {
+        troupe::system* sys = nullptr;
+        std::shared_ptr<detail::link> link;
+        std::uint64_t export_id = 0;
+        actor_addr parent;
+        std::string proxy_name;
+        std::string proxy_path;
+        spawn_options proxy_mailbox;
+    };
+    virtual expected<void> publish_erased(std::string name, actor_addr who, std::string signature,
+                                          detail::deliverer deliver) = 0;
+    virtual expected<found_actor> lookup_erased(std::uint64_t peer, std::string_view name,
+                                                std::string signature, duration timeout) = 0;
+};
+
+} // namespace troupe::net

@@ -1,0 +1,265 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#include "io_loop.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <utility>
+#include <variant>
+
+namespace troupe::net::internal {
+namespace {
+
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+/// The process's CAF system: the middleman and its multiplexer thread. One
+/// scheduler thread, which troupe never uses (CAF requires one).
+class caf_runtime {
+public:
+    caf_runtime() : sys_(configure(cfg_)) {}
+    caf::actor_system& sys() noexcept { return sys_; }
+
+    /// The runtime, started on first use; it stops when the last holder
+    /// lets go (never on the I/O thread: endpoints release it after their
+    /// shutdown, from the closing thread).
+    static std::shared_ptr<caf_runtime> acquire() {
+        static std::mutex mutex;
+        static std::weak_ptr<caf_runtime> current;
+        std::lock_guard lock(mutex);
+        auto rt = current.lock();
+        if (!rt) {
+            rt = std::make_shared<caf_runtime>();
+            current = rt;
+        }
+        return rt;
+    }
+
+private:
+    static caf::actor_system_config& configure(caf::actor_system_config& cfg) {
+        cfg.load<caf::io::middleman>();
+        cfg.set("scheduler.max-threads", 1);
+        return cfg;
+    }
+    caf::actor_system_config cfg_;
+    caf::actor_system sys_;
+};
+
+caf::io::connection_handle handle_of(conn_id c) { return caf::io::connection_handle::from_int(c); }
+
+class broker_endpoint final : public endpoint {
+public:
+    broker_endpoint(io_handler& handler, duration tick, std::shared_ptr<caf_runtime> rt)
+        : handler_(handler), tick_(tick), runtime_(std::move(rt)) {}
+    ~broker_endpoint() override {
+        shutdown();
+        if (wake_wr_ >= 0) {
+            ::close(wake_wr_);
+        }
+    }
+
+    expected<void> start() {
+        int fds[2] = {-1, -1};
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+            return fail(errc::unsupported, std::string("socketpair: ") + std::strerror(errno));
+        }
+        wake_wr_ = fds[1];
+        const int wake_rd = fds[0];
+        auto& mm = runtime_->sys().middleman();
+        // spawn_broker runs on the I/O thread: the broker is born there.
+        mm.backend().post([this, wake_rd, &mm] {
+            mm.spawn_broker([this, wake_rd](caf::io::broker* self) { return run(self, wake_rd); });
+        });
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return state_ != phase::starting; });
+        return {};
+    }
+
+    expected<std::uint16_t> listen(const std::string& host, std::uint16_t port) override {
+        auto door =
+            runtime_->sys().middleman().backend().new_tcp_doorman(port, host.c_str(), false);
+        if (!door) {
+            return fail(errc::unsupported, "cannot listen on " + host + ":" + std::to_string(port) +
+                                               ": " + runtime_->sys().render(door.error()));
+        }
+        const std::uint16_t bound = (*door)->port();
+        if (!submit(command{std::move(*door)})) {
+            return fail(errc::receiver_down, "the node is closed");
+        }
+        return bound;
+    }
+
+    expected<conn_id> connect(const std::string& host, std::uint16_t port) override {
+        auto scribe = runtime_->sys().middleman().backend().new_tcp_scribe(host, port);
+        if (!scribe) {
+            return fail(errc::node_unreachable, "cannot connect to " + host + ":" +
+                                                    std::to_string(port) + ": " +
+                                                    runtime_->sys().render(scribe.error()));
+        }
+        const conn_id id = (*scribe)->hdl().id();
+        if (!submit(command{std::move(*scribe)})) {
+            return fail(errc::receiver_down, "the node is closed");
+        }
+        return id;
+    }
+
+    void wake() noexcept override {
+        // One byte per burst: the broker clears the flag before it drains.
+        if (!wake_pending_.exchange(true, std::memory_order_acq_rel)) {
+            const char b = 1;
+            // MSG_NOSIGNAL: after shutdown the reading end is gone (EPIPE, no SIGPIPE).
+            while (::send(wake_wr_, &b, 1, MSG_NOSIGNAL) < 0 && errno == EINTR) {
+            }
+        }
+    }
+
+    void write(conn_id c, byte_view data) override {
+        auto hdl = handle_of(c);
+        auto& buf = self_->wr_buf(hdl);
+        const auto* p = reinterpret_cast<const char*>(data.data()); // NOLINT: bytes as chars
+        buf.insert(buf.end(), p, p + data.size());
+        self_->flush(hdl);
+    }
+
+    void close(conn_id c) override { self_->close(handle_of(c)); }
+
+    void shutdown() noexcept override {
+        {
+            std::lock_guard lock(mutex_);
+            if (state_ != phase::running) {
+                return;
+            }
+            commands_.emplace_back(stop_request{});
+        }
+        wake();
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return state_ == phase::stopped; });
+    }
+
+private:
+    struct stop_request {};
+    using command = std::variant<caf::io::doorman_ptr, caf::io::scribe_ptr, stop_request>;
+    enum class phase : std::uint8_t { starting, running, stopped };
+
+    bool submit(command cmd) {
+        {
+            std::lock_guard lock(mutex_);
+            if (state_ != phase::running) {
+                return false;
+            }
+            commands_.push_back(std::move(cmd));
+        }
+        wake();
+        return true;
+    }
+
+    // ---- the broker, on the I/O thread ------------------------------------------
+    caf::behavior run(caf::io::broker* self, int wake_rd) {
+        self_ = self;
+        wake_hdl_ = self->add_scribe(wake_rd);
+        self->configure_read(wake_hdl_, caf::io::receive_policy::at_most(256));
+        self->delayed_send(self, tick_, tick_atom::value);
+        {
+            std::lock_guard lock(mutex_);
+            state_ = phase::running;
+        }
+        cv_.notify_all();
+        return {
+            [this](const caf::io::new_connection_msg& m) { opened(m.handle, true); },
+            [this](const caf::io::new_data_msg& m) {
+                if (m.handle == wake_hdl_) {
+                    woken();
+                    return;
+                }
+                handler_.on_data(
+                    m.handle.id(),
+                    byte_view(reinterpret_cast<const std::byte*>(m.buf.data()), // NOLINT
+                              m.buf.size()));
+            },
+            [this](const caf::io::connection_closed_msg& m) {
+                if (m.handle != wake_hdl_) {
+                    handler_.on_closed(m.handle.id());
+                }
+            },
+            [](const caf::io::acceptor_closed_msg&) {},
+            [this](tick_atom) {
+                if (self_ != nullptr) {
+                    handler_.on_tick();
+                    self_->delayed_send(self_, tick_, tick_atom::value);
+                }
+            },
+        };
+    }
+
+    void opened(caf::io::connection_handle hdl, bool inbound) {
+        self_->configure_read(hdl, caf::io::receive_policy::at_most(64 * 1024));
+        handler_.on_open(hdl.id(), inbound,
+                         self_->remote_addr(hdl) + ":" + std::to_string(self_->remote_port(hdl)));
+    }
+
+    void woken() {
+        wake_pending_.store(false, std::memory_order_release);
+        std::deque<command> cmds;
+        {
+            std::lock_guard lock(mutex_);
+            cmds.swap(commands_);
+        }
+        for (auto& cmd : cmds) {
+            if (auto* door = std::get_if<caf::io::doorman_ptr>(&cmd)) {
+                self_->add_doorman(std::move(*door));
+            } else if (auto* scribe = std::get_if<caf::io::scribe_ptr>(&cmd)) {
+                auto hdl = (*scribe)->hdl();
+                self_->add_scribe(std::move(*scribe));
+                opened(hdl, false);
+            } else {
+                stop();
+                return;
+            }
+        }
+        handler_.on_wake();
+    }
+
+    void stop() {
+        self_->close_all();
+        self_->quit();
+        self_ = nullptr;
+        {
+            std::lock_guard lock(mutex_);
+            state_ = phase::stopped;
+        }
+        cv_.notify_all();
+    }
+
+    io_handler& handler_;
+    const duration tick_;
+    std::shared_ptr<caf_runtime> runtime_;
+    int wake_wr_ = -1;
+    std::atomic<bool> wake_pending_{false};
+
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    phase state_ = phase::starting; // guarded by mutex_
+    std::deque<command> commands_;  // guarded by mutex_
+
+    caf::io::broker* self_ = nullptr; // I/O thread only
+    caf::io::connection_handle wake_hdl_;
+};
+
+} // namespace
+
+expected<std::shared_ptr<endpoint>> open_endpoint(io_handler& handler, duration tick) {
+    auto ep = std::make_shared<broker_endpoint>(handler, tick, caf_runtime::acquire());
+    if (auto ok = ep->start(); !ok) {
+        return troupe::unexpected(ok.error());
+    }
+    return std::shared_ptr<endpoint>(std::move(ep));
+}
+
+} // namespace troupe::net::internal

@@ -1,0 +1,994 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#include <troupe/actors/actor.hpp>
+#include <troupe/actors/current_actor.hpp>
+#include <troupe/actors/system.hpp>
+#include <troupe/net/node.hpp>
+
+#include "frame.hpp"
+#include "handshake.hpp"
+#include "io_loop.hpp"
+#include "secret.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <sodium.h>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <variant>
+
+namespace troupe::net::internal {
+namespace {
+
+using steady = std::chrono::steady_clock;
+constexpr std::size_t max_type_name = 255;
+constexpr std::size_t max_actor_name = 255;
+
+// ---- what the node publishes --------------------------------------------------------
+
+struct export_entry {
+    actor_addr who;
+    std::string signature;
+    detail::deliverer deliver;
+};
+
+/// Published actors by name and by export id. **Threading:** any thread, one mutex.
+class export_table {
+public:
+    expected<void> add(std::string name, export_entry e) {
+        std::lock_guard lock(mutex_);
+        if (by_name_.count(name) != 0) {
+            return fail(errc::name_taken, "a name published already: " + name);
+        }
+        const std::uint64_t id = ++last_id_;
+        by_name_.emplace(std::move(name), id);
+        by_id_.emplace(id, std::make_shared<export_entry>(std::move(e)));
+        return {};
+    }
+    expected<void> remove(std::string_view name) {
+        std::lock_guard lock(mutex_);
+        auto it = by_name_.find(std::string(name));
+        if (it == by_name_.end()) {
+            return fail(errc::receiver_down, "no name published as " + std::string(name));
+        }
+        by_name_.erase(it); // the id stays: refs already looked up keep working
+        return {};
+    }
+    [[nodiscard]] std::pair<std::uint64_t, std::shared_ptr<const export_entry>>
+    by_name(const std::string& name) const {
+        std::lock_guard lock(mutex_);
+        auto it = by_name_.find(name);
+        if (it == by_name_.end()) {
+            return {0, nullptr};
+        }
+        return {it->second, by_id_.at(it->second)};
+    }
+    [[nodiscard]] std::shared_ptr<const export_entry> by_id(std::uint64_t id) const {
+        std::lock_guard lock(mutex_);
+        auto it = by_id_.find(id);
+        return it == by_id_.end() ? nullptr : it->second;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::uint64_t last_id_ = 0;                                              // guarded
+    std::unordered_map<std::string, std::uint64_t> by_name_;                 // guarded
+    std::unordered_map<std::uint64_t, std::shared_ptr<export_entry>> by_id_; // guarded
+};
+
+// ---- links --------------------------------------------------------------------------
+
+class link_impl;
+
+/// Links with output for the I/O thread, and the endpoint to wake it.
+struct outbox {
+    std::mutex mutex;
+    std::vector<std::shared_ptr<link_impl>> dirty; // guarded by mutex
+    std::shared_ptr<endpoint> ep;                  // set once before any link exists
+};
+
+struct lookup_result {
+    std::uint64_t export_id = 0;
+};
+struct lookup_request {
+    using reply_type = lookup_result;
+    std::string name;
+    std::string signature;
+};
+struct inbound_batch {
+    bytes frames; // whole frames, prefix included
+};
+struct link_down {
+    error cause;
+};
+using link_protocol = std::variant<inbound_batch, lookup_request, link_down>;
+
+class link_impl final : public detail::link, public std::enable_shared_from_this<link_impl> {
+public:
+    link_impl(conn_id c, peer_info peer, std::size_t capacity, std::shared_ptr<outbox> box,
+              troupe::system& sys)
+        : conn_(c), peer_(std::move(peer)), capacity_(capacity), box_(std::move(box)), sys_(sys) {}
+
+    [[nodiscard]] conn_id conn() const noexcept { return conn_; }
+    [[nodiscard]] const peer_info& peer() const noexcept { return peer_; }
+    [[nodiscard]] troupe::system& sys() const noexcept { return sys_; }
+
+    send_result send_tell(std::uint64_t export_id, std::uint64_t trace, std::string_view type,
+                          std::uint32_t version, byte_view payload) override {
+        auto ok = append([&](wire_writer& w) {
+            const auto at = w.begin_frame(frame_kind::tell);
+            w.u64(export_id);
+            w.u64(trace);
+            w.str(type);
+            w.u32(version);
+            w.raw(payload);
+            w.end_frame(at);
+        });
+        if (!ok) {
+            record_dead_letter(ok.error().code() == errc::mailbox_full
+                                   ? dead_letter_reason::link_overflow
+                                   : dead_letter_reason::link_lost,
+                               type, trace);
+        }
+        return ok;
+    }
+
+    send_result send_ask(std::uint64_t export_id, std::uint64_t trace, std::string_view type,
+                         std::uint32_t version, byte_view payload, duration timeout,
+                         std::unique_ptr<detail::pending_reply> reply) override {
+        std::uint64_t request = 0;
+        auto ok = append([&](wire_writer& w) {
+            request = ++last_request_;
+            pending_.emplace(request, std::move(reply));
+            const auto at = w.begin_frame(frame_kind::ask);
+            w.u64(request);
+            w.u64(export_id);
+            w.u64(trace);
+            w.u64(static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count()));
+            w.str(type);
+            w.u32(version);
+            w.raw(payload);
+            w.end_frame(at);
+        });
+        if (!ok && reply) { // refused before it was queued: answer now
+            reply->complete(ok.error(), {});
+        }
+        return ok;
+    }
+
+    void send_reply(std::uint64_t request, const error& outcome, byte_view payload) override {
+        (void)append([&](wire_writer& w) {
+            const auto at = w.begin_frame(frame_kind::reply);
+            w.u64(request);
+            w.u8(static_cast<std::uint8_t>(outcome.code()));
+            if (outcome) {
+                w.str(outcome.to_string());
+            } else {
+                w.raw(payload);
+            }
+            w.end_frame(at);
+        });
+    }
+
+    void refuse(const detail::inbound& in, const error& why) override {
+        record_dead_letter(why.code() == errc::unknown_type ? dead_letter_reason::unknown_type
+                           : why.code() == errc::malformed  ? dead_letter_reason::malformed
+                                                            : dead_letter_reason::receiver_down,
+                           in.type, in.trace);
+        if (in.is_ask) {
+            send_reply(in.request, why, {});
+        }
+    }
+
+    void watch(std::uint64_t export_id) override {
+        (void)append([&](wire_writer& w) {
+            const auto at = w.begin_frame(frame_kind::monitor);
+            w.u64(export_id);
+            w.end_frame(at);
+        });
+    }
+
+    void send_down(std::uint64_t export_id, const error& cause) {
+        (void)append([&](wire_writer& w) {
+            const auto at = w.begin_frame(frame_kind::down);
+            w.u64(export_id);
+            w.u8(static_cast<std::uint8_t>(cause.code()));
+            w.str(cause.message());
+            w.end_frame(at);
+        });
+    }
+
+    void send_lookup(std::uint64_t request, const std::string& name, const std::string& sig) {
+        (void)append([&](wire_writer& w) {
+            const auto at = w.begin_frame(frame_kind::lookup);
+            w.u64(request);
+            w.str(name);
+            w.str(sig);
+            w.end_frame(at);
+        });
+    }
+
+    void send_lookup_reply(std::uint64_t request, const error& outcome, std::uint64_t id) {
+        (void)append([&](wire_writer& w) {
+            const auto at = w.begin_frame(frame_kind::lookup_reply);
+            w.u64(request);
+            w.u8(static_cast<std::uint8_t>(outcome.code()));
+            w.str(outcome.message());
+            w.u64(id);
+            w.end_frame(at);
+        });
+    }
+
+    /// The peer answered `request`.
+    void complete(std::uint64_t request, const error& outcome, byte_view payload) {
+        std::unique_ptr<detail::pending_reply> reply;
+        {
+            std::lock_guard lock(mutex_);
+            auto it = pending_.find(request);
+            if (it == pending_.end()) {
+                return; // answered already (the link cannot answer twice)
+            }
+            reply = std::move(it->second);
+            pending_.erase(it);
+        }
+        reply->complete(outcome, payload);
+    }
+
+    /// True once per export: the first watch of `export_id` by this peer.
+    bool first_watch(std::uint64_t export_id) {
+        std::lock_guard lock(mutex_);
+        return watched_.insert(export_id).second;
+    }
+
+    /// I/O thread: the bytes to write now (empty if none or lost).
+    bytes take_output() {
+        std::lock_guard lock(mutex_);
+        bytes out;
+        out.swap(out_);
+        queued_ = false;
+        return out;
+    }
+
+    /// The link went down: later sends fail, asks in flight fail, queued
+    /// tells become dead letters. Idempotent.
+    void lose(const error& cause) {
+        std::unordered_map<std::uint64_t, std::unique_ptr<detail::pending_reply>> pending;
+        bytes unsent;
+        {
+            std::lock_guard lock(mutex_);
+            if (lost_) {
+                return;
+            }
+            lost_ = true;
+            pending.swap(pending_);
+            unsent.swap(out_);
+        }
+        const error why{errc::node_unreachable, "the link to " + peer_.name + " was lost", cause};
+        for (auto& [request, reply] : pending) {
+            reply->complete(why, {});
+        }
+        frame_reader frames(std::numeric_limits<std::uint32_t>::max());
+        (void)frames.feed(unsent, [&](frame_view f) {
+            if (f.kind == frame_kind::tell) {
+                wire_reader r(f.body);
+                (void)r.u64();
+                const std::uint64_t trace = r.u64();
+                const std::string type = r.str(max_type_name);
+                record_dead_letter(dead_letter_reason::link_lost, type, trace);
+            }
+            return true;
+        });
+    }
+
+private:
+    template <class Write>
+    send_result append(Write&& write) {
+        bool wake = false;
+        {
+            std::lock_guard lock(mutex_);
+            if (lost_) {
+                return fail(errc::node_unreachable, "the link to " + peer_.name + " is lost");
+            }
+            if (out_.size() >= capacity_) {
+                return fail(errc::mailbox_full, "the outbound queue to " + peer_.name + " is full");
+            }
+            wire_writer w(out_);
+            write(w);
+            wake = !queued_;
+            queued_ = true;
+        }
+        if (wake) {
+            {
+                std::lock_guard lock(box_->mutex);
+                box_->dirty.push_back(shared_from_this());
+            }
+            box_->ep->wake();
+        }
+        return {};
+    }
+
+    void record_dead_letter(dead_letter_reason why, std::string_view type, std::uint64_t trace) {
+        // The type name must outlive the record: intern it.
+        static std::mutex names_mutex;
+        static std::unordered_set<std::string> names;
+        std::string_view interned;
+        {
+            std::lock_guard lock(names_mutex);
+            interned = *names.emplace(type).first;
+        }
+        sys_.dead_letters().record(troupe::dead_letter{why, actor_addr{}, interned, trace});
+    }
+
+    const conn_id conn_;
+    const peer_info peer_;
+    const std::size_t capacity_;
+    std::shared_ptr<outbox> box_;
+    troupe::system& sys_;
+
+    std::mutex mutex_;
+    bytes out_;                      // guarded by mutex_
+    bool queued_ = false;            // guarded: on box_->dirty
+    bool lost_ = false;              // guarded
+    std::uint64_t last_request_ = 0; // guarded
+    std::unordered_map<std::uint64_t, std::unique_ptr<detail::pending_reply>> pending_; // guarded
+    std::unordered_set<std::uint64_t> watched_;                                         // guarded
+};
+
+/// Delivers a link's inbound frames on a troupe worker (so `then` works and
+/// no receiver's policy can block the I/O thread) and runs its lookups. Its
+/// children are the proxies of the peer's actors.
+class link_actor final : public actor<link_protocol> {
+public:
+    link_actor(std::shared_ptr<link_impl> l, std::shared_ptr<export_table> exports,
+               std::uint32_t max_frame)
+        : link_(std::move(l)), exports_(std::move(exports)), max_frame_(max_frame) {}
+
+    void on(inbound_batch& b) {
+        frame_reader frames(max_frame_ + 1);
+        (void)frames.feed(b.frames, [&](frame_view f) {
+            handle(f);
+            return true;
+        });
+    }
+
+    void on(lookup_request& r, response_promise<lookup_result> reply) {
+        const std::uint64_t request = ++last_lookup_;
+        lookups_.emplace(request, std::move(reply));
+        link_->send_lookup(request, r.name, r.signature);
+    }
+
+    void on(link_down& d) {
+        for (auto& [request, reply] : lookups_) {
+            (void)reply.fail(error{errc::node_unreachable, "the link was lost", d.cause});
+        }
+        lookups_.clear();
+        stop(error{errc::node_unreachable, "the link to " + link_->peer().name + " was lost",
+                   d.cause});
+    }
+
+private:
+    void handle(frame_view f) {
+        wire_reader r(f.body);
+        switch (f.kind) {
+        case frame_kind::tell:
+        case frame_kind::ask: deliver(f.kind == frame_kind::ask, r); return;
+        case frame_kind::reply: {
+            const std::uint64_t request = r.u64();
+            const auto code = static_cast<errc>(r.u8());
+            if (code == errc::none) {
+                link_->complete(request, error{}, r.rest());
+            } else {
+                link_->complete(request, error{code, r.str(f.body.size())}, {});
+            }
+            return;
+        }
+        case frame_kind::lookup: {
+            const std::uint64_t request = r.u64();
+            const std::string name = r.str(max_actor_name);
+            const std::string sig = r.str(f.body.size());
+            if (!r.done()) {
+                return;
+            }
+            auto [id, entry] = exports_->by_name(name);
+            if (!entry) {
+                link_->send_lookup_reply(
+                    request, error{errc::receiver_down, "no actor published as " + name}, 0);
+            } else if (entry->signature != sig) {
+                link_->send_lookup_reply(
+                    request,
+                    error{errc::type_mismatch,
+                          name + " speaks " + entry->signature + ", not " + sig},
+                    0);
+            } else {
+                link_->send_lookup_reply(request, error{}, id);
+            }
+            return;
+        }
+        case frame_kind::lookup_reply: {
+            const std::uint64_t request = r.u64();
+            const auto code = static_cast<errc>(r.u8());
+            std::string message = r.str(f.body.size());
+            const std::uint64_t id = r.u64();
+            auto it = lookups_.find(request);
+            if (it == lookups_.end() || !r.done()) {
+                return;
+            }
+            if (code == errc::none) {
+                (void)it->second.reply(lookup_result{id});
+            } else {
+                (void)it->second.fail(error{code, std::move(message)});
+            }
+            lookups_.erase(it);
+            return;
+        }
+        case frame_kind::monitor: {
+            const std::uint64_t id = r.u64();
+            auto entry = exports_->by_id(id);
+            if (!entry) {
+                link_->send_down(id, error{errc::noproc, "no such actor"});
+            } else if (link_->first_watch(id)) {
+                std::weak_ptr<link_impl> weak = link_;
+                (void)system().on_exit(entry->who, [weak, id](const error& cause) {
+                    if (auto l = weak.lock()) {
+                        l->send_down(id, cause);
+                    }
+                });
+            }
+            return;
+        }
+        case frame_kind::down: {
+            const std::uint64_t id = r.u64();
+            const auto code = static_cast<errc>(r.u8());
+            std::string message = r.str(f.body.size());
+            if (auto proxy = system().find_addr(path() + "/r" + std::to_string(id))) {
+                (void)proxy->stop(code == errc::none ? error{} : error{code, std::move(message)});
+            }
+            return;
+        }
+        default: return; // upkeep frames stay on the I/O thread
+        }
+    }
+
+    void deliver(bool is_ask, wire_reader& r) {
+        detail::inbound in;
+        in.is_ask = is_ask;
+        if (is_ask) {
+            in.request = r.u64();
+        }
+        const std::uint64_t id = r.u64();
+        in.trace = r.u64();
+        if (is_ask) {
+            const std::uint64_t ns = r.u64();
+            in.timeout = ns >= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
+                             ? duration::max()
+                             : std::chrono::duration_cast<duration>(std::chrono::nanoseconds(ns));
+        }
+        const std::string type = r.str(max_type_name);
+        in.type = type;
+        in.version = r.u32();
+        in.payload = r.rest();
+        in.from = link_;
+        in.limits = &limits_;
+        if (!r.ok()) {
+            link_->refuse(in, error{errc::malformed, "a message frame that does not parse"});
+            return;
+        }
+        auto entry = exports_->by_id(id);
+        if (!entry || entry->who.is_terminated()) {
+            link_->refuse(in, error{errc::receiver_down, "no such actor on this node"});
+            return;
+        }
+        entry->deliver(in);
+    }
+
+    std::shared_ptr<link_impl> link_;
+    std::shared_ptr<export_table> exports_;
+    std::uint32_t max_frame_;
+    detail::decode_limits limits_;
+    std::uint64_t last_lookup_ = 0;
+    std::map<std::uint64_t, response_promise<lookup_result>> lookups_;
+};
+
+/// The node's root actor, `/user/net`: the link actors are its children.
+class net_root final : public actor<link_down> {
+public:
+    void on(link_down& /*unused*/) {}
+};
+
+// ---- the node -----------------------------------------------------------------------
+
+bool valid_node_name(std::string_view n) {
+    return !n.empty() && n.size() <= 64 && std::all_of(n.begin(), n.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-';
+    });
+}
+
+std::string hex(std::uint64_t v) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string s(16, '0');
+    for (int i = 15; i >= 0; --i, v >>= 4U) {
+        s[static_cast<std::size_t>(i)] = digits[v & 0xfU];
+    }
+    return s;
+}
+
+class node_impl final : public node, public io_handler {
+public:
+    node_impl(troupe::system& sys, node_options opts, cluster_secret secret)
+        : sys_(sys), opts_(std::move(opts)), secret_(std::move(secret)),
+          box_(std::make_shared<outbox>()), exports_(std::make_shared<export_table>()) {
+        identity_.name = opts_.name;
+        do {
+            randombytes_buf(&identity_.id, sizeof identity_.id);
+        } while (identity_.id == 0);
+    }
+    ~node_impl() override { close(); }
+
+    expected<void> start() {
+        auto root = sys_.spawn_named<net_root>("net", spawn_options{});
+        if (!root) {
+            return troupe::unexpected(root.error());
+        }
+        root_ = root->addr();
+        const duration tick =
+            std::max<duration>(opts_.heartbeat_interval / 2, std::chrono::milliseconds(5));
+        auto ep = open_endpoint(*this, tick);
+        if (!ep) {
+            return troupe::unexpected(ep.error());
+        }
+        box_->ep = *ep;
+        return {};
+    }
+
+    std::uint64_t id() const noexcept override { return identity_.id; }
+    const std::string& name() const noexcept override { return identity_.name; }
+
+    expected<std::uint16_t> listen(const std::string& host, std::uint16_t port) override {
+        if (auto ep = endpoint_or_closed(); !ep) {
+            return troupe::unexpected(ep.error());
+        } else {
+            return (*ep)->listen(host, port);
+        }
+    }
+
+    expected<peer_info> connect(const std::string& host, std::uint16_t port) override {
+        if (on_scheduler_worker() || current_actor_id() != 0) {
+            return fail(errc::would_block, "node::connect blocks; call it from a plain thread");
+        }
+        auto ep = endpoint_or_closed();
+        if (!ep) {
+            return troupe::unexpected(ep.error());
+        }
+        auto c = (*ep)->connect(host, port);
+        if (!c) {
+            return troupe::unexpected(c.error());
+        }
+        std::unique_lock lock(mutex_);
+        const bool done =
+            cv_.wait_for(lock, opts_.connect_timeout, [&] { return outcomes_.count(*c) != 0; });
+        if (!done) {
+            abandoned_.insert(*c);
+            return fail(errc::timeout, "the handshake with " + host + ":" + std::to_string(port) +
+                                           " did not finish in time");
+        }
+        auto outcome = std::move(outcomes_.at(*c));
+        outcomes_.erase(*c);
+        return outcome;
+    }
+
+    std::vector<peer_info> peers() const override {
+        std::lock_guard lock(mutex_);
+        std::vector<peer_info> out;
+        out.reserve(links_.size());
+        for (const auto& [id, l] : links_) {
+            out.push_back(l.link->peer());
+        }
+        return out;
+    }
+
+    hook_list<const peer_info&, bool, const error&>& peer_events() noexcept override {
+        return peer_events_;
+    }
+
+    expected<void> unpublish(std::string_view name) override { return exports_->remove(name); }
+
+    node_counters counters() const noexcept override {
+        node_counters c;
+        c.handshakes_refused = handshakes_refused_.load(std::memory_order_relaxed);
+        c.handshake_timeouts = handshake_timeouts_.load(std::memory_order_relaxed);
+        c.links_lost = links_lost_.load(std::memory_order_relaxed);
+        c.frames_refused = frames_refused_.load(std::memory_order_relaxed);
+        c.messages_refused = messages_refused_.load(std::memory_order_relaxed);
+        return c;
+    }
+
+    void close() noexcept override {
+        std::shared_ptr<endpoint> ep;
+        {
+            std::lock_guard lock(mutex_);
+            if (closed_) {
+                return;
+            }
+            closed_ = true;
+            ep = box_->ep;
+        }
+        if (ep) {
+            ep->shutdown(); // no I/O callback runs after this
+        }
+        for (auto& [c, s] : sessions_) {
+            if (s.link) {
+                lost(s, error{errc::stopped, "the node closed"});
+            }
+        }
+        sessions_.clear();
+        (void)root_.stop();
+        {
+            std::lock_guard lock(box_->mutex);
+            box_->dirty.clear();
+        }
+    }
+
+protected:
+    expected<void> publish_erased(std::string name, actor_addr who, std::string signature,
+                                  detail::deliverer deliver) override {
+        if (name.empty() || name.size() > max_actor_name) {
+            return fail(errc::invalid_argument, "a published name is 1 to 255 bytes");
+        }
+        return exports_->add(std::move(name), export_entry{std::move(who), std::move(signature),
+                                                           std::move(deliver)});
+    }
+
+    expected<found_actor> lookup_erased(std::uint64_t peer, std::string_view name,
+                                        std::string signature, duration timeout) override {
+        if (on_scheduler_worker() || current_actor_id() != 0) {
+            return fail(errc::would_block, "node::lookup blocks; call it from a plain thread");
+        }
+        std::shared_ptr<link_impl> l;
+        actor_ref<link_protocol> actor;
+        {
+            std::lock_guard lock(mutex_);
+            auto it = links_.find(peer);
+            if (it == links_.end()) {
+                return fail(errc::node_unreachable, "no link to node " + hex(peer));
+            }
+            l = it->second.link;
+            actor = it->second.actor;
+        }
+        auto found =
+            actor.ask(lookup_request{std::string(name), std::move(signature)}, timeout).get();
+        if (!found) {
+            return troupe::unexpected(found.error());
+        }
+        found_actor f;
+        f.sys = &sys_;
+        f.link = l;
+        f.export_id = found->export_id;
+        f.parent = actor.addr();
+        f.proxy_name = "r" + std::to_string(found->export_id);
+        f.proxy_path = actor.path() + "/" + f.proxy_name;
+        f.proxy_mailbox = opts_.proxy_mailbox;
+        return f;
+    }
+
+    // ---- I/O thread ---------------------------------------------------------------
+
+    struct session {
+        session(conn_id id, bool in, std::string addr, std::uint32_t max_frame, node_identity self,
+                const cluster_secret& secret)
+            : c(id), inbound(in), address(std::move(addr)), reader(max_frame),
+              shake(std::move(self), secret), opened(steady::now()), last_rx(opened),
+              last_tx(opened) {}
+        conn_id c;
+        bool inbound;
+        std::string address;
+        frame_reader reader;
+        handshake shake;
+        steady::time_point opened, last_rx, last_tx;
+        std::shared_ptr<link_impl> link; // once established
+        actor_ref<link_protocol> actor;
+    };
+
+    void on_open(conn_id c, bool inbound, const std::string& peer) override {
+        auto [it, fresh] =
+            sessions_.try_emplace(c, c, inbound, peer, opts_.max_frame_size, identity_, secret_);
+        (void)fresh;
+        write(it->second, it->second.shake.start());
+    }
+
+    void on_data(conn_id c, byte_view data) override {
+        auto it = sessions_.find(c);
+        if (it == sessions_.end()) {
+            return;
+        }
+        session& s = it->second;
+        s.last_rx = steady::now();
+        bytes batch;
+        error why;
+        auto ok = s.reader.feed(data, [&](frame_view f) {
+            if (!s.link) {
+                return handshake_frame(s, f, why);
+            }
+            switch (f.kind) {
+            case frame_kind::heartbeat: return true;
+            case frame_kind::bye:
+                why = error{errc::stopped, "the peer closed the link"};
+                return false;
+            case frame_kind::tell:
+            case frame_kind::ask:
+            case frame_kind::reply:
+            case frame_kind::lookup:
+            case frame_kind::lookup_reply:
+            case frame_kind::monitor:
+            case frame_kind::down: {
+                wire_writer w(batch);
+                const auto at = w.begin_frame(f.kind);
+                w.raw(f.body);
+                w.end_frame(at);
+                return true;
+            }
+            default:
+                why = error{errc::malformed,
+                            "an unexpected frame: " + std::string(to_string(f.kind))};
+                return false;
+            }
+        });
+        if (!batch.empty() && s.link) {
+            if (!s.actor.tell(inbound_batch{std::move(batch)})) {
+                why = error{errc::mailbox_full, "the peer sent faster than this node delivers"};
+            }
+        }
+        if (!ok) {
+            frames_refused_.fetch_add(1, std::memory_order_relaxed);
+            why = ok.error();
+        }
+        if (why) {
+            drop(s, why);
+        }
+    }
+
+    void on_closed(conn_id c) override {
+        auto it = sessions_.find(c);
+        if (it == sessions_.end()) {
+            return;
+        }
+        finish(it->second, error{errc::node_unreachable, "the connection closed"});
+        sessions_.erase(it);
+    }
+
+    void on_wake() override {
+        std::vector<std::shared_ptr<link_impl>> dirty;
+        {
+            std::lock_guard lock(box_->mutex);
+            dirty.swap(box_->dirty);
+        }
+        for (auto& l : dirty) {
+            auto out = l->take_output();
+            auto it = sessions_.find(l->conn());
+            if (!out.empty() && it != sessions_.end() && it->second.link == l) {
+                write(it->second, out);
+            }
+        }
+    }
+
+    void on_tick() override {
+        const auto now = steady::now();
+        std::vector<conn_id> doomed;
+        for (auto& [c, s] : sessions_) {
+            if (!s.link) {
+                if (now - s.opened > opts_.handshake_timeout) {
+                    handshake_timeouts_.fetch_add(1, std::memory_order_relaxed);
+                    doomed.push_back(c);
+                }
+            } else if (now - s.last_rx > opts_.heartbeat_timeout) {
+                doomed.push_back(c);
+            } else if (now - s.last_tx >= opts_.heartbeat_interval) {
+                bytes hb;
+                wire_writer w(hb);
+                w.end_frame(w.begin_frame(frame_kind::heartbeat));
+                write(s, hb);
+            }
+        }
+        for (conn_id c : doomed) {
+            auto it = sessions_.find(c);
+            drop(it->second, it->second.link
+                                 ? error{errc::timeout, "no heartbeat from the peer in time"}
+                                 : error{errc::timeout, "the handshake did not finish in time"});
+        }
+    }
+
+private:
+    expected<std::shared_ptr<endpoint>> endpoint_or_closed() const {
+        std::lock_guard lock(mutex_);
+        if (closed_ || !box_->ep) {
+            return fail(errc::receiver_down, "the node is closed");
+        }
+        return box_->ep;
+    }
+
+    void write(session& s, byte_view data) {
+        box_->ep->write(s.c, data);
+        s.last_tx = steady::now();
+    }
+
+    bool handshake_frame(session& s, frame_view f, error& why) {
+        auto step = s.shake.on_frame(f);
+        if (!step.out.empty()) {
+            write(s, step.out);
+        }
+        switch (s.shake.state()) {
+        case handshake::status::refused: why = s.shake.failure(); return false;
+        case handshake::status::established: return established(s, why);
+        default: return true;
+        }
+    }
+
+    bool established(session& s, error& why) {
+        peer_info info{s.shake.peer().id, s.shake.peer().name, s.address};
+        auto l = std::make_shared<link_impl>(s.c, info, opts_.outbound_capacity, box_, sys_);
+        {
+            std::lock_guard lock(mutex_);
+            if (links_.count(info.id) != 0) {
+                why = error{errc::name_taken, "a link to " + info.name + " exists already"};
+                return false;
+            }
+        }
+        auto actor = troupe::system::spawn_child_of<link_actor>(root_, "peer-" + hex(info.id),
+                                                                spawn_options{.capacity = 4096}, l,
+                                                                exports_, opts_.max_frame_size);
+        if (!actor || actor->addr().is_terminated()) {
+            why = error{errc::receiver_down, "the node is closing"};
+            return false;
+        }
+        s.link = l;
+        s.actor = *actor;
+        {
+            std::lock_guard lock(mutex_);
+            links_.emplace(info.id, peer_entry{l, *actor});
+            record_outcome(s, info);
+        }
+        cv_.notify_all();
+        peer_events_(info, true, error{});
+        return true;
+    }
+
+    // Closes `s` with `why` (refused handshake, protocol error, heartbeat).
+    void drop(session& s, const error& why) {
+        const conn_id c = s.c;
+        finish(s, why); // counted before the peer can see the close
+        box_->ep->close(c);
+        sessions_.erase(c);
+    }
+
+    // The end of a session, established or not.
+    void finish(session& s, const error& why) {
+        if (s.link) {
+            lost(s, why);
+            return;
+        }
+        handshakes_refused_.fetch_add(1, std::memory_order_relaxed);
+        {
+            std::lock_guard lock(mutex_);
+            record_outcome(s,
+                           troupe::unexpected(
+                               why ? why : error{errc::node_unreachable, "the connection closed"}));
+        }
+        cv_.notify_all();
+    }
+
+    void lost(session& s, const error& why) {
+        links_lost_.fetch_add(1, std::memory_order_relaxed);
+        s.link->lose(why);
+        (void)s.actor.tell(link_down{why});
+        {
+            std::lock_guard lock(mutex_);
+            auto it = links_.find(s.link->peer().id);
+            if (it != links_.end() && it->second.link == s.link) {
+                links_.erase(it);
+            }
+        }
+        peer_events_(s.link->peer(), false, why);
+        s.link.reset();
+    }
+
+    // Guarded by mutex_: the outcome of an outbound connection for `connect`.
+    void record_outcome(const session& s, expected<peer_info> outcome) {
+        if (s.inbound) {
+            return;
+        }
+        if (abandoned_.erase(s.c) != 0) {
+            return;
+        }
+        outcomes_.insert_or_assign(s.c, std::move(outcome));
+    }
+
+    struct peer_entry {
+        std::shared_ptr<link_impl> link;
+        actor_ref<link_protocol> actor;
+    };
+
+    troupe::system& sys_;
+    const node_options opts_;
+    const cluster_secret secret_;
+    node_identity identity_;
+    std::shared_ptr<outbox> box_;
+    std::shared_ptr<export_table> exports_;
+    actor_addr root_;
+    hook_list<const peer_info&, bool, const error&> peer_events_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable cv_;
+    bool closed_ = false;                                       // guarded
+    std::unordered_map<std::uint64_t, peer_entry> links_;       // guarded, by peer id
+    std::unordered_map<conn_id, expected<peer_info>> outcomes_; // guarded
+    std::unordered_set<conn_id> abandoned_;                     // guarded
+
+    std::unordered_map<conn_id, session> sessions_; // I/O thread (then `close`)
+
+    std::atomic<std::uint64_t> handshakes_refused_{0};
+    std::atomic<std::uint64_t> handshake_timeouts_{0};
+    std::atomic<std::uint64_t> links_lost_{0};
+    std::atomic<std::uint64_t> frames_refused_{0};
+    std::atomic<std::uint64_t> messages_refused_{0};
+};
+
+/// The system extension that owns a node: closes it at the system's shutdown.
+struct node_slot {
+    std::shared_ptr<node_impl> node;
+    ~node_slot() {
+        if (node) {
+            node->close();
+        }
+    }
+};
+
+} // namespace
+} // namespace troupe::net::internal
+
+namespace troupe::net {
+
+expected<std::shared_ptr<node>> node::attach(troupe::system& sys, node_options opts) {
+    using namespace internal;
+    if (sodium_init() < 0) {
+        return fail(errc::unsupported, "libsodium did not initialise");
+    }
+    if (!valid_node_name(opts.name)) {
+        return fail(errc::invalid_argument,
+                    "a node name is 1 to 64 of [A-Za-z0-9_.-], not \"" + opts.name + "\"");
+    }
+    if (opts.secret.empty() == opts.secret_file.empty()) {
+        return fail(errc::invalid_argument, "give the cluster secret, or a file holding it");
+    }
+    if (opts.heartbeat_interval <= duration::zero() ||
+        opts.heartbeat_timeout <= opts.heartbeat_interval ||
+        opts.handshake_timeout <= duration::zero() || opts.max_frame_size < 64) {
+        return fail(errc::invalid_argument,
+                    "heartbeat interval > 0, timeout > interval, handshake timeout > 0, "
+                    "max frame size >= 64");
+    }
+    auto secret = opts.secret_file.empty() ? cluster_secret::from_string(opts.secret)
+                                           : cluster_secret::from_file(opts.secret_file);
+    if (!secret) {
+        return troupe::unexpected(secret.error());
+    }
+    opts.secret.clear();
+    if (sys.find_extension<node_slot>()) {
+        return fail(errc::name_taken, "this system has a node already");
+    }
+    auto impl = std::make_shared<node_impl>(sys, std::move(opts), std::move(*secret));
+    if (auto ok = impl->start(); !ok) {
+        return troupe::unexpected(ok.error());
+    }
+    auto slot = sys.extension<node_slot>([&] { return new node_slot{impl}; });
+    if (!slot || slot->node != impl) {
+        impl->close();
+        return fail(errc::name_taken, "this system has a node already");
+    }
+    return std::shared_ptr<node>(impl);
+}
+
+} // namespace troupe::net

@@ -1,0 +1,280 @@
+// Part of troupe. See LICENSE at the repository root.
+
+#include <troupe/actors/actor.hpp>
+#include <troupe/actors/system.hpp>
+#include <troupe/net/node.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <variant>
+
+namespace demo {
+struct echo {
+    using reply_type = std::string;
+    std::string text;
+    MSGPACK_DEFINE(text)
+};
+struct add {
+    using reply_type = int;
+    int a = 0;
+    int b = 0;
+    MSGPACK_DEFINE(a, b)
+};
+struct note {
+    std::string text;
+    MSGPACK_DEFINE(text)
+};
+struct crash {
+    MSGPACK_DEFINE()
+};
+} // namespace demo
+TROUPE_WIRE_TYPE(demo::echo, "test.echo", 1)
+TROUPE_WIRE_TYPE(demo::add, "test.add", 1)
+TROUPE_WIRE_TYPE(demo::note, "test.note", 1)
+TROUPE_WIRE_TYPE(demo::crash, "test.crash", 1)
+
+namespace troupe::net {
+namespace {
+
+using namespace std::chrono_literals;
+using service_protocol = std::variant<demo::echo, demo::add, demo::note, demo::crash>;
+
+/// Counts notes; a note's arrival is signalled to the test thread.
+struct inbox {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::vector<std::string> notes;
+    std::vector<std::uint64_t> traces;
+
+    void add(std::string n, std::uint64_t trace) {
+        {
+            std::lock_guard lock(mutex);
+            notes.push_back(std::move(n));
+            traces.push_back(trace);
+        }
+        cv.notify_all();
+    }
+    bool wait_for(std::size_t n) {
+        std::unique_lock lock(mutex);
+        return cv.wait_for(lock, 10s, [&] { return notes.size() >= n; });
+    }
+};
+
+class service final : public actor<service_protocol> {
+public:
+    explicit service(inbox* box) : box_(box) {}
+    std::string on(demo::echo& e) { return e.text; }
+    int on(demo::add& a) { return a.a + a.b; }
+    void on(demo::note& n) { box_->add(n.text, trace_id()); }
+    void on(demo::crash& /*unused*/) { throw std::runtime_error("asked to crash"); }
+
+private:
+    inbox* box_;
+};
+
+/// A watcher of one address that records the down cause.
+struct down_probe {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::optional<error> cause;
+    void set(const error& e) {
+        {
+            std::lock_guard lock(mutex);
+            cause = e;
+        }
+        cv.notify_all();
+    }
+    std::optional<error> wait() {
+        std::unique_lock lock(mutex);
+        cv.wait_for(lock, 10s, [&] { return cause.has_value(); });
+        return cause;
+    }
+};
+
+node_options options(std::string name, std::string secret = "a shared cluster secret") {
+    node_options o;
+    o.name = std::move(name);
+    o.secret = std::move(secret);
+    return o;
+}
+
+class TwoNodes : public ::testing::Test {
+protected:
+    void SetUp() override {
+        auto na = node::attach(a_, options("alpha"));
+        auto nb = node::attach(b_, options("beta"));
+        ASSERT_TRUE(na) << na.error();
+        ASSERT_TRUE(nb) << nb.error();
+        alpha_ = *na;
+        beta_ = *nb;
+        auto port = beta_->listen();
+        ASSERT_TRUE(port) << port.error();
+        port_ = *port;
+        svc_ = b_.spawn<service>(&box_);
+        ASSERT_TRUE(beta_->publish("svc", svc_));
+        auto peer = alpha_->connect("127.0.0.1", port_);
+        ASSERT_TRUE(peer) << peer.error();
+        beta_id_ = peer->id;
+    }
+
+    expected<actor_ref<service_protocol>> remote_svc() {
+        return alpha_->lookup<service_protocol>(beta_id_, "svc", 5s);
+    }
+
+    inbox box_;
+    troupe::system a_;
+    troupe::system b_;
+    std::shared_ptr<node> alpha_;
+    std::shared_ptr<node> beta_;
+    std::uint16_t port_ = 0;
+    std::uint64_t beta_id_ = 0;
+    actor_ref<service_protocol> svc_;
+};
+
+TEST_F(TwoNodes, ConnectShowsThePeerOnBothSides) {
+    EXPECT_EQ(beta_id_, beta_->id());
+    auto peers = alpha_->peers();
+    ASSERT_EQ(peers.size(), 1u);
+    EXPECT_EQ(peers[0].name, "beta");
+    EXPECT_EQ(peers[0].id, beta_->id());
+}
+
+TEST_F(TwoNodes, AskAcrossNodesReturnsTheReply) {
+    auto svc = remote_svc();
+    ASSERT_TRUE(svc) << svc.error();
+    auto r = svc->ask(demo::add{2, 3}, 5s).get();
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_EQ(*r, 5);
+    auto e = svc->ask(demo::echo{"hello"}, 5s).get();
+    ASSERT_TRUE(e) << e.error();
+    EXPECT_EQ(*e, "hello");
+}
+
+TEST_F(TwoNodes, TellsArriveInOrderWithTheirTraceIds) {
+    auto svc = remote_svc();
+    ASSERT_TRUE(svc);
+    constexpr int n = 200;
+    {
+        const trace_scope trace(0xabcdef);
+        for (int i = 0; i < n; ++i) {
+            ASSERT_TRUE(svc->tell(demo::note{std::to_string(i)}));
+        }
+    }
+    ASSERT_TRUE(box_.wait_for(n));
+    std::lock_guard lock(box_.mutex);
+    for (int i = 0; i < n; ++i) {
+        EXPECT_EQ(box_.notes[static_cast<std::size_t>(i)], std::to_string(i));
+        EXPECT_EQ(box_.traces[static_cast<std::size_t>(i)], 0xabcdefu);
+    }
+}
+
+TEST_F(TwoNodes, ARemoteFailureReachesTheMonitorWithItsRealCause) {
+    auto svc = remote_svc();
+    ASSERT_TRUE(svc);
+    auto r = svc->ask(demo::echo{"x"}, 5s).get();
+    ASSERT_TRUE(r);
+    // A note is told; `crash` throws in the handler: the actor fails.
+    auto probe = std::make_shared<down_probe>();
+    ASSERT_TRUE(a_.on_exit(svc->addr(), [probe](const error& e) { probe->set(e); }));
+    (void)svc->tell(demo::crash{});
+    auto cause = probe->wait();
+    ASSERT_TRUE(cause.has_value());
+    EXPECT_EQ(cause->code(), errc::exception) << *cause;
+    EXPECT_NE(cause->to_string().find("asked to crash"), std::string::npos) << *cause;
+}
+
+TEST_F(TwoNodes, LookupOfAnUnknownNameFails) {
+    auto missing = alpha_->lookup<service_protocol>(beta_id_, "nobody", 5s);
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code(), errc::receiver_down);
+}
+
+TEST_F(TwoNodes, LookupWithAnotherProtocolIsATypeMismatch) {
+    auto wrong = alpha_->lookup<demo::note>(beta_id_, "svc", 5s);
+    ASSERT_FALSE(wrong);
+    EXPECT_EQ(wrong.error().code(), errc::type_mismatch);
+}
+
+TEST_F(TwoNodes, LookingUpTwiceGivesTheSameRef) {
+    auto one = remote_svc();
+    auto two = remote_svc();
+    ASSERT_TRUE(one && two);
+    EXPECT_EQ(*one, *two);
+}
+
+TEST_F(TwoNodes, ARemoteStopReachesTheMonitorWithItsCause) {
+    auto svc = remote_svc();
+    ASSERT_TRUE(svc);
+    ASSERT_TRUE(svc->ask(demo::add{1, 1}, 5s).get()); // the watch is set up by now
+    auto probe = std::make_shared<down_probe>();
+    ASSERT_TRUE(a_.on_exit(svc->addr(), [probe](const error& e) { probe->set(e); }));
+    ASSERT_TRUE(svc_.stop(error{errc::stopped, "maintenance"}));
+    auto cause = probe->wait();
+    ASSERT_TRUE(cause.has_value());
+    EXPECT_EQ(cause->code(), errc::stopped) << *cause;
+}
+
+TEST_F(TwoNodes, LosingTheLinkFiresMonitorsWithNodeUnreachable) {
+    auto svc = remote_svc();
+    ASSERT_TRUE(svc);
+    ASSERT_TRUE(svc->ask(demo::add{1, 1}, 5s).get());
+    auto probe = std::make_shared<down_probe>();
+    ASSERT_TRUE(a_.on_exit(svc->addr(), [probe](const error& e) { probe->set(e); }));
+    beta_->close();
+    auto cause = probe->wait();
+    ASSERT_TRUE(cause.has_value());
+    EXPECT_EQ(cause->code(), errc::node_unreachable) << *cause;
+    auto late = svc->ask(demo::add{1, 1}, 5s).get();
+    ASSERT_FALSE(late);
+    EXPECT_EQ(late.error().code(), errc::receiver_down);
+}
+
+TEST(Node, AWrongSecretIsRefusedOnBothSides) {
+    troupe::system a;
+    troupe::system b;
+    auto na = node::attach(a, options("alpha", "one secret of sixteen+"));
+    auto nb = node::attach(b, options("beta", "another secret, 16+"));
+    ASSERT_TRUE(na && nb);
+    auto port = (*nb)->listen();
+    ASSERT_TRUE(port);
+    auto peer = (*na)->connect("127.0.0.1", *port);
+    ASSERT_FALSE(peer);
+    EXPECT_EQ(peer.error().code(), errc::unauthenticated) << peer.error();
+    EXPECT_TRUE((*na)->peers().empty());
+}
+
+TEST(Node, BadOptionsAreRefused) {
+    troupe::system s;
+    EXPECT_EQ(node::attach(s, options("")).error().code(), errc::invalid_argument);
+    EXPECT_EQ(node::attach(s, options("a/b")).error().code(), errc::invalid_argument);
+    auto no_secret = options("x");
+    no_secret.secret.clear();
+    EXPECT_EQ(node::attach(s, no_secret).error().code(), errc::invalid_argument);
+    EXPECT_EQ(node::attach(s, options("x", "short")).error().code(), errc::invalid_argument);
+    auto first = node::attach(s, options("x"));
+    ASSERT_TRUE(first);
+    EXPECT_EQ(node::attach(s, options("y")).error().code(), errc::name_taken);
+}
+
+TEST(Node, ConnectingToNobodyIsNodeUnreachable) {
+    troupe::system s;
+    auto n = node::attach(s, options("lonely"));
+    ASSERT_TRUE(n);
+    auto port = (*n)->listen();
+    ASSERT_TRUE(port);
+    (*n)->close();
+    troupe::system t;
+    auto m = node::attach(t, options("other"));
+    ASSERT_TRUE(m);
+    auto peer = (*m)->connect("127.0.0.1", *port);
+    ASSERT_FALSE(peer);
+    EXPECT_EQ(peer.error().code(), errc::node_unreachable) << peer.error();
+}
+
+} // namespace
+} // namespace troupe::net
