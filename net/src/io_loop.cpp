@@ -10,15 +10,53 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <stop_token>
 #include <sys/socket.h>
+#include <thread>
 #include <unistd.h>
 #include <utility>
 #include <variant>
 
+// ThreadSanitizer: CAF's own calls are not intercepted (tools/tsan.supp), so
+// what troupe hands over through CAF is ordered explicitly.
+#if defined(__SANITIZE_THREAD__)
+#define TROUPE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TROUPE_TSAN 1
+#endif
+#endif
+#ifdef TROUPE_TSAN
+extern "C" void __tsan_acquire(void* addr);   // NOLINT(bugprone-reserved-identifier)
+extern "C" void __tsan_release(void* addr);   // NOLINT(bugprone-reserved-identifier)
+extern "C" void __tsan_ignore_thread_begin(); // NOLINT(bugprone-reserved-identifier)
+extern "C" void __tsan_ignore_thread_end();   // NOLINT(bugprone-reserved-identifier)
+#endif
+
 namespace troupe::net::internal {
 namespace {
 
-using tick_atom = caf::atom_constant<caf::atom("tick")>;
+/// Runs `fn` on CAF's I/O thread; everything this thread did before the
+/// call is ordered before `fn` runs. CAF carries the closure through its
+/// multiplexer's pipe, which TSan is told not to watch: the closure's
+/// construction here is not recorded, and `token` carries the ordering.
+template <class F>
+void post_to_io_thread(caf::io::network::multiplexer& mpx, void* token, F fn) {
+#ifdef TROUPE_TSAN
+    __tsan_release(token);
+    __tsan_ignore_thread_begin();
+#endif
+    mpx.post([token, fn = std::move(fn)]() mutable {
+#ifdef TROUPE_TSAN
+        __tsan_acquire(token);
+#endif
+        fn();
+    });
+#ifdef TROUPE_TSAN
+    __tsan_ignore_thread_end();
+#endif
+    (void)token;
+}
 
 /// The process's CAF system: the middleman and its multiplexer thread. One
 /// scheduler thread, which troupe never uses (CAF requires one).
@@ -70,15 +108,21 @@ public:
         if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
             return fail(errc::unsupported, std::string("socketpair: ") + std::strerror(errno));
         }
-        wake_wr_ = fds[1];
         const int wake_rd = fds[0];
+        {
+            // The I/O thread takes this lock before it touches this object:
+            // everything written so far is ordered before its first access.
+            std::lock_guard lock(mutex_);
+            wake_wr_ = fds[1];
+        }
         auto& mm = runtime_->sys().middleman();
         // spawn_broker runs on the I/O thread: the broker is born there.
-        mm.backend().post([this, wake_rd, &mm] {
+        post_to_io_thread(mm.backend(), this, [this, wake_rd, &mm] {
             mm.spawn_broker([this, wake_rd](caf::io::broker* self) { return run(self, wake_rd); });
         });
         std::unique_lock lock(mutex_);
         cv_.wait(lock, [&] { return state_ != phase::starting; });
+        ticker_ = std::jthread([this](const std::stop_token& stop) { tick_until_stopped(stop); });
         return {};
     }
 
@@ -131,6 +175,10 @@ public:
     void close(conn_id c) override { self_->close(handle_of(c)); }
 
     void shutdown() noexcept override {
+        if (ticker_.joinable()) {
+            ticker_.request_stop();
+            ticker_.join();
+        }
         {
             std::lock_guard lock(mutex_);
             if (state_ != phase::running) {
@@ -162,15 +210,14 @@ private:
 
     // ---- the broker, on the I/O thread ------------------------------------------
     caf::behavior run(caf::io::broker* self, int wake_rd) {
-        self_ = self;
-        wake_hdl_ = self->add_scribe(wake_rd);
-        self->configure_read(wake_hdl_, caf::io::receive_policy::at_most(256));
-        self->delayed_send(self, tick_, tick_atom::value);
         {
-            std::lock_guard lock(mutex_);
+            std::lock_guard lock(mutex_); // see `start`
+            self_ = self;
+            wake_hdl_ = self->add_scribe(wake_rd);
+            self->configure_read(wake_hdl_, caf::io::receive_policy::at_most(256));
             state_ = phase::running;
+            cv_.notify_all();
         }
-        cv_.notify_all();
         return {
             [this](const caf::io::new_connection_msg& m) { opened(m.handle, true); },
             [this](const caf::io::new_data_msg& m) {
@@ -189,12 +236,6 @@ private:
                 }
             },
             [](const caf::io::acceptor_closed_msg&) {},
-            [this](tick_atom) {
-                if (self_ != nullptr) {
-                    handler_.on_tick();
-                    self_->delayed_send(self_, tick_, tick_atom::value);
-                }
-            },
         };
     }
 
@@ -206,6 +247,7 @@ private:
 
     void woken() {
         wake_pending_.store(false, std::memory_order_release);
+        const bool tick = tick_due_.exchange(false, std::memory_order_acq_rel);
         std::deque<command> cmds;
         {
             std::lock_guard lock(mutex_);
@@ -224,6 +266,25 @@ private:
             }
         }
         handler_.on_wake();
+        if (tick) {
+            handler_.on_tick();
+        }
+    }
+
+    // The ticker thread: a tick every `tick_` until shutdown. Ticks reach the
+    // broker as wake-ups (no CAF timer: its messages would cross CAF's
+    // threads with troupe-built payloads).
+    void tick_until_stopped(const std::stop_token& stop) {
+        std::unique_lock lock(mutex_);
+        while (!cv_.wait_for(lock, stop, tick_, [] { return false; })) {
+            if (stop.stop_requested()) {
+                return;
+            }
+            tick_due_.store(true, std::memory_order_release);
+            lock.unlock();
+            wake();
+            lock.lock();
+        }
     }
 
     void stop() {
@@ -231,10 +292,12 @@ private:
         self_->quit();
         self_ = nullptr;
         {
+            // Notified under the lock: once `shutdown` sees `stopped` it may
+            // destroy this endpoint, condition variable included.
             std::lock_guard lock(mutex_);
             state_ = phase::stopped;
+            cv_.notify_all();
         }
-        cv_.notify_all();
     }
 
     io_handler& handler_;
@@ -242,12 +305,14 @@ private:
     std::shared_ptr<caf_runtime> runtime_;
     int wake_wr_ = -1;
     std::atomic<bool> wake_pending_{false};
+    std::atomic<bool> tick_due_{false};
 
     std::mutex mutex_;
-    std::condition_variable cv_;
     phase state_ = phase::starting; // guarded by mutex_
     std::deque<command> commands_;  // guarded by mutex_
 
+    std::condition_variable_any cv_;
+    std::jthread ticker_;             // joined by shutdown, before the broker stops
     caf::io::broker* self_ = nullptr; // I/O thread only
     caf::io::connection_handle wake_hdl_;
 };

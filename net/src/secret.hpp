@@ -4,6 +4,9 @@
 
 #include "frame.hpp"
 
+#include <cctype>
+#include <fstream>
+#include <iterator>
 #include <string>
 namespace troupe::net::internal {
 class cluster_secret {
@@ -15,8 +18,12 @@ public:
         c.s_ = s;
         return c;
     }
-    static expected<cluster_secret> from_file(const std::string&) {
-        return fail(errc::unsupported, "temp");
+    static expected<cluster_secret> from_file(const std::string& p) {
+        std::ifstream f(p);
+        std::string s((std::istreambuf_iterator<char>(f)), {});
+        while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+            s.pop_back();
+        return from_string(s);
     }
     byte_view bytes() const {
         return byte_view(reinterpret_cast<const std::byte*>(s_.data()), s_.size());
