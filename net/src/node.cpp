@@ -105,13 +105,23 @@ struct inbound_batch {
 struct link_down {
     error cause;
 };
-using link_protocol = std::variant<inbound_batch, lookup_request, link_down>;
+/// From a proxy whose message did not fit the outbound queue: answered once
+/// it has room (or the link is lost; the proxy then finds out on retry).
+struct wait_writable {
+    using reply_type = void;
+};
+/// From the I/O thread: the outbound queue drained.
+struct writable {};
+using link_protocol =
+    std::variant<inbound_batch, lookup_request, link_down, wait_writable, writable>;
 
 class link_impl final : public detail::link, public std::enable_shared_from_this<link_impl> {
 public:
-    link_impl(conn_id c, peer_info peer, std::size_t capacity, std::shared_ptr<outbox> box,
+    link_impl(conn_id c, peer_info peer, const node_options& opts, std::shared_ptr<outbox> box,
               troupe::system& sys)
-        : conn_(c), peer_(std::move(peer)), capacity_(capacity), box_(std::move(box)), sys_(sys) {}
+        : conn_(c), peer_(std::move(peer)), capacity_(opts.outbound_capacity),
+          max_frame_(opts.max_frame_size), box_(std::move(box)), sys_(sys),
+          receive_window_(opts.receive_window) {}
 
     [[nodiscard]] conn_id conn() const noexcept { return conn_; }
     [[nodiscard]] const peer_info& peer() const noexcept { return peer_; }
@@ -119,7 +129,10 @@ public:
 
     send_result send_tell(std::uint64_t export_id, std::uint64_t trace, std::string_view type,
                           std::uint32_t version, byte_view payload) override {
-        auto ok = append([&](wire_writer& w) {
+        if (auto ok = fits(type, payload); !ok) {
+            return ok;
+        }
+        auto ok = append(lane::data, [&](wire_writer& w) {
             const auto at = w.begin_frame(frame_kind::tell);
             w.u64(export_id);
             w.u64(trace);
@@ -128,22 +141,21 @@ public:
             w.raw(payload);
             w.end_frame(at);
         });
-        if (!ok) {
-            record_dead_letter(ok.error().code() == errc::mailbox_full
-                                   ? dead_letter_reason::link_overflow
-                                   : dead_letter_reason::link_lost,
-                               type, trace);
+        if (!ok && ok.error().code() == errc::node_unreachable) {
+            record_dead_letter(dead_letter_reason::link_lost, type, trace);
         }
         return ok;
     }
 
     send_result send_ask(std::uint64_t export_id, std::uint64_t trace, std::string_view type,
                          std::uint32_t version, byte_view payload, duration timeout,
-                         std::unique_ptr<detail::pending_reply> reply) override {
-        std::uint64_t request = 0;
-        auto ok = append([&](wire_writer& w) {
-            request = ++last_request_;
-            pending_.emplace(request, std::move(reply));
+                         std::unique_ptr<detail::pending_reply>& reply) override {
+        if (auto ok = fits(type, payload); !ok) {
+            return ok;
+        }
+        return append(lane::data, [&](wire_writer& w) {
+            const std::uint64_t request = ++last_request_;
+            pending_.emplace(request, std::move(reply)); // under the lock: before any answer
             const auto at = w.begin_frame(frame_kind::ask);
             w.u64(request);
             w.u64(export_id);
@@ -155,14 +167,44 @@ public:
             w.raw(payload);
             w.end_frame(at);
         });
-        if (!ok && reply) { // refused before it was queued: answer now
-            reply->complete(ok.error(), {});
-        }
-        return ok;
     }
 
+    ask_handle<void> writable(duration timeout) override {
+        return actor_.ask(wait_writable{}, timeout);
+    }
+
+    void overflowed(std::string_view type, std::uint64_t trace) override {
+        record_dead_letter(dead_letter_reason::link_overflow, type, trace);
+    }
+
+    /// Link actor: true if a waiting sender may go on (the data lane has
+    /// room, or the link is lost); otherwise asks the I/O thread for a
+    /// `writable` once it has drained (seq_cst: see `drained`).
+    bool room_or_notify() {
+        want_writable_.store(true, std::memory_order_seq_cst);
+        std::lock_guard lock(mutex_);
+        return lost_ || data_.size() - data_head_ < capacity_;
+    }
+
+    /// I/O thread, after writing: true once when a waiting sender should be
+    /// woken (the data lane drained below half its capacity).
+    bool drained() {
+        if (!want_writable_.load(std::memory_order_seq_cst)) {
+            return false;
+        }
+        {
+            std::lock_guard lock(mutex_);
+            if (data_.size() - data_head_ >= capacity_ / 2) {
+                return false;
+            }
+        }
+        return want_writable_.exchange(false, std::memory_order_seq_cst);
+    }
+
+    void set_actor(actor_ref<link_protocol> a) { actor_ = std::move(a); }
+
     void send_reply(std::uint64_t request, const error& outcome, byte_view payload) override {
-        (void)append([&](wire_writer& w) {
+        (void)append(lane::data, [&](wire_writer& w) {
             const auto at = w.begin_frame(frame_kind::reply);
             w.u64(request);
             w.u8(static_cast<std::uint8_t>(outcome.code()));
@@ -186,7 +228,7 @@ public:
     }
 
     void watch(std::uint64_t export_id) override {
-        (void)append([&](wire_writer& w) {
+        (void)append(lane::urgent, [&](wire_writer& w) {
             const auto at = w.begin_frame(frame_kind::monitor);
             w.u64(export_id);
             w.end_frame(at);
@@ -194,7 +236,7 @@ public:
     }
 
     void send_down(std::uint64_t export_id, const error& cause) {
-        (void)append([&](wire_writer& w) {
+        (void)append(lane::urgent, [&](wire_writer& w) {
             const auto at = w.begin_frame(frame_kind::down);
             w.u64(export_id);
             w.u8(static_cast<std::uint8_t>(cause.code()));
@@ -204,7 +246,7 @@ public:
     }
 
     void send_lookup(std::uint64_t request, const std::string& name, const std::string& sig) {
-        (void)append([&](wire_writer& w) {
+        (void)append(lane::urgent, [&](wire_writer& w) {
             const auto at = w.begin_frame(frame_kind::lookup);
             w.u64(request);
             w.str(name);
@@ -214,7 +256,7 @@ public:
     }
 
     void send_lookup_reply(std::uint64_t request, const error& outcome, std::uint64_t id) {
-        (void)append([&](wire_writer& w) {
+        (void)append(lane::urgent, [&](wire_writer& w) {
             const auto at = w.begin_frame(frame_kind::lookup_reply);
             w.u64(request);
             w.u8(static_cast<std::uint8_t>(outcome.code()));
@@ -245,13 +287,82 @@ public:
         return watched_.insert(export_id).second;
     }
 
-    /// I/O thread: the bytes to write now (empty if none or lost).
+    /// I/O thread: the bytes to write now: every upkeep frame, then the
+    /// message frames the peer's credit covers, oldest first.
     bytes take_output() {
         std::lock_guard lock(mutex_);
         bytes out;
-        out.swap(out_);
+        out.swap(urgent_);
+        std::size_t end = data_head_;
+        while (data_.size() - end >= frame_prefix_size) {
+            std::uint32_t len = 0;
+            for (std::size_t i = 0; i < frame_prefix_size; ++i) {
+                len |= static_cast<std::uint32_t>(data_[end + i]) << (8 * i);
+            }
+            const std::size_t size = frame_prefix_size + len;
+            if (size > window_) {
+                break;
+            }
+            window_ -= size;
+            end += size;
+        }
+        out.insert(out.end(), data_.begin() + static_cast<std::ptrdiff_t>(data_head_),
+                   data_.begin() + static_cast<std::ptrdiff_t>(end));
+        data_head_ = end;
+        if (data_head_ == data_.size()) {
+            data_.clear();
+            data_head_ = 0;
+        } else if (data_head_ > data_.size() / 2) {
+            data_.erase(data_.begin(), data_.begin() + static_cast<std::ptrdiff_t>(data_head_));
+            data_head_ = 0;
+        }
         queued_ = false;
         return out;
+    }
+
+    /// I/O thread: the peer granted `bytes` more of message frames.
+    void grant(std::uint64_t bytes) {
+        bool wake = false;
+        {
+            std::lock_guard lock(mutex_);
+            window_ += bytes;
+            wake = !queued_ && data_.size() > data_head_;
+            queued_ = queued_ || wake;
+        }
+        if (wake) {
+            enqueue_dirty();
+        }
+    }
+
+    /// I/O thread: `bytes` of message frames arrived; false if that is more
+    /// than the credit this node granted (the peer broke the protocol).
+    bool received(std::uint64_t bytes) noexcept {
+        return inflight_.fetch_add(bytes, std::memory_order_relaxed) + bytes <= receive_window_;
+    }
+
+    /// Link actor: `bytes` of message frames were delivered; grants them
+    /// back to the peer once a quarter of the window is due.
+    void delivered(std::uint64_t bytes) {
+        inflight_.fetch_sub(bytes, std::memory_order_relaxed);
+        ungranted_ += bytes;
+        if (ungranted_ >= receive_window_ / 4) {
+            send_credit(ungranted_);
+            ungranted_ = 0;
+        }
+    }
+
+    void send_credit(std::uint64_t bytes) {
+        (void)append(lane::urgent, [&](wire_writer& w) {
+            const auto at = w.begin_frame(frame_kind::credit);
+            w.u64(bytes);
+            w.end_frame(at);
+        });
+    }
+
+    /// Bytes of message frames queued and not yet written (a snapshot).
+    [[nodiscard]] std::size_t backlog() const {
+        std::lock_guard lock(mutex_);
+        return data_.size() - data_head_;
     }
 
     /// The link went down: later sends fail, asks in flight fail, queued
@@ -266,7 +377,10 @@ public:
             }
             lost_ = true;
             pending.swap(pending_);
-            unsent.swap(out_);
+            unsent.assign(data_.begin() + static_cast<std::ptrdiff_t>(data_head_), data_.end());
+            data_.clear();
+            data_head_ = 0;
+            urgent_.clear();
         }
         const error why{errc::node_unreachable, "the link to " + peer_.name + " was lost", cause};
         for (auto& [request, reply] : pending) {
@@ -286,30 +400,60 @@ public:
     }
 
 private:
+    enum class lane : std::uint8_t {
+        data,   ///< tell, ask, reply: FIFO, covered by the peer's credit, bounded
+        urgent, ///< upkeep (credit, watches, lookups): ahead of data, never refused for space
+    };
+
+    // Frame headers stay under this (type names are at most 255 bytes).
+    static constexpr std::size_t max_header = 320;
+
+    [[nodiscard]] send_result fits(std::string_view type, byte_view payload) const {
+        if (type.size() > max_type_name || payload.size() + max_header > max_frame_) {
+            return fail(errc::invalid_argument,
+                        "a message of " + std::to_string(payload.size()) +
+                            " bytes does not fit the maximum frame size of " +
+                            std::to_string(max_frame_));
+        }
+        return {};
+    }
+
     template <class Write>
-    send_result append(Write&& write) {
+    send_result append(lane which, Write&& write) {
         bool wake = false;
         {
             std::lock_guard lock(mutex_);
             if (lost_) {
                 return fail(errc::node_unreachable, "the link to " + peer_.name + " is lost");
             }
-            if (out_.size() >= capacity_) {
+            if (which == lane::data && data_.size() - data_head_ >= capacity_) {
                 return fail(errc::mailbox_full, "the outbound queue to " + peer_.name + " is full");
             }
-            wire_writer w(out_);
+            bytes& buf = which == lane::data ? data_ : urgent_;
+            const std::size_t before = buf.size();
+            wire_writer w(buf);
             write(w);
-            wake = !queued_;
-            queued_ = true;
+            if (buf.size() - before > frame_prefix_size + max_frame_) {
+                buf.resize(before);
+                return fail(errc::invalid_argument,
+                            "a message of " + std::to_string(buf.size() - before) +
+                                " bytes is larger than the maximum frame size");
+            }
+            wake = !queued_ && (which == lane::urgent || window_ > 0);
+            queued_ = queued_ || wake;
         }
         if (wake) {
-            {
-                std::lock_guard lock(box_->mutex);
-                box_->dirty.push_back(shared_from_this());
-            }
-            box_->ep->wake();
+            enqueue_dirty();
         }
         return {};
+    }
+
+    void enqueue_dirty() {
+        {
+            std::lock_guard lock(box_->mutex);
+            box_->dirty.push_back(shared_from_this());
+        }
+        box_->ep->wake();
     }
 
     void record_dead_letter(dead_letter_reason why, std::string_view type, std::uint64_t trace) {
@@ -327,16 +471,27 @@ private:
     const conn_id conn_;
     const peer_info peer_;
     const std::size_t capacity_;
+    const std::uint32_t max_frame_;
     std::shared_ptr<outbox> box_;
     troupe::system& sys_;
 
-    std::mutex mutex_;
-    bytes out_;                      // guarded by mutex_
+    const std::uint64_t receive_window_;
+
+    mutable std::mutex mutex_;
+    bytes data_;                     // guarded by mutex_; message frames from data_head_ on
+    std::size_t data_head_ = 0;      // guarded
+    bytes urgent_;                   // guarded; upkeep frames
+    std::uint64_t window_ = 0;       // guarded; bytes of data the peer's credit still covers
     bool queued_ = false;            // guarded: on box_->dirty
     bool lost_ = false;              // guarded
     std::uint64_t last_request_ = 0; // guarded
     std::unordered_map<std::uint64_t, std::unique_ptr<detail::pending_reply>> pending_; // guarded
     std::unordered_set<std::uint64_t> watched_;                                         // guarded
+
+    actor_ref<link_protocol> actor_; // set before the link is shared
+    std::atomic<bool> want_writable_{false};
+    std::atomic<std::uint64_t> inflight_{0}; // received, not yet delivered (I/O thread, link actor)
+    std::uint64_t ungranted_ = 0;            // link actor only: delivered, not yet granted back
 };
 
 /// Delivers a link's inbound frames on a troupe worker (so `then` works and
@@ -350,10 +505,16 @@ public:
 
     void on(inbound_batch& b) {
         frame_reader frames(max_frame_ + 1);
+        std::uint64_t data_bytes = 0;
         (void)frames.feed(b.frames, [&](frame_view f) {
+            if (f.kind == frame_kind::tell || f.kind == frame_kind::ask ||
+                f.kind == frame_kind::reply) {
+                data_bytes += frame_prefix_size + 1 + f.body.size();
+            }
             handle(f);
             return true;
         });
+        link_->delivered(data_bytes);
     }
 
     void on(lookup_request& r, response_promise<lookup_result> reply) {
@@ -362,7 +523,24 @@ public:
         link_->send_lookup(request, r.name, r.signature);
     }
 
+    void on(wait_writable& /*unused*/, response_promise<void> reply) {
+        if (link_->room_or_notify()) {
+            (void)reply.reply();
+            return;
+        }
+        writable_waiters_.push_back(std::move(reply));
+    }
+
+    void on(writable& /*unused*/) {
+        for (auto& w : writable_waiters_) {
+            (void)w.reply();
+        }
+        writable_waiters_.clear();
+    }
+
     void on(link_down& d) {
+        writable lost;
+        on(lost); // the waiters retry and find the link lost
         for (auto& [request, reply] : lookups_) {
             (void)reply.fail(error{errc::node_unreachable, "the link was lost", d.cause});
         }
@@ -492,6 +670,7 @@ private:
     detail::decode_limits limits_;
     std::uint64_t last_lookup_ = 0;
     std::map<std::uint64_t, response_promise<lookup_result>> lookups_;
+    std::vector<response_promise<void>> writable_waiters_;
 };
 
 /// The node's root actor, `/user/net`: the link actors are its children.
@@ -715,12 +894,27 @@ protected:
             }
             switch (f.kind) {
             case frame_kind::heartbeat: return true;
+            case frame_kind::credit: {
+                wire_reader r(f.body);
+                const std::uint64_t n = r.u64();
+                if (!r.done()) {
+                    why = error{errc::malformed, "a credit frame that does not parse"};
+                    return false;
+                }
+                s.link->grant(n);
+                return true;
+            }
             case frame_kind::bye:
                 why = error{errc::stopped, "the peer closed the link"};
                 return false;
             case frame_kind::tell:
             case frame_kind::ask:
             case frame_kind::reply:
+                if (!s.link->received(frame_prefix_size + 1 + f.body.size())) {
+                    why = error{errc::malformed, "the peer sent beyond the credit it was given"};
+                    return false;
+                }
+                [[fallthrough]];
             case frame_kind::lookup:
             case frame_kind::lookup_reply:
             case frame_kind::monitor:
@@ -769,8 +963,14 @@ protected:
         for (auto& l : dirty) {
             auto out = l->take_output();
             auto it = sessions_.find(l->conn());
-            if (!out.empty() && it != sessions_.end() && it->second.link == l) {
+            if (it == sessions_.end() || it->second.link != l) {
+                continue;
+            }
+            if (!out.empty()) {
                 write(it->second, out);
+            }
+            if (l->drained()) {
+                (void)it->second.actor.tell(writable{});
             }
         }
     }
@@ -829,7 +1029,7 @@ private:
 
     bool established(session& s, error& why) {
         peer_info info{s.shake.peer().id, s.shake.peer().name, s.address};
-        auto l = std::make_shared<link_impl>(s.c, info, opts_.outbound_capacity, box_, sys_);
+        auto l = std::make_shared<link_impl>(s.c, info, opts_, box_, sys_);
         {
             std::lock_guard lock(mutex_);
             if (links_.count(info.id) != 0) {
@@ -844,6 +1044,7 @@ private:
             why = error{errc::receiver_down, "the node is closing"};
             return false;
         }
+        l->set_actor(*actor);
         s.link = l;
         s.actor = *actor;
         {
@@ -852,6 +1053,7 @@ private:
             record_outcome(s, info);
         }
         cv_.notify_all();
+        l->send_credit(opts_.receive_window); // the peer may send this much at first
         peer_events_(info, true, error{});
         return true;
     }
@@ -965,10 +1167,13 @@ expected<std::shared_ptr<node>> node::attach(troupe::system& sys, node_options o
     }
     if (opts.heartbeat_interval <= duration::zero() ||
         opts.heartbeat_timeout <= opts.heartbeat_interval ||
-        opts.handshake_timeout <= duration::zero() || opts.max_frame_size < 64) {
+        opts.handshake_timeout <= duration::zero() || opts.max_frame_size < 64 ||
+        opts.receive_window < opts.max_frame_size + frame_prefix_size ||
+        opts.outbound_capacity == 0) {
         return fail(errc::invalid_argument,
                     "heartbeat interval > 0, timeout > interval, handshake timeout > 0, "
-                    "max frame size >= 64");
+                    "max frame size >= 64, receive window >= max frame size + 4, outbound "
+                    "capacity > 0");
     }
     auto secret = opts.secret_file.empty() ? cluster_secret::from_string(opts.secret)
                                            : cluster_secret::from_file(opts.secret_file);

@@ -28,8 +28,13 @@ struct node_options {
     std::string secret;
     /// a file holding it (trailing whitespace trimmed). One of the two.
     std::string secret_file;
-    /// Largest frame accepted, checked on its length prefix.
-    std::uint32_t max_frame_size = 16U << 20U;
+    /// Largest frame accepted, checked on its length prefix (and the largest
+    /// message sent: a bigger one is refused with `invalid_argument`).
+    std::uint32_t max_frame_size = 4U << 20U;
+    /// Credit: bytes of messages each peer may have in flight to this node
+    /// (sent, not yet delivered to their actors); at least `max_frame_size`
+    /// + 4. It bounds what a fast peer makes this node hold.
+    std::uint64_t receive_window = 8U << 20U;
     /// A connection must finish the handshake within this, or it is closed.
     duration handshake_timeout = std::chrono::seconds(2);
     /// An idle link sends a heartbeat this often;
@@ -38,11 +43,16 @@ struct node_options {
     duration heartbeat_timeout = std::chrono::seconds(1);
     /// How long `connect` waits for the handshake.
     duration connect_timeout = std::chrono::seconds(5);
-    /// Bytes queued for one peer before sends to it are refused
-    /// (`mailbox_full` to an asker, a `link_overflow` dead letter for a tell).
-    std::size_t outbound_capacity = 64U << 20U;
+    /// Bytes of messages queued for one peer (beyond what its credit lets
+    /// this node send) before sends to it are refused: `mailbox_full` to an
+    /// asker, a `link_overflow` dead letter for a tell.
+    std::size_t outbound_capacity = 16U << 20U;
     /// Mailbox of each proxy (the local stand-in of a remote actor): its
     /// capacity and overflow policy bound what local senders queue for it.
+    /// While the outbound queue is full a proxy waits up to its
+    /// `block_timeout`, its mailbox fills, and this policy answers senders
+    /// (`reject`: `mailbox_full`; `block`: a plain thread waits; `suspend`:
+    /// `co_await send` suspends).
     spawn_options proxy_mailbox = {};
 };
 
@@ -134,7 +144,7 @@ public:
             }
             auto made = troupe::system::spawn_child_of<detail::remote_proxy<P>>(
                 found->parent, found->proxy_name, found->proxy_mailbox, found->link,
-                found->export_id);
+                found->export_id, found->proxy_mailbox.block_timeout);
             if (!made) {
                 return troupe::unexpected(made.error());
             }

@@ -10,6 +10,7 @@
 #include <troupe/actors/clock.hpp>
 #include <troupe/actors/current_actor.hpp>
 #include <troupe/actors/response_promise.hpp>
+#include <troupe/actors/task.hpp>
 #include <troupe/net/detail/codec.hpp>
 
 #include <algorithm>
@@ -66,13 +67,23 @@ public:
     link& operator=(const link&) = delete;
     virtual ~link() = default;
 
+    /// Queues a tell. `mailbox_full` when the outbound queue is full (wait
+    /// for `writable` and retry), `node_unreachable` (a dead letter here),
+    /// `invalid_argument` when it exceeds the maximum frame size.
     virtual send_result send_tell(std::uint64_t export_id, std::uint64_t trace,
                                   std::string_view type, std::uint32_t version,
                                   byte_view payload) = 0;
-    /// `reply` is completed by the answer, the link's loss, or (refused) now.
+    /// Queues an ask; on success takes `reply`, which the answer or the
+    /// link's loss completes. On failure `reply` stays with the caller
+    /// (errors as `send_tell`).
     virtual send_result send_ask(std::uint64_t export_id, std::uint64_t trace,
                                  std::string_view type, std::uint32_t version, byte_view payload,
-                                 duration timeout, std::unique_ptr<pending_reply> reply) = 0;
+                                 duration timeout, std::unique_ptr<pending_reply>& reply) = 0;
+    /// Completes once the outbound queue has room again, the link is lost,
+    /// or after `timeout` (with `timeout`). Inside an actor: `co_await` it.
+    virtual ask_handle<void> writable(duration timeout) = 0;
+    /// A tell given up on a full queue: a `link_overflow` dead letter.
+    virtual void overflowed(std::string_view type, std::uint64_t trace) = 0;
     /// Answers the peer's ask `request`.
     virtual void send_reply(std::uint64_t request, const error& outcome, byte_view payload) = 0;
     /// An inbound message this node cannot deliver: a dead letter here, and
@@ -187,47 +198,74 @@ private:
 
 /// The local stand-in of a peer's actor: a ref to it is a ref to the remote
 /// actor. Each message is encoded on the proxy's turn and queued on the
-/// link; the proxy terminates with the remote actor's exit cause, or with
-/// `node_unreachable` when the link is lost.
+/// link. When the link's outbound queue is full, the proxy waits (its
+/// handler is suspended, so its own mailbox fills and its overflow policy,
+/// `node_options::proxy_mailbox`, answers the senders) for up to its
+/// `block_timeout`; then a tell becomes a `link_overflow` dead letter and an
+/// ask fails with `mailbox_full`. The proxy terminates with the remote
+/// actor's exit cause, or with `node_unreachable` when the link is lost.
 template <class P>
 class remote_proxy final : public actor<P> {
 public:
-    remote_proxy(std::shared_ptr<link> l, std::uint64_t export_id)
-        : link_(std::move(l)), export_id_(export_id) {}
+    remote_proxy(std::shared_ptr<link> l, std::uint64_t export_id, duration patience)
+        : link_(std::move(l)), export_id_(export_id), patience_(patience) {}
 
     void on_start() override { link_->watch(export_id_); }
 
     template <class M>
-    requires(!askable<M>) void on(M& m) {
-        auto& buf = scratch();
-        encode(m, buf);
-        (void)link_->send_tell(export_id_, this->trace_id(), wire_type<M>::name,
-                               wire_type<M>::version, buf);
-    }
+    requires(!askable<M>) task<> on(M& m) { co_await tell(m); }
 
     template <class M>
-    requires askable<M>
-    void on(M& m, response_promise<typename M::reply_type> reply) {
-        auto& buf = scratch();
-        encode(m, buf);
+    requires askable<M> task<> on(M& m, response_promise<typename M::reply_type> reply) {
         if (!reply.has_asker()) {
-            (void)link_->send_tell(export_id_, this->trace_id(), wire_type<M>::name,
-                                   wire_type<M>::version, buf);
-            return;
+            co_await tell(m);
+            co_return;
         }
         const time_point deadline = reply.deadline();
-        const time_point now = this->system().clock().now();
-        const duration left = deadline == time_point::max() ? duration::max()
-                              : deadline > now              ? deadline - now
-                                                            : duration::zero();
-        (void)link_->send_ask(
-            export_id_, this->trace_id(), wire_type<M>::name, wire_type<M>::version, buf, left,
-            std::make_unique<reply_into<typename M::reply_type>>(std::move(reply)));
+        std::unique_ptr<pending_reply> pending =
+            std::make_unique<reply_into<typename M::reply_type>>(std::move(reply));
+        for (;;) {
+            const time_point now = this->system().clock().now();
+            const duration left = deadline == time_point::max() ? duration::max()
+                                  : deadline > now              ? deadline - now
+                                                                : duration::zero();
+            auto& buf = scratch();
+            encode(m, buf);
+            auto ok = link_->send_ask(export_id_, this->trace_id(), wire_type<M>::name,
+                                      wire_type<M>::version, buf, left, pending);
+            if (ok) {
+                co_return;
+            }
+            if (ok.error().code() != errc::mailbox_full ||
+                !(co_await link_->writable(std::min(left, patience_)))) {
+                pending->complete(ok.error(), {});
+                co_return;
+            }
+        }
     }
 
 private:
+    // Queues `m` as a tell, waiting while the outbound queue is full.
+    template <class M>
+    task<> tell(M& m) {
+        for (;;) {
+            auto& buf = scratch();
+            encode(m, buf);
+            auto ok = link_->send_tell(export_id_, this->trace_id(), wire_type<M>::name,
+                                       wire_type<M>::version, buf);
+            if (ok || ok.error().code() != errc::mailbox_full) {
+                co_return;
+            }
+            if (!(co_await link_->writable(patience_))) {
+                link_->overflowed(wire_type<M>::name, this->trace_id());
+                co_return;
+            }
+        }
+    }
+
     std::shared_ptr<link> link_;
     std::uint64_t export_id_;
+    duration patience_;
 };
 
 } // namespace troupe::net::detail
