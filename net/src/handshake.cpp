@@ -39,8 +39,8 @@ bool valid_name(std::string_view name) noexcept {
 } // namespace
 
 handshake::handshake(node_identity self, const cluster_secret& secret, std::uint16_t version)
-    : self_(std::move(self)), version_(version), key_(secret.derive_key()) {
-    init_sodium();
+    : self_(std::move(self)), version_(version),
+      key_(secret.derive_key()) { // initialises libsodium
     randombytes_buf(nonce_.data(), nonce_.size());
     if (!valid_name(self_.name)) {
         refuse(errc::invalid_argument,

@@ -86,6 +86,7 @@ void cluster_secret::wipe() noexcept {
 
 wiped_key cluster_secret::derive_key() const {
     static constexpr std::string_view label = "troupe-secret-v1";
+    init_sodium();
     wiped_key k;
     crypto_generichash_state st;
     crypto_generichash_init(&st, nullptr, 0, k.bytes.size());

@@ -56,6 +56,7 @@ run feed(std::uint32_t max, byte_view stream, Chunks next_chunk) {
 
 } // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     FuzzedDataProvider p(data, size);
     const auto max = p.ConsumeIntegralInRange<std::uint32_t>(1, 64);

@@ -120,6 +120,7 @@ void fuzz_seal(byte_view stream) {
 
 } // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     FuzzedDataProvider p(data, size);
     const int mode = p.ConsumeIntegralInRange<int>(0, 2);
