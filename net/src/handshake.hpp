@@ -33,6 +33,13 @@ inline constexpr std::size_t max_node_name = 255;
 inline constexpr std::size_t max_refuse_reason = 1024;
 /// Size of the HELLO's random nonce.
 inline constexpr std::size_t handshake_nonce_size = 32;
+/// The longest handshake frame's `length` (kind and body): a REFUSE with the
+/// longest reason; the transport's frame reader needs no more before
+/// `established`.
+inline constexpr std::uint32_t max_handshake_frame_length = 1 + 1 + 4 + max_refuse_reason;
+static_assert(1 + 4 + 2 + 8 + 4 + max_node_name + 8 + handshake_nonce_size <=
+                  max_handshake_frame_length,
+              "the longest HELLO fits");
 
 /// The link's AEAD keys, one per direction: this side's `tx` is the peer's `rx`.
 struct session_keys {

@@ -244,6 +244,16 @@ TEST(Handshake, AnEmptyOrOversizedPeerNameIsMalformed) {
     EXPECT_EQ(b.state(), status::awaiting_auth) << b.failure();
 }
 
+TEST(Handshake, TheLongestHelloFitsTheHandshakeFrameLimit) {
+    handshake a(identity(1, std::string(max_node_name, 'n')), good_secret());
+    const bytes hello = a.start();
+    EXPECT_LE(hello.size() - frame_prefix_size, max_handshake_frame_length);
+    frame_reader r(max_handshake_frame_length);
+    int frames = 0;
+    EXPECT_TRUE(r.feed(hello, [&](frame_view) { return ++frames > 0; }));
+    EXPECT_EQ(frames, 1);
+}
+
 TEST(Handshake, AnInvalidOwnNameRefusesAtOnce) {
     for (const std::string& name : {std::string(), std::string(max_node_name + 1, 'n')}) {
         handshake a(identity(1, name), good_secret());
