@@ -145,6 +145,9 @@ public:
     /// True while a frame (or its prefix) is incomplete.
     [[nodiscard]] bool mid_frame() const noexcept { return !partial_.empty(); }
     [[nodiscard]] std::uint32_t max_length() const noexcept { return max_length_; }
+    /// Changes the limit for the frames after the current one (the
+    /// handshake's frames are smaller than the link's).
+    void set_max_length(std::uint32_t max_length) noexcept { max_length_ = max_length; }
 
 private:
     // The announced length at the start of `p` (4 bytes), or an error.

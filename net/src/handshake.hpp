@@ -1,65 +1,125 @@
-// TEMPORARY (replaced by the wire branch)
+// Part of troupe. See LICENSE at the repository root.
+
 #pragma once
+
+// The wire's handshake (docs/net.md "Handshake"): both sides send HELLO at
+// once, answer the peer's HELLO with AUTH (an HMAC proving knowledge of the
+// cluster secret, bound to both nonces, both ids and both HELLOs), and are
+// established once the peer's AUTH verifies. Any failure sends REFUSE and
+// ends the handshake; nothing is retried on the same connection.
+
+#include <troupe/actors/error.hpp>
+
 #include "frame.hpp"
 #include "secret.hpp"
 
 #include <array>
+#include <cstdint>
 #include <string>
+
 namespace troupe::net::internal {
+
+/// Who a node is, as its HELLO tells the peer.
 struct node_identity {
     std::uint64_t id = 0;
-    std::string name;
-    std::uint64_t type_table_hash = 0;
+    std::string name;                  ///< 1 to `max_node_name` bytes
+    std::uint64_t type_table_hash = 0; ///< the wire types the node knows (the codec's)
 };
+
+inline constexpr std::uint16_t protocol_version = 1;
+/// Longest node name a HELLO may carry.
+inline constexpr std::size_t max_node_name = 255;
+/// Longest reason a REFUSE may carry (longer is cut).
+inline constexpr std::size_t max_refuse_reason = 1024;
+/// Size of the HELLO's random nonce.
+inline constexpr std::size_t handshake_nonce_size = 32;
+/// The longest handshake frame's `length` (kind and body): a REFUSE with the
+/// longest reason; the transport's frame reader needs no more before
+/// `established`.
+inline constexpr std::uint32_t max_handshake_frame_length = 1 + 1 + 4 + max_refuse_reason;
+static_assert(1 + 4 + 2 + 8 + 4 + max_node_name + 8 + handshake_nonce_size <=
+                  max_handshake_frame_length,
+              "the longest HELLO fits");
+
+/// The link's AEAD keys, one per direction: this side's `tx` is the peer's `rx`.
 struct session_keys {
-    std::array<unsigned char, 32> tx{}, rx{};
+    std::array<unsigned char, 32> tx{};
+    std::array<unsigned char, 32> rx{};
 };
+
+/// One side of the handshake, as a state machine over frames: it performs no
+/// I/O; the transport sends what it returns and feeds it what arrives.
+///
+/// **Threading:** one thread at a time (the connection's).
+/// **Failure:** every failure ends in `status::refused`, with a REFUSE frame
+/// to send (unless the peer refused first) and the reason in `failure()`:
+/// `incompatible` (protocol version or magic), `unauthenticated` (wrong
+/// secret, replayed or reflected AUTH), `invalid_argument` (the peer has this
+/// node's id: a node connected to itself; or this node's own name is empty
+/// or too long), `malformed` (anything else off-protocol), or the code of
+/// the peer's REFUSE. Frames after `refused` or `established` are ignored.
 class handshake {
 public:
     enum class status : std::uint8_t { awaiting_hello, awaiting_auth, established, refused };
+
+    /// What to send now: complete frames (with prefix), possibly none.
     struct step {
         bytes out;
     };
-    handshake(node_identity self, const cluster_secret& secret)
-        : self_(std::move(self)), secret_(&secret) {}
-    bytes start() {
-        bytes b;
-        wire_writer w(b);
-        auto at = w.begin_frame(frame_kind::hello);
-        w.u64(self_.id);
-        w.str(self_.name);
-        w.blob(secret_->bytes());
-        w.end_frame(at);
-        return b;
-    }
-    step on_frame(frame_view f) {
-        if (f.kind != frame_kind::hello) {
-            st_ = status::refused;
-            err_ = error{errc::malformed, "x"};
-            return {};
-        }
-        wire_reader r(f.body);
-        peer_.id = r.u64();
-        peer_.name = r.str(255);
-        auto s = r.blob(1024);
-        if (!r.ok() || s.size() != secret_->bytes().size() ||
-            !std::equal(s.begin(), s.end(), secret_->bytes().begin())) {
-            st_ = status::refused;
-            err_ = error{errc::unauthenticated, "bad secret"};
-            return {};
-        }
-        st_ = status::established;
-        return {};
-    }
-    status state() const noexcept { return st_; }
-    const error& failure() const noexcept { return err_; }
-    const node_identity& peer() const noexcept { return peer_; }
-    session_keys keys() const { return {}; }
+
+    /// Derives the key from `secret` (not kept) and draws this side's nonce.
+    /// `version` is the protocol version this side claims (a seam for tests
+    /// of a mismatch). An invalid own name (empty or longer than
+    /// `max_node_name`) leaves the handshake `refused` with `invalid_argument`.
+    handshake(node_identity self, const cluster_secret& secret,
+              std::uint16_t version = protocol_version);
+
+    handshake(handshake&&) noexcept = default;
+    handshake& operator=(handshake&&) noexcept = default;
+    handshake(const handshake&) = delete;
+    handshake& operator=(const handshake&) = delete;
+    ~handshake() = default;
+
+    /// The HELLO frame to send first. Empty on a second call, and if refused.
+    /// (`on_frame` before `start` sends the HELLO ahead of its answer.)
+    [[nodiscard]] bytes start();
+
+    /// Takes one frame received before `established`; returns what to send.
+    [[nodiscard]] step on_frame(frame_view f);
+
+    [[nodiscard]] status state() const noexcept { return state_; }
+    /// Why the handshake was refused (`errc::none` otherwise).
+    [[nodiscard]] const error& failure() const noexcept { return failure_; }
+    /// The peer's identity; valid once its HELLO arrived (then also after a
+    /// refusal that came later).
+    [[nodiscard]] const node_identity& peer() const noexcept { return peer_; }
+    /// The link's keys once `established`; all zero before.
+    [[nodiscard]] session_keys keys() const;
 
 private:
-    node_identity self_, peer_;
-    const cluster_secret* secret_;
-    status st_ = status::awaiting_hello;
-    error err_;
+    void on_hello(byte_view body, bytes& out);
+    void on_auth(byte_view body, bytes& out);
+    void on_refuse(byte_view body, bytes& out);
+    // Ends the handshake with `code`; appends a REFUSE to `out` unless null.
+    void refuse(errc code, std::string reason, bytes* out);
+    // What an AUTH authenticates, sent by this side or by the peer:
+    // "troupe-auth-v1" | sender nonce | receiver nonce | sender id |
+    // receiver id | blob(sender HELLO body) | blob(receiver HELLO body).
+    [[nodiscard]] bytes transcript(bool from_self) const;
+    [[nodiscard]] std::array<unsigned char, 32> auth_tag(bool from_self) const;
+    [[nodiscard]] std::array<unsigned char, 32> direction_key(bool tx) const;
+
+    node_identity self_;
+    std::uint16_t version_;
+    wiped_key key_;
+    std::array<unsigned char, handshake_nonce_size> nonce_{};
+    std::array<unsigned char, handshake_nonce_size> peer_nonce_{};
+    bytes hello_body_;      // this side's HELLO body, for the AUTH transcript
+    bytes peer_hello_body_; // the peer's
+    node_identity peer_;
+    status state_ = status::awaiting_hello;
+    bool started_ = false;
+    error failure_;
 };
+
 } // namespace troupe::net::internal

@@ -873,8 +873,8 @@ protected:
     };
 
     void on_open(conn_id c, bool inbound, const std::string& peer) override {
-        auto [it, fresh] =
-            sessions_.try_emplace(c, c, inbound, peer, opts_.max_frame_size, identity_, secret_);
+        auto [it, fresh] = sessions_.try_emplace(c, c, inbound, peer, max_handshake_frame_length,
+                                                 identity_, secret_);
         (void)fresh;
         write(it->second, it->second.shake.start());
     }
@@ -1028,6 +1028,7 @@ private:
     }
 
     bool established(session& s, error& why) {
+        s.reader.set_max_length(opts_.max_frame_size);
         peer_info info{s.shake.peer().id, s.shake.peer().name, s.address};
         auto l = std::make_shared<link_impl>(s.c, info, opts_, box_, sys_);
         {
@@ -1155,9 +1156,7 @@ namespace troupe::net {
 
 expected<std::shared_ptr<node>> node::attach(troupe::system& sys, node_options opts) {
     using namespace internal;
-    if (sodium_init() < 0) {
-        return fail(errc::unsupported, "libsodium did not initialise");
-    }
+    init_sodium();
     if (!valid_node_name(opts.name)) {
         return fail(errc::invalid_argument,
                     "a node name is 1 to 64 of [A-Za-z0-9_.-], not \"" + opts.name + "\"");
