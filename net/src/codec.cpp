@@ -111,7 +111,13 @@ bool refer_to_payload(msgpack::type::object_type /*type*/, std::size_t /*size*/,
 
 } // namespace
 
-expected<msgpack::object_handle> unpack(byte_view in, const decode_limits& limits) {
+std::size_t zone_chunk_size(std::size_t size) noexcept {
+    constexpr std::size_t smallest = 256;
+    constexpr std::size_t largest = MSGPACK_ZONE_CHUNK_SIZE;
+    return std::clamp(size * sizeof(msgpack::object), smallest, largest);
+}
+
+expected<msgpack::object> unpack(byte_view in, const decode_limits& limits, msgpack::zone& zone) {
     const auto* data = reinterpret_cast<const char*>(in.data()); // NOLINT: msgpack reads chars
     limits_visitor check(limits, in.size());
     std::size_t off = 0;
@@ -133,7 +139,9 @@ expected<msgpack::object_handle> unpack(byte_view in, const decode_limits& limit
                                               limits.max_string, limits.max_depth);
     try {
         off = 0;
-        return msgpack::unpack(data, in.size(), off, refer_to_payload, nullptr, unpack_limits);
+        bool referenced = false;
+        return msgpack::unpack(zone, data, in.size(), off, referenced, refer_to_payload, nullptr,
+                               unpack_limits);
     } catch (const std::exception& e) {
         return fail(errc::malformed, std::string("payload refused: ") + e.what());
     }

@@ -50,9 +50,15 @@ void encode(const T& v, bytes& out) {
 }
 
 /// Checks `in` against `limits` without unpacking (one pass of msgpack's
-/// parser), then unpacks it. The handle refers to `in`'s bytes: it is valid
-/// while `in` is. Failures are `malformed`.
-[[nodiscard]] expected<msgpack::object_handle> unpack(byte_view in, const decode_limits& limits);
+/// parser), then unpacks it into `zone`. The object refers to `in`'s bytes
+/// and `zone`'s memory: it is valid while both are. Failures are `malformed`.
+[[nodiscard]] expected<msgpack::object> unpack(byte_view in, const decode_limits& limits,
+                                               msgpack::zone& zone);
+
+/// The first chunk of the zone that unpacks a payload of `size` bytes: room
+/// for the objects of a payload that size (validated payloads hold at most
+/// one object per byte), so a small payload costs one small allocation.
+[[nodiscard]] std::size_t zone_chunk_size(std::size_t size) noexcept;
 
 /// Decodes one `T` that fills `in` exactly. Every failure (truncated,
 /// trailing bytes, a type mismatch or wrong shape, a limit) is
@@ -60,12 +66,13 @@ void encode(const T& v, bytes& out) {
 template <class T>
 requires detail::wire_field<T>
 [[nodiscard]] expected<T> decode(byte_view in, const decode_limits& limits = {}) {
-    auto handle = unpack(in, limits);
-    if (!handle) {
-        return troupe::unexpected(std::move(handle).error());
+    msgpack::zone zone(zone_chunk_size(in.size()));
+    auto obj = unpack(in, limits, zone);
+    if (!obj) {
+        return troupe::unexpected(std::move(obj).error());
     }
     try {
-        return handle->get().as<T>();
+        return obj->as<T>();
     } catch (const std::exception& e) {
         return fail(errc::malformed, std::string("payload does not fit the type: ") + e.what());
     } catch (...) { // a user adaptor may throw anything
