@@ -15,6 +15,8 @@
 
 #include <msgpack.hpp>
 
+#include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -34,31 +36,67 @@ struct decode_limits {
     std::size_t max_elements = 1u << 20; ///< array elements + map keys and values, in all
 };
 
+/// The stream `encode` packs into: appends to a byte buffer.
+struct byte_appender {
+    bytes& out;
+    void write(const char* p, std::size_t n) {
+        const auto* b = reinterpret_cast<const std::byte*>(p); // NOLINT: byte view of chars
+        out.insert(out.end(), b, b + n);
+    }
+};
+
+} // namespace troupe::net::internal
+
+// msgpack-cxx 4.1 packs a float or double holding a whole number as an
+// integer (msgpack/msgpack-c#1018), and its range check lets 2^64 through to a
+// `uint64_t` conversion, which is undefined behaviour (the fuzzer's UBSan found
+// it re-encoding a decoded 2^64). troupe's packer writes floats as msgpack
+// floats, always: defined for every value, and a "f64" stays a float on the
+// wire for every reader. Decoding still accepts integers for floats.
+namespace msgpack::v1 {
+template <>
+inline packer<troupe::net::internal::byte_appender>&
+packer<troupe::net::internal::byte_appender>::pack_float(float d) {
+    const auto bits = std::bit_cast<std::uint32_t>(d);
+    const std::array<char, 5> buf{static_cast<char>(0xcaU), static_cast<char>(bits >> 24U),
+                                  static_cast<char>(bits >> 16U), static_cast<char>(bits >> 8U),
+                                  static_cast<char>(bits)};
+    append_buffer(buf.data(), buf.size());
+    return *this;
+}
+template <>
+inline packer<troupe::net::internal::byte_appender>&
+packer<troupe::net::internal::byte_appender>::pack_double(double d) {
+    const auto bits = std::bit_cast<std::uint64_t>(d);
+    std::array<char, 9> buf{static_cast<char>(0xcbU)};
+    for (std::size_t i = 0; i < 8; ++i) {
+        buf[1 + i] = static_cast<char>(bits >> (56U - 8U * i)); // big-endian
+    }
+    append_buffer(buf.data(), buf.size());
+    return *this;
+}
+} // namespace msgpack::v1
+
+namespace troupe::net::internal {
+
 /// Appends `v`, packed as msgpack, to `out`.
 template <class T>
 requires detail::wire_field<T>
 void encode(const T& v, bytes& out) {
-    struct appender {
-        bytes& out;
-        void write(const char* p, std::size_t n) {
-            const auto* b = reinterpret_cast<const std::byte*>(p); // NOLINT: byte view of chars
-            out.insert(out.end(), b, b + n);
-        }
-    };
-    appender sink{out};
+    byte_appender sink{out};
     msgpack::pack(sink, v);
 }
+
+/// The first chunk of the zone that unpacks a payload of `size` bytes: room
+/// for the objects of a payload that size (validated payloads hold at most
+/// one object per byte), so a small payload costs one small allocation.
+[[nodiscard]] std::size_t zone_chunk_size(std::size_t size) noexcept;
 
 /// Checks `in` against `limits` without unpacking (one pass of msgpack's
 /// parser), then unpacks it into `zone`. The object refers to `in`'s bytes
 /// and `zone`'s memory: it is valid while both are. Failures are `malformed`.
 [[nodiscard]] expected<msgpack::object> unpack(byte_view in, const decode_limits& limits,
                                                msgpack::zone& zone);
-
-/// The first chunk of the zone that unpacks a payload of `size` bytes: room
-/// for the objects of a payload that size (validated payloads hold at most
-/// one object per byte), so a small payload costs one small allocation.
-[[nodiscard]] std::size_t zone_chunk_size(std::size_t size) noexcept;
 
 /// Decodes one `T` that fills `in` exactly. Every failure (truncated,
 /// trailing bytes, a type mismatch or wrong shape, a limit) is

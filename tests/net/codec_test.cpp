@@ -149,6 +149,24 @@ TEST(Codec, BuiltinsRoundTrip) {
     EXPECT_EQ(round_trip(m), m);
 }
 
+TEST(Codec, FloatsStayFloats) {
+    bytes buf;
+    encode(3.0, buf);
+    ASSERT_EQ(buf.size(), 9U); // float64, not the integer 3
+    EXPECT_EQ(buf[0], std::byte{0xcb});
+    buf.clear();
+    encode(0x1p64, buf); // the value msgpack-cxx 4.1 converts to uint64_t (undefined)
+    EXPECT_EQ(buf[0], std::byte{0xcb});
+    EXPECT_EQ(decode<double>(buf).value_or(0), 0x1p64);
+    buf.clear();
+    encode(-2.0F, buf);
+    ASSERT_EQ(buf.size(), 5U);
+    EXPECT_EQ(buf[0], std::byte{0xca});
+    EXPECT_EQ(decode<float>(buf).value_or(0), -2.0F);
+    // a peer that packs a whole number as an integer is still understood
+    EXPECT_EQ(decode<double>(raw({0x07})).value_or(0), 7.0);
+}
+
 TEST(Codec, EncodeAppends) {
     bytes buf = raw({0xaa});
     encode(std::int32_t{1}, buf);
