@@ -192,16 +192,32 @@ expected<void> decode_as(std::uint32_t version, byte_view payload, const decode_
     return {};
 }
 
+template <class... Ms>
+constexpr bool names_are_unique(std::variant<Ms...>* /*tag*/) {
+    const std::array<std::string_view, sizeof...(Ms)> names{wire_type<Ms>::name...};
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        for (std::size_t j = i + 1; j < names.size(); ++j) {
+            if (names[i] == names[j]) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 template <class F, class... Ms>
 expected<void> decode_one_of(std::variant<Ms...>* /*tag*/, std::string_view name,
                              std::uint32_t version, byte_view payload, const decode_limits& limits,
                              F& on_message) {
-    expected<void> result =
-        fail(errc::unknown_type, "no wire type " + std::string(name) + " in this actor's protocol");
-    // The first alternative with that name decides (names are unique in a protocol).
-    (void)((wire_type<Ms>::name == name &&
-            (result = decode_as<Ms>(version, payload, limits, on_message), true)) ||
-           ...);
+    // At most one alternative has that name (decode_protocol checks).
+    expected<void> result;
+    const bool found = ((wire_type<Ms>::name == name &&
+                         (result = decode_as<Ms>(version, payload, limits, on_message), true)) ||
+                        ...);
+    if (!found) {
+        return fail(errc::unknown_type,
+                    "no wire type " + std::string(name) + " in this actor's protocol");
+    }
     return result;
 }
 
@@ -233,13 +249,16 @@ requires wire_value<T> std::string wire_name() {
 /// `name`, and calls `on_message(M&&)` with it, once. Refuses a name `P` does
 /// not have and a version other than `P`'s with `errc::unknown_type` (the
 /// message names the type, and both versions), a bad payload with
-/// `errc::malformed`; `on_message` is not called then.
+/// `errc::malformed`; `on_message` is not called then. Two alternatives of
+/// `P` with one wire name do not compile.
 template <class P, class F>
 requires wire_protocol<P>
 [[nodiscard]] expected<void> decode_protocol(std::string_view name, std::uint32_t version,
                                              byte_view payload, const decode_limits& limits,
                                              F&& on_message) {
     using alts = typename codec_detail::alternatives<P>::type;
+    static_assert(codec_detail::names_are_unique(static_cast<alts*>(nullptr)),
+                  "two alternatives of the protocol share a wire name");
     return codec_detail::decode_one_of(static_cast<alts*>(nullptr), name, version, payload, limits,
                                        on_message);
 }
