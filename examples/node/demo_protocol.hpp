@@ -40,7 +40,7 @@ using counter_protocol = std::variant<bump, increment, get_count>;
 
 } // namespace troupe_demo
 
-TROUPE_WIRE_TYPE(troupe_demo::echo, "troupe_demo.echo", 1)
-TROUPE_WIRE_TYPE(troupe_demo::bump, "troupe_demo.bump", 1)
-TROUPE_WIRE_TYPE(troupe_demo::increment, "troupe_demo.increment", 1)
-TROUPE_WIRE_TYPE(troupe_demo::get_count, "troupe_demo.get_count", 1)
+TROUPE_WIRE_TYPE(::troupe_demo::echo, "troupe_demo.echo", 1);
+TROUPE_WIRE_TYPE(::troupe_demo::bump, "troupe_demo.bump", 1);
+TROUPE_WIRE_TYPE(::troupe_demo::increment, "troupe_demo.increment", 1);
+TROUPE_WIRE_TYPE(::troupe_demo::get_count, "troupe_demo.get_count", 1);

@@ -15,6 +15,7 @@
 
 #include <troupe/actors/error.hpp>
 #include <troupe/actors/expected.hpp>
+#include <troupe/net/detail/bytes.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -26,8 +27,8 @@
 
 namespace troupe::net::internal {
 
-using bytes = std::vector<std::byte>;
-using byte_view = std::span<const std::byte>;
+using detail::byte_view;
+using detail::bytes;
 
 /// Size of the length prefix.
 inline constexpr std::size_t frame_prefix_size = 4;

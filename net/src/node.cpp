@@ -702,6 +702,7 @@ public:
         : sys_(sys), opts_(std::move(opts)), secret_(std::move(secret)),
           box_(std::make_shared<outbox>()), exports_(std::make_shared<export_table>()) {
         identity_.name = opts_.name;
+        identity_.type_table_hash = detail::type_table_hash();
         do {
             randombytes_buf(&identity_.id, sizeof identity_.id);
         } while (identity_.id == 0);

@@ -29,8 +29,8 @@ struct count {
     MSGPACK_DEFINE(unused)
 };
 } // namespace flow
-TROUPE_WIRE_TYPE(flow::item, "flow.item", 1)
-TROUPE_WIRE_TYPE(flow::count, "flow.count", 1)
+TROUPE_WIRE_TYPE(::flow::item, "flow.item", 1);
+TROUPE_WIRE_TYPE(::flow::count, "flow.count", 1);
 
 namespace troupe::net {
 namespace {

@@ -33,10 +33,10 @@ struct crash {
     MSGPACK_DEFINE()
 };
 } // namespace demo
-TROUPE_WIRE_TYPE(demo::echo, "test.echo", 1)
-TROUPE_WIRE_TYPE(demo::add, "test.add", 1)
-TROUPE_WIRE_TYPE(demo::note, "test.note", 1)
-TROUPE_WIRE_TYPE(demo::crash, "test.crash", 1)
+TROUPE_WIRE_TYPE(::demo::echo, "test.echo", 1);
+TROUPE_WIRE_TYPE(::demo::add, "test.add", 1);
+TROUPE_WIRE_TYPE(::demo::note, "test.note", 1);
+TROUPE_WIRE_TYPE(::demo::crash, "test.crash", 1);
 
 namespace troupe::net {
 namespace {

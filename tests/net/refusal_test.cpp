@@ -27,7 +27,7 @@ struct ping {
     MSGPACK_DEFINE(n)
 };
 } // namespace refusal
-TROUPE_WIRE_TYPE(refusal::ping, "refusal.ping", 1)
+TROUPE_WIRE_TYPE(::refusal::ping, "refusal.ping", 1);
 
 namespace troupe::net {
 namespace {

@@ -103,22 +103,13 @@ inline bytes& scratch() {
     return buf;
 }
 
-template <class P>
-struct alternatives {
-    using type = std::variant<P>;
-};
-template <class... Ms>
-struct alternatives<std::variant<Ms...>> {
-    using type = std::variant<Ms...>;
-};
-
 /// "name@version,..." of `P`'s alternatives, sorted: what a lookup checks.
 template <class P>
 std::string protocol_signature() {
     std::vector<std::string> parts;
     [&]<class... Ms>(std::variant<Ms...>*) {
         (parts.push_back(wire_name<Ms>() + "@" + std::to_string(wire_version<Ms>())), ...);
-    }(static_cast<typename alternatives<P>::type*>(nullptr));
+    }(static_cast<typename codec_detail::alternatives<P>::type*>(nullptr));
     std::sort(parts.begin(), parts.end());
     std::string out;
     for (const auto& p : parts) {
