@@ -15,6 +15,7 @@ std::string_view to_string(frame_kind k) noexcept {
     case frame_kind::heartbeat: return "heartbeat";
     case frame_kind::bye: return "bye";
     case frame_kind::credit: return "credit";
+    case frame_kind::batch: return "batch";
     case frame_kind::tell: return "tell";
     case frame_kind::ask: return "ask";
     case frame_kind::reply: return "reply";

@@ -45,6 +45,8 @@ enum class frame_kind : std::uint8_t {
     heartbeat = 8,
     bye = 9,
     credit = 10,
+    // whole frames back to back: the plaintext of a sealed frame
+    batch = 11,
     // messages
     tell = 16,
     ask = 17,

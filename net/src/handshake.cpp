@@ -55,6 +55,7 @@ handshake::handshake(node_identity self, const cluster_secret& secret, std::uint
     w.u64(self_.id);
     w.str(self_.name);
     w.u64(self_.type_table_hash);
+    w.u8(self_.seal ? 1 : 0);
     w.raw(as_bytes(nonce_));
 }
 
@@ -122,6 +123,8 @@ void handshake::on_hello(byte_view body, bytes& out) {
     peer.id = r.u64();
     peer.name = r.str(max_node_name);
     peer.type_table_hash = r.u64();
+    const std::uint8_t flags = r.u8();
+    peer.seal = (flags & 1U) != 0;
     if (!r.ok() || r.remaining() != handshake_nonce_size || peer.name.empty()) {
         refuse(errc::malformed,
                "node '" + self_.name +

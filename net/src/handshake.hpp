@@ -24,6 +24,7 @@ struct node_identity {
     std::uint64_t id = 0;
     std::string name;                  ///< 1 to `max_node_name` bytes
     std::uint64_t type_table_hash = 0; ///< the wire types the node knows (the codec's)
+    bool seal = false; ///< wants the link's frames sealed (AEAD) after the handshake
 };
 
 inline constexpr std::uint16_t protocol_version = 1;

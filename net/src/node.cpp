@@ -8,6 +8,7 @@
 #include "frame.hpp"
 #include "handshake.hpp"
 #include "io_loop.hpp"
+#include "seal.hpp"
 #include "secret.hpp"
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sodium.h>
 #include <unordered_map>
 #include <unordered_set>
@@ -703,6 +705,7 @@ public:
           box_(std::make_shared<outbox>()), exports_(std::make_shared<export_table>()) {
         identity_.name = opts_.name;
         identity_.type_table_hash = detail::type_table_hash();
+        identity_.seal = opts_.encrypt;
         do {
             randombytes_buf(&identity_.id, sizeof identity_.id);
         } while (identity_.id == 0);
@@ -871,6 +874,8 @@ protected:
         steady::time_point opened, last_rx, last_tx;
         std::shared_ptr<link_impl> link; // once established
         actor_ref<link_protocol> actor;
+        std::optional<frame_sealer> sealer; // a sealed link, once established
+        std::optional<frame_opener> opener;
     };
 
     void on_open(conn_id c, bool inbound, const std::string& peer) override {
@@ -893,44 +898,34 @@ protected:
             if (!s.link) {
                 return handshake_frame(s, f, why);
             }
-            switch (f.kind) {
-            case frame_kind::heartbeat: return true;
-            case frame_kind::credit: {
-                wire_reader r(f.body);
-                const std::uint64_t n = r.u64();
-                if (!r.done()) {
-                    why = error{errc::malformed, "a credit frame that does not parse"};
-                    return false;
-                }
-                s.link->grant(n);
-                return true;
+            if (!s.opener) {
+                return link_frame(s, f, batch, why);
             }
-            case frame_kind::bye:
-                why = error{errc::stopped, "the peer closed the link"};
-                return false;
-            case frame_kind::tell:
-            case frame_kind::ask:
-            case frame_kind::reply:
-                if (!s.link->received(frame_prefix_size + 1 + f.body.size())) {
-                    why = error{errc::malformed, "the peer sent beyond the credit it was given"};
-                    return false;
-                }
-                [[fallthrough]];
-            case frame_kind::lookup:
-            case frame_kind::lookup_reply:
-            case frame_kind::monitor:
-            case frame_kind::down: {
-                wire_writer w(batch);
-                const auto at = w.begin_frame(f.kind);
-                w.raw(f.body);
-                w.end_frame(at);
-                return true;
-            }
-            default:
-                why = error{errc::malformed,
-                            "an unexpected frame: " + std::string(to_string(f.kind))};
+            if (f.kind != frame_kind::sealed) {
+                why = error{errc::unauthenticated, "a plain frame on a sealed link"};
                 return false;
             }
+            auto inner = s.opener->open(f.body);
+            if (!inner) {
+                why = inner.error();
+                return false;
+            }
+            if (inner->kind != frame_kind::batch) {
+                why = error{errc::malformed, "a sealed frame that is not a batch"};
+                return false;
+            }
+            frame_reader frames(opts_.max_frame_size);
+            bool go_on = true;
+            auto whole = frames.feed(inner->body, [&](frame_view g) {
+                go_on = link_frame(s, g, batch, why);
+                return go_on;
+            });
+            if (!whole || frames.mid_frame()) {
+                why = whole ? error{errc::malformed, "a sealed batch ends inside a frame"}
+                            : whole.error();
+                return false;
+            }
+            return go_on;
         });
         if (!batch.empty() && s.link) {
             if (!s.actor.tell(inbound_batch{std::move(batch)})) {
@@ -1011,9 +1006,79 @@ private:
         return box_->ep;
     }
 
+    // Writes whole frames to `s`; on a sealed link as sealed batches, each
+    // at most a maximum frame long (one AEAD operation per batch).
     void write(session& s, byte_view data) {
-        box_->ep->write(s.c, data);
         s.last_tx = steady::now();
+        if (!s.sealer) {
+            box_->ep->write(s.c, data);
+            return;
+        }
+        bytes sealed;
+        std::size_t begin = 0;
+        while (begin < data.size()) {
+            std::size_t end = begin;
+            while (data.size() - end >= frame_prefix_size) {
+                std::uint32_t len = 0;
+                for (std::size_t i = 0; i < frame_prefix_size; ++i) {
+                    len |= static_cast<std::uint32_t>(data[end + i]) << (8 * i);
+                }
+                const std::size_t size = frame_prefix_size + len;
+                if (end > begin && end + size - begin > opts_.max_frame_size) {
+                    break;
+                }
+                end += size;
+            }
+            if (auto ok =
+                    s.sealer->seal(frame_kind::batch, data.subspan(begin, end - begin), sealed);
+                !ok) {
+                // The counter ran out (2^64 frames): the link cannot go on safely.
+                box_->ep->close(s.c);
+                return;
+            }
+            begin = end;
+        }
+        box_->ep->write(s.c, sealed);
+    }
+
+    // One frame of an established link: upkeep handled here, the rest
+    // appended to `batch` for the link actor. False (with `why`) closes it.
+    bool link_frame(session& s, frame_view f, bytes& batch, error& why) {
+        switch (f.kind) {
+        case frame_kind::heartbeat: return true;
+        case frame_kind::credit: {
+            wire_reader r(f.body);
+            const std::uint64_t n = r.u64();
+            if (!r.done()) {
+                why = error{errc::malformed, "a credit frame that does not parse"};
+                return false;
+            }
+            s.link->grant(n);
+            return true;
+        }
+        case frame_kind::bye: why = error{errc::stopped, "the peer closed the link"}; return false;
+        case frame_kind::tell:
+        case frame_kind::ask:
+        case frame_kind::reply:
+            if (!s.link->received(frame_prefix_size + 1 + f.body.size())) {
+                why = error{errc::malformed, "the peer sent beyond the credit it was given"};
+                return false;
+            }
+            [[fallthrough]];
+        case frame_kind::lookup:
+        case frame_kind::lookup_reply:
+        case frame_kind::monitor:
+        case frame_kind::down: {
+            wire_writer w(batch);
+            const auto at = w.begin_frame(f.kind);
+            w.raw(f.body);
+            w.end_frame(at);
+            return true;
+        }
+        default:
+            why = error{errc::malformed, "an unexpected frame: " + std::string(to_string(f.kind))};
+            return false;
+        }
     }
 
     bool handshake_frame(session& s, frame_view f, error& why) {
@@ -1029,8 +1094,16 @@ private:
     }
 
     bool established(session& s, error& why) {
-        s.reader.set_max_length(opts_.max_frame_size);
-        peer_info info{s.shake.peer().id, s.shake.peer().name, s.address};
+        if (opts_.encrypt || s.shake.peer().seal) {
+            const session_keys keys = s.shake.keys();
+            s.sealer.emplace(keys.tx);
+            s.opener.emplace(keys.rx);
+            s.reader.set_max_length(opts_.max_frame_size + frame_prefix_size + seal_overhead + 1);
+        } else {
+            s.reader.set_max_length(opts_.max_frame_size);
+        }
+        peer_info info{s.shake.peer().id, s.shake.peer().name, s.address, s.sealer.has_value(),
+                       s.shake.peer().type_table_hash};
         auto l = std::make_shared<link_impl>(s.c, info, opts_, box_, sys_);
         {
             std::lock_guard lock(mutex_);

@@ -86,7 +86,8 @@ bytes hello_body(std::uint64_t id, std::string_view name, std::uint16_t version 
     w.u16(version);
     w.u64(id);
     w.str(name);
-    w.u64(0);
+    w.u64(0); // type table hash
+    w.u8(0);  // flags: no sealing
     body.resize(body.size() + nonce_size, std::byte{7});
     return body;
 }

@@ -248,6 +248,34 @@ TEST(Node, AWrongSecretIsRefusedOnBothSides) {
     EXPECT_TRUE((*na)->peers().empty());
 }
 
+TEST(Node, ALinkIsSealedIfEitherNodeAsks) {
+    for (const auto& [a_seals, b_seals] : {std::pair{true, true}, std::pair{false, true},
+                                           std::pair{true, false}, std::pair{false, false}}) {
+        troupe::system a;
+        troupe::system b;
+        auto oa = options("alpha");
+        oa.encrypt = a_seals;
+        auto ob = options("beta");
+        ob.encrypt = b_seals;
+        auto na = node::attach(a, oa);
+        auto nb = node::attach(b, ob);
+        ASSERT_TRUE(na && nb);
+        auto svc = b.spawn<service>(nullptr);
+        ASSERT_TRUE((*nb)->publish("svc", svc));
+        auto port = (*nb)->listen();
+        ASSERT_TRUE(port);
+        auto peer = (*na)->connect("127.0.0.1", *port);
+        ASSERT_TRUE(peer) << peer.error();
+        EXPECT_EQ(peer->sealed, a_seals || b_seals);
+        EXPECT_EQ(peer->type_table_hash, (*na)->peers().at(0).type_table_hash);
+        auto remote = (*na)->lookup<service_protocol>(peer->id, "svc", 5s);
+        ASSERT_TRUE(remote) << remote.error();
+        auto r = remote->ask(demo::echo{std::string(10000, 's')}, 5s).get();
+        ASSERT_TRUE(r) << r.error();
+        EXPECT_EQ(r->size(), 10000u);
+    }
+}
+
 TEST(Node, BadOptionsAreRefused) {
     troupe::system s;
     EXPECT_EQ(node::attach(s, options("")).error().code(), errc::invalid_argument);

@@ -47,6 +47,9 @@ struct node_options {
     /// this node send) before sends to it are refused: `mailbox_full` to an
     /// asker, a `link_overflow` dead letter for a tell.
     std::size_t outbound_capacity = 16U << 20U;
+    /// Seal every frame after the handshake (AEAD, per-connection keys;
+    /// docs/net.md "Encryption"). A link is sealed if either node asks.
+    bool encrypt = true;
     /// Mailbox of each proxy (the local stand-in of a remote actor): its
     /// capacity and overflow policy bound what local senders queue for it.
     /// While the outbound queue is full a proxy waits up to its
@@ -61,6 +64,10 @@ struct peer_info {
     std::uint64_t id = 0; ///< its node id (random per node instance)
     std::string name;
     std::string address; ///< "host:port" of the connection
+    bool sealed = false; ///< its frames are sealed (AEAD), see `node_options::encrypt`
+    /// Hash of the wire types its process registered (`TROUPE_WIRE_TYPE`):
+    /// equal to this node's when both know the same types and versions.
+    std::uint64_t type_table_hash = 0;
 };
 
 /// Counters of a node (relaxed snapshots).
