@@ -49,6 +49,8 @@ void post_to_io_thread(caf::io::network::multiplexer& mpx, void* token, F fn) {
     mpx.post([token, fn = std::move(fn)]() mutable {
 #ifdef TROUPE_TSAN
         __tsan_acquire(token);
+#else
+        (void)token;
 #endif
         fn();
     });
@@ -96,6 +98,10 @@ class broker_endpoint final : public endpoint {
 public:
     broker_endpoint(io_handler& handler, duration tick, std::shared_ptr<caf_runtime> rt)
         : handler_(handler), tick_(tick), runtime_(std::move(rt)) {}
+    broker_endpoint(const broker_endpoint&) = delete;
+    broker_endpoint& operator=(const broker_endpoint&) = delete;
+    broker_endpoint(broker_endpoint&&) = delete;
+    broker_endpoint& operator=(broker_endpoint&&) = delete;
     ~broker_endpoint() override {
         shutdown();
         if (wake_wr_ >= 0) {
@@ -106,7 +112,8 @@ public:
     expected<void> start() {
         int fds[2] = {-1, -1};
         if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-            return fail(errc::unsupported, std::string("socketpair: ") + std::strerror(errno));
+            return fail(errc::unsupported,
+                        std::string("socketpair failed: ") + std::to_string(errno));
         }
         const int wake_rd = fds[0];
         {
@@ -240,7 +247,7 @@ private:
     }
 
     void opened(caf::io::connection_handle hdl, bool inbound) {
-        self_->configure_read(hdl, caf::io::receive_policy::at_most(64 * 1024));
+        self_->configure_read(hdl, caf::io::receive_policy::at_most(std::size_t{64} * 1024));
         handler_.on_open(hdl.id(), inbound,
                          self_->remote_addr(hdl) + ":" + std::to_string(self_->remote_port(hdl)));
     }

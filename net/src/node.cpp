@@ -710,6 +710,10 @@ public:
             randombytes_buf(&identity_.id, sizeof identity_.id);
         } while (identity_.id == 0);
     }
+    node_impl(const node_impl&) = delete;
+    node_impl& operator=(const node_impl&) = delete;
+    node_impl(node_impl&&) = delete;
+    node_impl& operator=(node_impl&&) = delete;
     ~node_impl() override { close(); }
 
     expected<void> start() {
@@ -1216,6 +1220,11 @@ private:
 /// The system extension that owns a node: closes it at the system's shutdown.
 struct node_slot {
     std::shared_ptr<node_impl> node;
+    explicit node_slot(std::shared_ptr<node_impl> n) : node(std::move(n)) {}
+    node_slot(const node_slot&) = delete;
+    node_slot& operator=(const node_slot&) = delete;
+    node_slot(node_slot&&) = delete;
+    node_slot& operator=(node_slot&&) = delete;
     ~node_slot() {
         if (node) {
             node->close();
@@ -1261,7 +1270,7 @@ expected<std::shared_ptr<node>> node::attach(troupe::system& sys, node_options o
     if (auto ok = impl->start(); !ok) {
         return troupe::unexpected(ok.error());
     }
-    auto slot = sys.extension<node_slot>([&] { return new node_slot{impl}; });
+    auto slot = sys.extension<node_slot>([&] { return new node_slot(impl); });
     if (!slot || slot->node != impl) {
         impl->close();
         return fail(errc::name_taken, "this system has a node already");

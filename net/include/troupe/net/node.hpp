@@ -126,11 +126,11 @@ public:
     /// Publishes `ref` under `name` for peers to look up. Fails with
     /// `invalid_argument` (empty ref or name) or `name_taken`.
     template <wire_protocol P>
-    expected<void> publish(std::string name, const actor_ref<P>& ref) {
+    expected<void> publish(const std::string& name, const actor_ref<P>& ref) {
         if (!ref) {
             return fail(errc::invalid_argument, "publish of an empty actor_ref");
         }
-        return publish_erased(std::move(name), ref.addr(), detail::protocol_signature<P>(),
+        return publish_erased(name, ref.addr(), detail::protocol_signature<P>(),
                               detail::make_deliverer<P>(ref));
     }
     /// Withdraws a name (refs already looked up keep working).

@@ -138,21 +138,22 @@ deliverer make_deliverer(actor_ref<P> ref) {
     return [ref = std::move(ref)](const inbound& in) {
         const trace_scope trace(in.trace);
         auto ok = decode_protocol<P>(in.type, in.version, in.payload, *in.limits, [&](auto&& m) {
-            using M = std::remove_cvref_t<decltype(m)>;
+            using msg_t = std::remove_cvref_t<decltype(m)>;
             if (!in.is_ask) {
-                (void)ref.tell(std::move(m)); // a refusal is counted by the receiver
+                (void)ref.tell(std::forward<decltype(m)>(m)); // a refusal is counted there
                 return;
             }
-            if constexpr (askable<M>) {
-                using R = typename M::reply_type;
-                (void)ref.ask(std::move(m), in.timeout)
-                    .then([from = in.from, request = in.request](expected<R> r) {
-                        answer<R>(*from, request, r);
+            if constexpr (askable<msg_t>) {
+                using reply_t = typename msg_t::reply_type;
+                (void)ref.ask(std::forward<decltype(m)>(m), in.timeout)
+                    .then([from = in.from, request = in.request](expected<reply_t> r) {
+                        answer<reply_t>(*from, request, r);
                     });
             } else {
                 in.from->send_reply(
                     in.request,
-                    error{errc::type_mismatch, wire_name<M>() + " was asked but has no reply"}, {});
+                    error{errc::type_mismatch, wire_name<msg_t>() + " was asked but has no reply"},
+                    {});
             }
         });
         if (!ok) {
