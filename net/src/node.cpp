@@ -93,11 +93,8 @@ struct outbox {
     std::shared_ptr<endpoint> ep;                  // set once before any link exists
 };
 
-struct lookup_result {
-    std::uint64_t export_id = 0;
-};
 struct lookup_request {
-    using reply_type = lookup_result;
+    using reply_type = detail::found_actor;
     std::string name;
     std::string signature;
 };
@@ -502,8 +499,9 @@ private:
 class link_actor final : public actor<link_protocol> {
 public:
     link_actor(std::shared_ptr<link_impl> l, std::shared_ptr<export_table> exports,
-               std::uint32_t max_frame)
-        : link_(std::move(l)), exports_(std::move(exports)), max_frame_(max_frame) {}
+               std::uint32_t max_frame, spawn_options proxy_mailbox)
+        : link_(std::move(l)), exports_(std::move(exports)), max_frame_(max_frame),
+          proxy_mailbox_(std::move(proxy_mailbox)) {}
 
     void on(inbound_batch& b) {
         frame_reader frames(max_frame_ + 1);
@@ -519,7 +517,7 @@ public:
         link_->delivered(data_bytes);
     }
 
-    void on(lookup_request& r, response_promise<lookup_result> reply) {
+    void on(lookup_request& r, response_promise<detail::found_actor> reply) {
         const std::uint64_t request = ++last_lookup_;
         lookups_.emplace(request, std::move(reply));
         link_->send_lookup(request, r.name, r.signature);
@@ -599,7 +597,15 @@ private:
                 return;
             }
             if (code == errc::none) {
-                (void)it->second.reply(lookup_result{id});
+                detail::found_actor found;
+                found.sys = &system();
+                found.over = link_;
+                found.export_id = id;
+                found.parent = addr();
+                found.proxy_name = "r" + std::to_string(id);
+                found.proxy_path = path() + "/" + found.proxy_name;
+                found.proxy_mailbox = proxy_mailbox_;
+                (void)it->second.reply(std::move(found));
             } else {
                 (void)it->second.fail(error{code, std::move(message)});
             }
@@ -669,9 +675,10 @@ private:
     std::shared_ptr<link_impl> link_;
     std::shared_ptr<export_table> exports_;
     std::uint32_t max_frame_;
+    spawn_options proxy_mailbox_;
     detail::decode_limits limits_;
     std::uint64_t last_lookup_ = 0;
-    std::map<std::uint64_t, response_promise<lookup_result>> lookups_;
+    std::map<std::uint64_t, response_promise<detail::found_actor>> lookups_;
     std::vector<response_promise<void>> writable_waiters_;
 };
 
@@ -830,12 +837,10 @@ protected:
                                                            std::move(deliver)});
     }
 
-    expected<found_actor> lookup_erased(std::uint64_t peer, std::string_view name,
-                                        std::string signature, duration timeout) override {
-        if (on_scheduler_worker() || current_actor_id() != 0) {
-            return fail(errc::would_block, "node::lookup blocks; call it from a plain thread");
-        }
-        std::shared_ptr<link_impl> l;
+    expected<ask_handle<detail::found_actor>> lookup_erased(std::uint64_t peer,
+                                                            std::string_view name,
+                                                            std::string signature,
+                                                            duration timeout) override {
         actor_ref<link_protocol> actor;
         {
             std::lock_guard lock(mutex_);
@@ -843,23 +848,9 @@ protected:
             if (it == links_.end()) {
                 return fail(errc::node_unreachable, "no link to node " + hex(peer));
             }
-            l = it->second.link;
             actor = it->second.actor;
         }
-        auto found =
-            actor.ask(lookup_request{std::string(name), std::move(signature)}, timeout).get();
-        if (!found) {
-            return troupe::unexpected(found.error());
-        }
-        found_actor f;
-        f.sys = &sys_;
-        f.link = l;
-        f.export_id = found->export_id;
-        f.parent = actor.addr();
-        f.proxy_name = "r" + std::to_string(found->export_id);
-        f.proxy_path = actor.path() + "/" + f.proxy_name;
-        f.proxy_mailbox = opts_.proxy_mailbox;
-        return f;
+        return actor.ask(lookup_request{std::string(name), std::move(signature)}, timeout);
     }
 
     // ---- I/O thread ---------------------------------------------------------------
@@ -1116,9 +1107,9 @@ private:
                 return false;
             }
         }
-        auto actor = troupe::system::spawn_child_of<link_actor>(root_, "peer-" + hex(info.id),
-                                                                spawn_options{.capacity = 4096}, l,
-                                                                exports_, opts_.max_frame_size);
+        auto actor = troupe::system::spawn_child_of<link_actor>(
+            root_, "peer-" + hex(info.id), spawn_options{.capacity = 4096}, l, exports_,
+            opts_.max_frame_size, opts_.proxy_mailbox);
         if (!actor || actor->addr().is_terminated()) {
             why = error{errc::receiver_down, "the node is closing"};
             return false;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -186,6 +187,77 @@ TEST_F(TwoNodes, ARemoteFailureReachesTheMonitorWithItsRealCause) {
     ASSERT_TRUE(cause.has_value());
     EXPECT_EQ(cause->code(), errc::exception) << *cause;
     EXPECT_NE(cause->to_string().find("asked to crash"), std::string::npos) << *cause;
+}
+
+/// Looks the service up from inside a handler and asks it.
+struct look_up {
+    std::uint64_t peer = 0;
+};
+struct client_outcome {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::optional<errc> blocking_lookup;
+    std::optional<expected<int>> sum;
+    void set(expected<int> v) {
+        {
+            std::lock_guard lock(mutex);
+            sum = std::move(v);
+        }
+        cv.notify_all();
+    }
+    std::optional<expected<int>> wait() {
+        std::unique_lock lock(mutex);
+        cv.wait_for(lock, 10s, [&] { return sum.has_value(); });
+        return sum;
+    }
+};
+class client final : public actor<look_up> {
+public:
+    client(std::shared_ptr<node> n, std::shared_ptr<client_outcome> out)
+        : node_(std::move(n)), out_(std::move(out)) {}
+    void on(look_up& l) {
+        auto blocking = node_->lookup<service_protocol>(l.peer, "svc", 1s);
+        {
+            std::lock_guard lock(out_->mutex);
+            out_->blocking_lookup = blocking ? errc::none : blocking.error().code();
+        }
+        auto ok = node_->lookup_then<service_protocol>(
+            l.peer, "svc", 5s, [out = out_](expected<actor_ref<service_protocol>> svc) {
+                if (!svc) {
+                    out->set(troupe::unexpected(svc.error()));
+                    return;
+                }
+                (void)svc->ask(demo::add{20, 22}, 5s).then([out](expected<int> v) {
+                    out->set(std::move(v));
+                });
+            });
+        if (!ok) {
+            out_->set(troupe::unexpected(ok.error()));
+        }
+    }
+
+private:
+    std::shared_ptr<node> node_;
+    std::shared_ptr<client_outcome> out_;
+};
+
+TEST_F(TwoNodes, AnActorLooksUpWithoutBlocking) {
+    auto out = std::make_shared<client_outcome>();
+    auto c = a_.spawn<client>(alpha_, out);
+    ASSERT_TRUE(c.tell(look_up{beta_id_}));
+    auto sum = out->wait();
+    ASSERT_TRUE(sum.has_value());
+    ASSERT_TRUE(*sum) << sum->error();
+    EXPECT_EQ(**sum, 42);
+    std::lock_guard lock(out->mutex);
+    EXPECT_EQ(out->blocking_lookup, errc::would_block);
+}
+
+TEST_F(TwoNodes, LookupThenOutsideAnActorIsRefused) {
+    auto ok = alpha_->lookup_then<service_protocol>(beta_id_, "svc", 1s,
+                                                    [](expected<actor_ref<service_protocol>>) {});
+    ASSERT_FALSE(ok);
+    EXPECT_EQ(ok.error().code(), errc::invalid_argument);
 }
 
 TEST_F(TwoNodes, LookupOfAnUnknownNameFails) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <troupe/actors/actor_ref.hpp>
+#include <troupe/actors/ask.hpp>
 #include <troupe/actors/clock.hpp>
 #include <troupe/actors/expected.hpp>
 #include <troupe/actors/hook_list.hpp>
@@ -16,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace troupe::net {
@@ -138,29 +140,38 @@ public:
 
     /// A ref to the actor `peer` published as `name`, speaking `P`. Fails
     /// with `node_unreachable` (no link to `peer`), `receiver_down` (no such
-    /// name there), `type_mismatch` (it speaks another protocol), `timeout`.
+    /// name there), `type_mismatch` (it speaks another protocol), `timeout`,
+    /// `would_block` inside an actor (use `lookup_then` there).
     template <wire_protocol P>
     expected<actor_ref<P>> lookup(std::uint64_t peer, std::string_view name, duration timeout) {
-        auto found = lookup_erased(peer, name, detail::protocol_signature<P>(), timeout);
+        auto pending = lookup_erased(peer, name, detail::protocol_signature<P>(), timeout);
+        if (!pending) {
+            return troupe::unexpected(pending.error());
+        }
+        auto found = pending->get();
         if (!found) {
             return troupe::unexpected(found.error());
         }
-        for (int attempt = 0; attempt < 2; ++attempt) {
-            if (auto existing = found->sys->template find<P>(found->proxy_path)) {
-                return *existing;
-            }
-            auto made = troupe::system::spawn_child_of<detail::remote_proxy<P>>(
-                found->parent, found->proxy_name, found->proxy_mailbox, found->link,
-                found->export_id, found->proxy_mailbox.block_timeout);
-            if (!made) {
-                return troupe::unexpected(made.error());
-            }
-            auto cause = made->addr().exit_cause();
-            if (!cause || cause->code() != errc::name_taken) {
-                return *made; // live, or terminated for another reason (the link went down)
-            }
+        return detail::proxy_for<P>(*found);
+    }
+    /// `lookup` for an actor's handler, without blocking: `fn(expected<actor_ref<P>>)`
+    /// runs on this actor's turn once the answer is known (as `ask_handle::then`).
+    /// Fails with `invalid_argument` outside an actor's turn, or as `lookup`
+    /// at once when there is no link to `peer`.
+    template <wire_protocol P, class F>
+    requires std::is_invocable_v<F&, expected<actor_ref<P>>> expected<void>
+    lookup_then(std::uint64_t peer, std::string_view name, duration timeout, F fn) {
+        auto pending = lookup_erased(peer, name, detail::protocol_signature<P>(), timeout);
+        if (!pending) {
+            return troupe::unexpected(pending.error());
         }
-        return fail(errc::name_taken, "the proxy of " + std::string(name) + " raced");
+        return pending->then([fn = std::move(fn)](expected<detail::found_actor> found) mutable {
+            if (!found) {
+                fn(expected<actor_ref<P>>(troupe::unexpected(found.error())));
+                return;
+            }
+            fn(detail::proxy_for<P>(*found));
+        });
     }
 
     /// Counters (relaxed snapshots).
@@ -173,20 +184,12 @@ public:
 protected:
     node() = default;
 
-    /// What `lookup_erased` found: where the proxy lives.
-    struct found_actor {
-        troupe::system* sys = nullptr;
-        std::shared_ptr<detail::link> link;
-        std::uint64_t export_id = 0;
-        actor_addr parent;
-        std::string proxy_name;
-        std::string proxy_path;
-        spawn_options proxy_mailbox;
-    };
     virtual expected<void> publish_erased(std::string name, actor_addr who, std::string signature,
                                           detail::deliverer deliver) = 0;
-    virtual expected<found_actor> lookup_erased(std::uint64_t peer, std::string_view name,
-                                                std::string signature, duration timeout) = 0;
+    virtual expected<ask_handle<detail::found_actor>> lookup_erased(std::uint64_t peer,
+                                                                    std::string_view name,
+                                                                    std::string signature,
+                                                                    duration timeout) = 0;
 };
 
 } // namespace troupe::net

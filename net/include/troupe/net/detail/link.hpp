@@ -10,6 +10,8 @@
 #include <troupe/actors/clock.hpp>
 #include <troupe/actors/current_actor.hpp>
 #include <troupe/actors/response_promise.hpp>
+#include <troupe/actors/spawn_options.hpp>
+#include <troupe/actors/system.hpp>
 #include <troupe/actors/task.hpp>
 #include <troupe/net/detail/codec.hpp>
 
@@ -95,6 +97,17 @@ public:
 
 /// Delivers an inbound message to a published actor.
 using deliverer = std::function<void(const inbound&)>;
+
+/// What a lookup found: where the proxy of the peer's actor lives.
+struct found_actor {
+    troupe::system* sys = nullptr;
+    std::shared_ptr<link> over;
+    std::uint64_t export_id = 0;
+    actor_addr parent; ///< the link actor; proxies are its children
+    std::string proxy_name;
+    std::string proxy_path;
+    spawn_options proxy_mailbox;
+};
 
 /// Thread-local scratch for encoding payloads in the sending thread.
 inline bytes& scratch() {
@@ -259,5 +272,26 @@ private:
     std::uint64_t export_id_;
     duration patience_;
 };
+
+/// The proxy of `found` speaking `P`: the existing one, or a new one.
+template <class P>
+expected<actor_ref<P>> proxy_for(const found_actor& found) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        if (auto existing = found.sys->template find<P>(found.proxy_path)) {
+            return *existing;
+        }
+        auto made = troupe::system::spawn_child_of<remote_proxy<P>>(
+            found.parent, found.proxy_name, found.proxy_mailbox, found.over, found.export_id,
+            found.proxy_mailbox.block_timeout);
+        if (!made) {
+            return troupe::unexpected(made.error());
+        }
+        auto cause = made->addr().exit_cause();
+        if (!cause || cause->code() != errc::name_taken) {
+            return *made; // live, or terminated for another reason (the link went down)
+        }
+    }
+    return fail(errc::name_taken, "two lookups raced to make the proxy " + found.proxy_path);
+}
 
 } // namespace troupe::net::detail
