@@ -24,6 +24,7 @@ std::string_view to_string(frame_kind k) noexcept {
     case frame_kind::monitor: return "monitor";
     case frame_kind::demonitor: return "demonitor";
     case frame_kind::down: return "down";
+    case frame_kind::exit: return "exit";
     case frame_kind::sealed: return "sealed";
     }
     return "unknown";

@@ -57,6 +57,7 @@ enum class frame_kind : std::uint8_t {
     monitor = 32,
     demonitor = 33,
     down = 34,
+    exit = 35,
     // a frame sealed with the link's AEAD key; its plaintext is kind | body
     sealed = 127,
 };

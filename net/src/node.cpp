@@ -234,6 +234,16 @@ public:
         });
     }
 
+    void exit(std::uint64_t export_id, const error& cause) override {
+        (void)append(lane::urgent, [&](wire_writer& w) {
+            const auto at = w.begin_frame(frame_kind::exit);
+            w.u64(export_id);
+            w.u8(static_cast<std::uint8_t>(cause.code()));
+            w.str(cause.to_string());
+            w.end_frame(at);
+        });
+    }
+
     void send_down(std::uint64_t export_id, const error& cause) {
         (void)append(lane::urgent, [&](wire_writer& w) {
             const auto at = w.begin_frame(frame_kind::down);
@@ -624,6 +634,18 @@ private:
                         l->send_down(id, cause);
                     }
                 });
+            }
+            return;
+        }
+        case frame_kind::exit: {
+            const std::uint64_t id = r.u64();
+            const auto code = static_cast<errc>(r.u8());
+            std::string message = r.str(f.body.size());
+            auto entry = exports_->by_id(id);
+            if (entry && r.done()) {
+                (void)entry->who.stop(error{errc::linked_exit,
+                                            "a linked actor on " + link_->peer().name + " failed",
+                                            error{code, std::move(message)}});
             }
             return;
         }
@@ -1063,7 +1085,8 @@ private:
         case frame_kind::lookup:
         case frame_kind::lookup_reply:
         case frame_kind::monitor:
-        case frame_kind::down: {
+        case frame_kind::down:
+        case frame_kind::exit: {
             wire_writer w(batch);
             const auto at = w.begin_frame(f.kind);
             w.raw(f.body);

@@ -306,6 +306,48 @@ TEST_F(TwoNodes, LosingTheLinkFiresMonitorsWithNodeUnreachable) {
     EXPECT_EQ(late.error().code(), errc::receiver_down);
 }
 
+/// Links itself to a ref on its first message; records its own exit cause.
+struct link_to {
+    actor_ref<service_protocol> peer;
+    bool fail = false;
+};
+class linker final : public actor<link_to> {
+public:
+    void on(link_to& l) {
+        link(l.peer.addr());
+        if (l.fail) {
+            throw std::runtime_error("the linker fails");
+        }
+    }
+};
+
+TEST_F(TwoNodes, ALinkedLocalActorDiesWithTheRemoteOne) {
+    auto svc = remote_svc();
+    ASSERT_TRUE(svc);
+    auto l = a_.spawn<linker>();
+    ASSERT_TRUE(l.tell(link_to{*svc, false}));
+    ASSERT_TRUE(svc->ask(demo::add{1, 1}, 5s).get()); // the watch is in place
+    auto probe = std::make_shared<down_probe>();
+    ASSERT_TRUE(a_.on_exit(l.addr(), [probe](const error& e) { probe->set(e); }));
+    ASSERT_TRUE(svc_.stop(error{errc::stopped, "maintenance"}));
+    auto cause = probe->wait();
+    ASSERT_TRUE(cause.has_value());
+    EXPECT_EQ(cause->code(), errc::linked_exit) << *cause;
+}
+
+TEST_F(TwoNodes, ALinkedLocalActorsFailureStopsTheRemoteOne) {
+    auto svc = remote_svc();
+    ASSERT_TRUE(svc);
+    auto probe = std::make_shared<down_probe>();
+    ASSERT_TRUE(b_.on_exit(svc_.addr(), [probe](const error& e) { probe->set(e); }));
+    auto l = a_.spawn<linker>();
+    ASSERT_TRUE(l.tell(link_to{*svc, true}));
+    auto cause = probe->wait();
+    ASSERT_TRUE(cause.has_value());
+    EXPECT_EQ(cause->code(), errc::linked_exit) << *cause;
+    EXPECT_NE(cause->to_string().find("the linker fails"), std::string::npos) << *cause;
+}
+
 TEST(Node, AWrongSecretIsRefusedOnBothSides) {
     troupe::system a;
     troupe::system b;

@@ -93,6 +93,9 @@ public:
     virtual void refuse(const inbound& in, const error& why) = 0;
     /// Asks the peer for a `down` when its actor `export_id` terminates.
     virtual void watch(std::uint64_t export_id) = 0;
+    /// A local actor linked to the peer's actor `export_id` failed with
+    /// `cause`: the peer stops that actor with `linked_exit` <- `cause`.
+    virtual void exit(std::uint64_t export_id, const error& cause) = 0;
 };
 
 /// Delivers an inbound message to a published actor.
@@ -202,9 +205,9 @@ private:
 };
 
 /// The local stand-in of a peer's actor: a ref to it is a ref to the remote
-/// actor. Each message is encoded on the proxy's turn and queued on the
-/// link. When the link's outbound queue is full, the proxy waits (its
-/// handler is suspended, so its own mailbox fills and its overflow policy,
+/// actor; monitoring or linking it watches or links the remote actor. Each message is encoded on
+/// the proxy's turn and queued on the link. When the link's outbound queue is full, the proxy waits
+/// (its handler is suspended, so its own mailbox fills and its overflow policy,
 /// `node_options::proxy_mailbox`, answers the senders) for up to its
 /// `block_timeout`; then a tell becomes a `link_overflow` dead letter and an
 /// ask fails with `mailbox_full`. The proxy terminates with the remote
@@ -216,6 +219,14 @@ public:
         : link_(std::move(l)), export_id_(export_id), patience_(patience) {}
 
     void on_start() override { link_->watch(export_id_); }
+
+    /// A local actor linked to this proxy exited (proxies trap exits): an
+    /// abnormal exit goes on to the remote actor, as an exit signal does.
+    void on_exit(const exit_msg& m) override {
+        if (m.cause) {
+            link_->exit(export_id_, m.cause);
+        }
+    }
 
     template <class M>
     requires(!askable<M>) task<> on(M& m) { co_await tell(m); }
@@ -280,9 +291,10 @@ expected<actor_ref<P>> proxy_for(const found_actor& found) {
         if (auto existing = found.sys->template find<P>(found.proxy_path)) {
             return *existing;
         }
+        spawn_options opts = found.proxy_mailbox;
+        opts.trap_exits = true; // a linked local actor's exit goes to the remote actor
         auto made = troupe::system::spawn_child_of<remote_proxy<P>>(
-            found.parent, found.proxy_name, found.proxy_mailbox, found.over, found.export_id,
-            found.proxy_mailbox.block_timeout);
+            found.parent, found.proxy_name, opts, found.over, found.export_id, opts.block_timeout);
         if (!made) {
             return troupe::unexpected(made.error());
         }
