@@ -179,3 +179,204 @@ TEST_F(HostilePeers, AWrongSecretLeavesEstablishedLinksAlone) {
 
 } // namespace
 } // namespace troupe::net
+
+// ---- a peer that speaks the protocol by hand --------------------------------------------
+
+#include "frame.hpp"
+#include "handshake.hpp"
+#include "secret.hpp"
+
+namespace troupe::net {
+namespace {
+
+using internal::byte_view;
+using internal::bytes;
+using internal::frame_kind;
+using internal::frame_view;
+
+/// A hand-driven peer: completes the handshake over a raw socket, then
+/// writes frames of its choosing and reads the node's.
+class hand_peer {
+public:
+    hand_peer(std::uint16_t port, const std::string& secret)
+        : fd_(::socket(AF_INET, SOCK_STREAM, 0)),
+          secret_(*internal::cluster_secret::from_string(secret)),
+          shake_(internal::node_identity{0x5eed, "hand", 0, false}, secret_), reader_(1 << 20) {
+        timeval tv{10, 0};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(port);
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+            return;
+        }
+        send(shake_.start());
+        while (shake_.state() != internal::handshake::status::established &&
+               shake_.state() != internal::handshake::status::refused) {
+            auto f = next();
+            if (!f) {
+                return;
+            }
+            send(shake_.on_frame(frame_view{f->kind, f->body}).out);
+        }
+        if (established()) { // the node may send this much (its replies)
+            bytes b;
+            internal::wire_writer w(b);
+            const auto at = w.begin_frame(frame_kind::credit);
+            w.u64(1 << 20);
+            w.end_frame(at);
+            send(b);
+        }
+    }
+    hand_peer(const hand_peer&) = delete;
+    hand_peer& operator=(const hand_peer&) = delete;
+    ~hand_peer() { ::close(fd_); }
+
+    [[nodiscard]] bool established() const {
+        return shake_.state() == internal::handshake::status::established;
+    }
+    void send(const bytes& b) const { (void)::send(fd_, b.data(), b.size(), MSG_NOSIGNAL); }
+    void ask(std::uint64_t request, std::uint64_t export_id, std::string_view type,
+             std::uint32_t version, const bytes& payload) const {
+        bytes b;
+        internal::wire_writer w(b);
+        const auto at = w.begin_frame(frame_kind::ask);
+        w.u64(request);
+        w.u64(export_id);
+        w.u64(7); // trace
+        w.u64(5'000'000'000ULL);
+        w.str(type);
+        w.u32(version);
+        w.raw(payload);
+        w.end_frame(at);
+        send(b);
+    }
+    void tell(std::uint64_t export_id, std::string_view type, std::uint32_t version,
+              const bytes& payload) const {
+        bytes b;
+        internal::wire_writer w(b);
+        const auto at = w.begin_frame(frame_kind::tell);
+        w.u64(export_id);
+        w.u64(7);
+        w.str(type);
+        w.u32(version);
+        w.raw(payload);
+        w.end_frame(at);
+        send(b);
+    }
+    struct owned_frame {
+        frame_kind kind;
+        bytes body;
+    };
+    /// The next frame from the node (empty when the connection ends).
+    std::optional<owned_frame> next() {
+        for (;;) {
+            if (!frames_.empty()) {
+                auto f = std::move(frames_.front());
+                frames_.erase(frames_.begin());
+                return f;
+            }
+            std::byte buf[4096];
+            const auto n = ::recv(fd_, buf, sizeof buf, 0);
+            if (n <= 0) {
+                return std::nullopt;
+            }
+            auto ok = reader_.feed(byte_view(buf, static_cast<std::size_t>(n)), [&](frame_view f) {
+                frames_.push_back({f.kind, bytes(f.body.begin(), f.body.end())});
+                return true;
+            });
+            if (!ok) {
+                return std::nullopt;
+            }
+        }
+    }
+    /// The error code of the reply to `request` (skipping upkeep frames).
+    std::optional<errc> reply_code(std::uint64_t request) {
+        for (;;) {
+            auto f = next();
+            if (!f) {
+                return std::nullopt;
+            }
+            if (f->kind != frame_kind::reply) {
+                continue;
+            }
+            internal::wire_reader r(f->body);
+            if (r.u64() == request) {
+                return static_cast<errc>(r.u8());
+            }
+        }
+    }
+
+private:
+    int fd_;
+    internal::cluster_secret secret_;
+    internal::handshake shake_;
+    internal::frame_reader reader_;
+    std::vector<owned_frame> frames_;
+};
+
+class RawPeer : public ::testing::Test {
+protected:
+    void start(bool encrypt) {
+        node_options o;
+        o.name = "target";
+        o.secret = secret;
+        o.encrypt = encrypt;
+        auto n = node::attach(sys_, o);
+        ASSERT_TRUE(n) << n.error();
+        node_ = *n;
+        auto port = node_->listen();
+        ASSERT_TRUE(port);
+        port_ = *port;
+        ASSERT_TRUE(node_->publish("pinger", sys_.spawn<pinger>())); // export id 1
+    }
+    static constexpr const char* secret = "a shared cluster secret";
+    troupe::system sys_;
+    std::shared_ptr<node> node_;
+    std::uint16_t port_ = 0;
+};
+
+bytes payload_of(const refusal::ping& p) {
+    bytes b;
+    detail::encode(p, b);
+    return b;
+}
+
+TEST_F(RawPeer, EveryUndeliverableMessageIsRefusedWithItsReason) {
+    start(false);
+    hand_peer peer(port_, secret);
+    ASSERT_TRUE(peer.established());
+    // The right type: answered.
+    peer.ask(1, 1, "refusal.ping", 1, payload_of({1}));
+    EXPECT_EQ(peer.reply_code(1), errc::none);
+    // An unknown type, another version, a payload that does not decode, no such actor.
+    peer.tell(1, "refusal.nothing", 1, payload_of({1}));
+    peer.ask(2, 1, "refusal.nothing", 1, payload_of({1}));
+    EXPECT_EQ(peer.reply_code(2), errc::unknown_type);
+    peer.ask(3, 1, "refusal.ping", 2, payload_of({1}));
+    EXPECT_EQ(peer.reply_code(3), errc::unknown_type);
+    peer.ask(4, 1, "refusal.ping", 1, bytes{std::byte{0xc1}});
+    EXPECT_EQ(peer.reply_code(4), errc::malformed);
+    peer.ask(5, 999, "refusal.ping", 1, payload_of({1}));
+    EXPECT_EQ(peer.reply_code(5), errc::receiver_down);
+    // Each refusal is a dead letter on the receiving node, with its reason.
+    EXPECT_EQ(sys_.dead_letters().count(dead_letter_reason::unknown_type), 3u);
+    EXPECT_EQ(sys_.dead_letters().count(dead_letter_reason::malformed), 1u);
+    EXPECT_EQ(sys_.dead_letters().count(dead_letter_reason::receiver_down), 1u);
+    // The link is still up.
+    peer.ask(6, 1, "refusal.ping", 1, payload_of({2}));
+    EXPECT_EQ(peer.reply_code(6), errc::none);
+}
+
+TEST_F(RawPeer, APlainFrameOnASealedLinkClosesIt) {
+    start(true);
+    hand_peer peer(port_, secret);
+    ASSERT_TRUE(peer.established());
+    peer.ask(1, 1, "refusal.ping", 1, payload_of({1}));
+    EXPECT_FALSE(peer.reply_code(1).has_value()); // closed, not answered
+    EXPECT_EQ(node_->counters().links_lost, 1u);
+}
+
+} // namespace
+} // namespace troupe::net
