@@ -50,6 +50,7 @@ errc errc_of(dead_letter_reason r) noexcept {
     case dead_letter_reason::unknown_type: return errc::unknown_type;
     case dead_letter_reason::malformed: return errc::malformed;
     case dead_letter_reason::link_lost: return errc::node_unreachable;
+    case dead_letter_reason::mailbox_full: return errc::mailbox_full;
     case dead_letter_reason::link_overflow:
     case dead_letter_reason::dropped_newest:
     case dead_letter_reason::dropped_oldest:
@@ -79,7 +80,9 @@ std::string_view dead_letter_text(dead_letter_reason r) noexcept {
         return "dead letter: it arrived from a peer and did not decode";
     case dead_letter_reason::link_lost: return "dead letter: the link to its node was lost first";
     case dead_letter_reason::link_overflow:
-        return "dead letter: refused by a full outbound queue to its node";
+        return "dead letter: no room in the outbound queue to its node in time";
+    case dead_letter_reason::mailbox_full:
+        return "dead letter: it arrived from a peer while the receiver's mailbox was full";
     }
     return "dead letter";
 }

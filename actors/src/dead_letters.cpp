@@ -21,6 +21,7 @@ std::string_view to_string(dead_letter_reason r) noexcept {
     case dead_letter_reason::malformed: return "malformed";
     case dead_letter_reason::link_lost: return "link_lost";
     case dead_letter_reason::link_overflow: return "link_overflow";
+    case dead_letter_reason::mailbox_full: return "mailbox_full";
     }
     return "unknown";
 }

@@ -125,7 +125,10 @@ public:
         auto& mm = runtime_->sys().middleman();
         // spawn_broker runs on the I/O thread: the broker is born there.
         post_to_io_thread(mm.backend(), this, [this, wake_rd, &mm] {
-            mm.spawn_broker([this, wake_rd](caf::io::broker* self) { return run(self, wake_rd); });
+            // The descriptor goes as an argument: CAF 0.17 binds a reference to an empty
+            // argument tuple otherwise (UBSan: reference binding to null pointer).
+            mm.spawn_broker([this](caf::io::broker* self, int rd) { return run(self, rd); },
+                            wake_rd);
         });
         std::unique_lock lock(mutex_);
         cv_.wait(lock, [&] { return state_ != phase::starting; });

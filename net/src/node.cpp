@@ -216,11 +216,19 @@ public:
         });
     }
 
+    static dead_letter_reason reason_for(errc code) noexcept {
+        switch (code) {
+        case errc::unknown_type: return dead_letter_reason::unknown_type;
+        case errc::malformed: return dead_letter_reason::malformed;
+        case errc::mailbox_full:
+        case errc::would_block:
+        case errc::timeout: return dead_letter_reason::mailbox_full;
+        default: return dead_letter_reason::receiver_down;
+        }
+    }
+
     void refuse(const detail::inbound& in, const error& why) override {
-        record_dead_letter(why.code() == errc::unknown_type ? dead_letter_reason::unknown_type
-                           : why.code() == errc::malformed  ? dead_letter_reason::malformed
-                                                            : dead_letter_reason::receiver_down,
-                           in.type, in.trace);
+        record_dead_letter(reason_for(why.code()), in.type, in.trace);
         if (in.is_ask) {
             send_reply(in.request, why, {});
         }

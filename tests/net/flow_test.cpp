@@ -144,6 +144,10 @@ TEST(FlowControl, RefusalsOnBothNodesAreCountedNotLost) {
     EXPECT_LE(accepted, *received + at_sink->rejected);
     EXPECT_GT(*received, 0u);
     EXPECT_EQ(t.sender_sys.dead_letters().count(dead_letter_reason::link_overflow), 0u);
+    // Items the sink refused are dead letters on its node (the asks refused
+    // there went back to their asker instead).
+    EXPECT_EQ(accepted,
+              *received + t.receiver_sys.dead_letters().count(dead_letter_reason::mailbox_full));
     EXPECT_EQ(t.sender->counters().links_lost, 0u);
     EXPECT_EQ(t.receiver->counters().frames_refused, 0u);
 }

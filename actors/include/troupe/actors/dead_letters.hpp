@@ -26,9 +26,10 @@ enum class dead_letter_reason : std::uint8_t {
     unknown_type,    ///< net: arrived from a peer with a wire type (or version) not known here
     malformed,       ///< net: arrived from a peer and failed to decode
     link_lost,       ///< net: queued for a peer whose link was lost before it was sent
-    link_overflow,   ///< net: refused by a full outbound queue to a peer (`drop` policy)
+    link_overflow,   ///< net: waited too long for room in the outbound queue to a peer
+    mailbox_full,    ///< net: arrived from a peer while its receiver's mailbox was full
 };
-inline constexpr std::size_t dead_letter_reason_count = 12;
+inline constexpr std::size_t dead_letter_reason_count = 13;
 
 /// The enumerator's name (`"dropped_oldest"`).
 [[nodiscard]] std::string_view to_string(dead_letter_reason r) noexcept;

@@ -156,7 +156,15 @@ deliverer make_deliverer(actor_ref<P> ref) {
         auto ok = decode_protocol<P>(in.type, in.version, in.payload, *in.limits, [&](auto&& m) {
             using msg_t = std::remove_cvref_t<decltype(m)>;
             if (!in.is_ask) {
-                (void)ref.tell(std::forward<decltype(m)>(m)); // a refusal is counted there
+                // A refusal has no sender here to go back to: the receiver counts it
+                // (`rejected`) and it becomes a dead letter on this node too (drops and
+                // sends to a terminated actor are dead letters already).
+                if (auto sent = ref.tell(std::forward<decltype(m)>(m));
+                    !sent && (sent.error().code() == errc::mailbox_full ||
+                              sent.error().code() == errc::would_block ||
+                              sent.error().code() == errc::timeout)) {
+                    in.from->refuse(in, sent.error());
+                }
                 return;
             }
             if constexpr (askable<msg_t>) {
