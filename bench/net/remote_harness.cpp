@@ -141,7 +141,12 @@ server_process* server(server_kind kind, std::string& why) {
     posix_spawn_file_actions_adddup2(&actions, port[1], port_fd);
     std::string serve = std::string("--serve=") + kind_name(kind);
     std::string fd_arg = "--port-fd=" + std::to_string(port_fd);
-    std::string exe = "/proc/self/exe";
+    // Spawned through /proc/self/exe, but named by its real path: ps and perf then show the
+    // server as troupe_net_bench, not "exe".
+    std::array<char, 4096> path{};
+    const ssize_t path_len = ::readlink("/proc/self/exe", path.data(), path.size() - 1);
+    std::string exe = path_len > 0 ? std::string(path.data(), static_cast<std::size_t>(path_len))
+                                   : std::string("/proc/self/exe");
     std::array<char*, 4> argv{exe.data(), serve.data(), fd_arg.data(), nullptr};
     pid_t pid = -1;
     const int rc = ::posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);

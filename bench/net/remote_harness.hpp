@@ -4,12 +4,13 @@
 // workload constants, latency percentiles and the RSS probes of both processes.
 //
 // Servers: the benchmark process is the client. The first case of a kind (troupe, caf, raw)
-// spawns `/proc/self/exe --serve=<kind> --port-fd=3` with posix_spawn (safe after threads exist);
-// the child listens on 127.0.0.1, writes its port as a decimal line to fd 3 and serves until its
-// stdin (a pipe whose write end only the client holds) reaches end of file, or until SIGTERM. The
-// server then lives through every repetition and case of the run: the cases are interleaved at
-// random, so each must leave its server as it found it. `stop_all()` (main, at exit) closes the
-// pipes, reaps the children and escalates to SIGTERM / SIGKILL for one that does not exit.
+// spawns itself (`/proc/self/exe`) as `--serve=<kind> --port-fd=3` with posix_spawn (safe after
+// threads exist); the child listens on 127.0.0.1, writes its port as a decimal line to fd 3 and
+// serves until its stdin (a pipe whose write end only the client holds) reaches end of file, or
+// until SIGTERM. The server then lives through every repetition and case of the run: the cases are
+// interleaved at random, so each must leave its server as it found it. `stop_all()` (main, at exit)
+// closes the pipes, reaps the children and escalates to SIGTERM / SIGKILL for one that does not
+// exit.
 #pragma once
 
 #include "common/rss.hpp"
