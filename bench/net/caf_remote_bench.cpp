@@ -98,6 +98,7 @@ void BM_Caf_RemotePingPong(benchmark::State& state) {
     }
     caf::scoped_actor self{c->runtime.system()};
     latency_recorder latency;
+    latency.reserve(static_cast<std::size_t>(state.max_iterations));
     const std::string payload(ping_payload);
     for (auto _ : state) {
         bool ok = false;

@@ -195,6 +195,7 @@ void BM_Limit_RemotePingPong(benchmark::State& state) {
         return;
     }
     latency_recorder latency;
+    latency.reserve(static_cast<std::size_t>(state.max_iterations));
     std::array<char, ping_payload.size()> back{};
     for (auto _ : state) {
         const auto start = std::chrono::steady_clock::now();

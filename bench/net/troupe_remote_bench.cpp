@@ -127,6 +127,7 @@ void BM_Troupe_RemotePingPong(benchmark::State& state) {
         return;
     }
     latency_recorder latency;
+    latency.reserve(static_cast<std::size_t>(state.max_iterations));
     const std::string payload(ping_payload);
     for (auto _ : state) {
         const auto start = std::chrono::steady_clock::now();
@@ -167,12 +168,14 @@ void BM_Troupe_RemoteThroughput(benchmark::State& state) {
     std::uint64_t sent = 0;
     rss_growth rss(*server(server_kind::troupe, why));
     for (auto _ : state) {
-        for (std::int64_t i = 0; i < throughput_batch; ++i) {
-            if (!c->service.tell(item{static_cast<std::int32_t>(i), std::string(item_text)})) {
-                state.SkipWithError("a tell was refused");
-                break;
-            }
-            ++sent;
+        bool refused = false;
+        for (std::int64_t i = 0; i < throughput_batch && !refused; ++i) {
+            refused = !c->service.tell(item{static_cast<std::int32_t>(i), std::string(item_text)});
+            sent += refused ? 0 : 1;
+        }
+        if (refused) {
+            state.SkipWithError("a tell was refused");
+            break;
         }
         // The count can only catch up; every ask is one round trip.
         std::optional<std::uint64_t> seen;
