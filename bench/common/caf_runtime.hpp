@@ -20,7 +20,8 @@ public:
 
     caf::actor_system& system() noexcept { return system_; }
 
-private:
+    /// Applies the scheduler settings above to `cfg` (for a system that needs more modules
+    /// loaded, such as the middleman, than this class's own).
     static caf::actor_system_config& configure(caf::actor_system_config& cfg) {
         const auto hw = static_cast<std::size_t>(std::thread::hardware_concurrency());
         cfg.set("scheduler.policy", caf::atom("stealing"));
@@ -28,6 +29,7 @@ private:
         return cfg;
     }
 
+private:
     caf::actor_system_config config_;
     caf::actor_system system_;
 };

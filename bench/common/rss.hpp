@@ -40,12 +40,12 @@ inline constexpr double bytes_per_mib = 1024.0 * 1024.0;
 
 namespace detail {
 
-/// Reads the "<key>:  <n> kB" line of /proc/self/status and returns n in bytes, or 0 when the
-/// file or the key is missing. Uses a stack buffer and raw syscalls so that the sampler thread
-/// does not allocate (and thereby disturb the heap it is measuring).
-inline std::size_t read_status_bytes(std::string_view key) noexcept {
+/// Reads the "<key>:  <n> kB" line of a /proc/<pid>/status file (`path`) and returns n in bytes,
+/// or 0 when the file or the key is missing. Uses a stack buffer and raw syscalls so that the
+/// sampler thread does not allocate (and thereby disturb the heap it is measuring).
+inline std::size_t read_status_bytes(const char* path, std::string_view key) noexcept {
     char buf[8192];
-    const int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         return 0;
     }
@@ -83,16 +83,21 @@ inline std::size_t read_status_bytes(std::string_view key) noexcept {
 } // namespace detail
 
 /// Current resident set size (VmRSS) in bytes; 0 if /proc is unavailable.
-inline std::size_t current_rss_bytes() noexcept { return detail::read_status_bytes("VmRSS"); }
+inline std::size_t current_rss_bytes() noexcept {
+    return detail::read_status_bytes("/proc/self/status", "VmRSS");
+}
 
 /// Peak resident set size since process start or the last successful `reset_peak_rss()` (VmHWM),
 /// in bytes; 0 if /proc is unavailable.
-inline std::size_t peak_rss_bytes() noexcept { return detail::read_status_bytes("VmHWM"); }
+inline std::size_t peak_rss_bytes() noexcept {
+    return detail::read_status_bytes("/proc/self/status", "VmHWM");
+}
 
 /// Resets VmHWM to the current RSS by writing "5" to /proc/self/clear_refs (Linux >= 4.0).
-/// Returns whether the kernel accepted it.
-inline bool reset_peak_rss() noexcept {
-    const int fd = ::open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+/// Returns whether the kernel accepted it. `clear_refs` may name another process's file
+/// (/proc/<pid>/clear_refs of a child, say).
+inline bool reset_peak_rss(const char* clear_refs = "/proc/self/clear_refs") noexcept {
+    const int fd = ::open(clear_refs, O_WRONLY | O_CLOEXEC);
     if (fd < 0) {
         return false;
     }
