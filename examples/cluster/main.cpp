@@ -115,7 +115,12 @@ int run_back(const std::string& name, const std::string& secret_file) {
     const timespec limit{60, 0};
     (void)sigtimedwait(&stop_signals, nullptr, &limit);
     (*node)->close();
-    return sys.shutdown(5s) ? 0 : 1;
+    auto stopped = sys.shutdown(5s);
+    if (!stopped) {
+        std::cerr << name << ": shutdown: " << stopped.error() << "\n";
+        return 1;
+    }
+    return 0;
 }
 
 // --------------------------------------------------------------- front node
@@ -498,7 +503,11 @@ int run_front(const std::string& given_secret_file) {
     std::cout << "back-1 " << (status1 ? describe(*status1) : "did not exit") << "\n"
               << "back-2 " << (status2 ? describe(*status2) : "did not exit") << std::endl;
     (*front)->close();
-    const bool clean_shutdown = sys.shutdown(5s).has_value();
+    auto stopped = sys.shutdown(5s);
+    if (!stopped) {
+        std::cout << "front: shutdown: " << stopped.error() << std::endl;
+    }
+    const bool clean_shutdown = stopped.has_value();
 
     const bool ok = answered == job_count && seen && seen->downs.size() == 1 && status1 &&
                     WIFSIGNALED(*status1) && status2 && WIFEXITED(*status2) &&
