@@ -59,6 +59,9 @@ constexpr auto job_timeout = 2s;           // one ask of a worker
 constexpr auto submit_timeout = 10s;       // one job, retries included
 constexpr int max_attempts = 3;            // per job
 
+/// The payload of job `id`: what the front checks each answer against.
+constexpr std::uint64_t payload_of(std::uint32_t id) { return 1000U + id; }
+
 // ---------------------------------------------------------------- back node
 
 /// The service a back node publishes: computes a job (a millisecond of
@@ -455,7 +458,7 @@ int run_front(const std::string& given_secret_file) {
     bool killed = false;
     while ((next_id < job_count && lost == 0) || !pending.empty()) {
         if (next_id < job_count && lost == 0 && pending.size() < jobs_in_flight) {
-            const job work{next_id, 1000U + next_id};
+            const job work{next_id, payload_of(next_id)};
             pending.push_back(service->ask(submit{work}, submit_timeout));
             ++next_id;
             continue;
@@ -465,7 +468,7 @@ int run_front(const std::string& given_secret_file) {
         if (!result) {
             std::cout << "a job was lost: " << result.error() << std::endl;
             ++lost;
-        } else if (result->steps != troupe_cluster::collatz_steps(1000U + result->id)) {
+        } else if (result->steps != troupe_cluster::collatz_steps(payload_of(result->id))) {
             ++wrong;
         } else {
             ++answered;
