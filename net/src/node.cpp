@@ -169,7 +169,12 @@ public:
     }
 
     ask_handle<void> writable(duration timeout) override {
-        return actor_.ask(wait_writable{}, timeout);
+        actor_ref<link_protocol> actor;
+        {
+            std::lock_guard lock(mutex_);
+            actor = actor_;
+        }
+        return actor.ask(wait_writable{}, timeout); // after the loss: invalid_argument at once
     }
 
     void overflowed(std::string_view type, std::uint64_t trace) override {
@@ -200,7 +205,10 @@ public:
         return want_writable_.exchange(false, std::memory_order_seq_cst);
     }
 
-    void set_actor(actor_ref<link_protocol> a) { actor_ = std::move(a); }
+    void set_actor(actor_ref<link_protocol> a) {
+        std::lock_guard lock(mutex_);
+        actor_ = std::move(a);
+    }
 
     void send_reply(std::uint64_t request, const error& outcome, byte_view payload) override {
         (void)append(lane::data, [&](wire_writer& w) {
@@ -393,6 +401,9 @@ public:
                 return;
             }
             lost_ = true;
+            // The link actor's cell keeps a copy of its spawn arguments (this link)
+            // for a rebuild: holding its ref past the loss would be a cycle.
+            actor_ = {};
             pending.swap(pending_);
             unsent.assign(data_.begin() + static_cast<std::ptrdiff_t>(data_head_), data_.end());
             data_.clear();
@@ -505,7 +516,7 @@ private:
     std::unordered_map<std::uint64_t, std::unique_ptr<detail::pending_reply>> pending_; // guarded
     std::unordered_set<std::uint64_t> watched_;                                         // guarded
 
-    actor_ref<link_protocol> actor_; // set before the link is shared
+    actor_ref<link_protocol> actor_; // guarded by mutex_; released at the loss
     std::atomic<bool> want_writable_{false};
     std::atomic<std::uint64_t> inflight_{0}; // received, not yet delivered (I/O thread, link actor)
     std::uint64_t ungranted_ = 0;            // link actor only: delivered, not yet granted back
