@@ -3,7 +3,7 @@
 // troupe_net_bench's entry point. Without arguments of its own it runs Google Benchmark (the codec
 // cases and the two-process remote cases, docs/net-bench.md). With
 //
-//   troupe_net_bench --serve=<troupe|caf|raw> --port-fd=N
+//   troupe_net_bench --serve=<troupe|troupe-plain|caf|raw> --port-fd=N
 //
 // it is the server of the remote cases: it listens on 127.0.0.1, writes its port to fd N and
 // serves until its stdin closes or it gets SIGTERM. The client process spawns these itself
@@ -54,7 +54,10 @@ int serve(const serve_args& args) {
         return 2;
     }
     if (args.kind == "troupe") {
-        return remote::serve_troupe(args.fd);
+        return remote::serve_troupe(args.fd, true);
+    }
+    if (args.kind == "troupe-plain") {
+        return remote::serve_troupe(args.fd, false);
     }
     if (args.kind == "caf") {
         return remote::serve_caf(args.fd);

@@ -27,6 +27,7 @@ using namespace std::chrono_literals;
 const char* kind_name(server_kind kind) {
     switch (kind) {
     case server_kind::troupe: return "troupe";
+    case server_kind::troupe_plain: return "troupe-plain";
     case server_kind::caf: return "caf";
     case server_kind::raw: return "raw";
     }

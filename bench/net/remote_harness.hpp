@@ -42,7 +42,7 @@ inline constexpr std::int64_t throughput_batch = 100'000;
 inline constexpr std::string_view troupe_secret = "the netbench cluster secret";
 
 /// Kinds of server; each has one `serve_*` below.
-enum class server_kind : std::uint8_t { troupe, caf, raw };
+enum class server_kind : std::uint8_t { troupe, troupe_plain, caf, raw };
 
 /// A running server child.
 struct server_process {
@@ -68,7 +68,8 @@ void announce_port(int fd, std::uint16_t port);
 void wait_for_stdin_eof();
 
 /// The three servers (their own files); each returns the process's exit status.
-int serve_troupe(int fd);
+/// `sealed`: the server asks for sealed links (`node_options::encrypt`).
+int serve_troupe(int fd, bool sealed);
 int serve_caf(int fd);
 int serve_raw(int fd);
 

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,21 +84,25 @@ struct client {
     actor_ref<service_protocol> service;
 };
 
-/// The connected client, or nullptr with `why` set. Benchmark thread only.
-client* connect(std::string& why) {
-    static std::unique_ptr<client> instance;
-    static std::string failure;
+/// The connected client of a sealed (`troupe`) or unsealed (`troupe_plain`: encryption
+/// off on both nodes) server, or nullptr with `why` set. Benchmark thread only.
+client* connect(std::string& why, server_kind kind = server_kind::troupe) {
+    static std::map<server_kind, std::unique_ptr<client>> instances;
+    static std::map<server_kind, std::string> failures;
+    auto& instance = instances[kind];
+    auto& failure = failures[kind];
     if (instance || !failure.empty()) {
         why = failure;
         return instance.get();
     }
-    server_process* srv = server(server_kind::troupe, failure);
+    server_process* srv = server(kind, failure);
     if (srv == nullptr) {
         why = failure;
         return nullptr;
     }
     auto c = std::make_unique<client>();
     auto opts = options("netbench-client");
+    opts.encrypt = kind == server_kind::troupe;
     // The client is a plain thread: when the link's queue is full it waits (up to the
     // timeout) rather than losing tells.
     opts.proxy_mailbox.policy = troupe::overflow_policy::block;
@@ -113,7 +118,7 @@ client* connect(std::string& why) {
         c->node = *node;
         c->service = *ref;
         instance = std::move(c);
-        at_exit([] { instance.reset(); });
+        at_exit([kind] { instances[kind].reset(); });
     }
     why = failure;
     return instance.get();
@@ -152,9 +157,9 @@ std::optional<std::uint64_t> service_count(client& c, benchmark::State& state) {
     return *n;
 }
 
-void BM_Troupe_RemoteThroughput(benchmark::State& state) {
+void remote_throughput(benchmark::State& state, server_kind kind) {
     std::string why;
-    client* c = connect(why);
+    client* c = connect(why, kind);
     if (c == nullptr) {
         state.SkipWithError(why.c_str());
         return;
@@ -166,7 +171,7 @@ void BM_Troupe_RemoteThroughput(benchmark::State& state) {
     }
     const std::uint64_t dead_before = c->sys.dead_letters().total();
     std::uint64_t sent = 0;
-    rss_growth rss(*server(server_kind::troupe, why));
+    rss_growth rss(*server(kind, why));
     for (auto _ : state) {
         bool refused = false;
         for (std::int64_t i = 0; i < throughput_batch && !refused; ++i) {
@@ -193,11 +198,22 @@ void BM_Troupe_RemoteThroughput(benchmark::State& state) {
     rss.report(state);
 }
 
+void BM_Troupe_RemoteThroughput(benchmark::State& state) {
+    remote_throughput(state, server_kind::troupe);
+}
+
+// The same without encryption on either node: the cost of sealing.
+void BM_Troupe_RemoteThroughputPlain(benchmark::State& state) {
+    remote_throughput(state, server_kind::troupe_plain);
+}
+
 } // namespace
 
-int serve_troupe(int fd) {
+int serve_troupe(int fd, bool sealed) {
     troupe::system sys;
-    auto node = net::node::attach(sys, options("netbench-server"));
+    auto opts = options("netbench-server");
+    opts.encrypt = sealed;
+    auto node = net::node::attach(sys, opts);
     if (!node) {
         std::fprintf(stderr, "troupe server: %s\n", node.error().to_string().c_str());
         return 1;
@@ -231,5 +247,9 @@ BENCHMARK(troupe::bench::remote::BM_Troupe_RemotePingPong)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(troupe::bench::remote::BM_Troupe_RemoteThroughput)
     ->Name("troupe/remote_throughput")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(troupe::bench::remote::BM_Troupe_RemoteThroughputPlain)
+    ->Name("troupe/remote_throughput_unsealed")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);

@@ -64,6 +64,16 @@ enum class frame_kind : std::uint8_t {
 
 [[nodiscard]] std::string_view to_string(frame_kind k) noexcept;
 
+/// The whole size (prefix included) of the frame that starts at `at` in a
+/// buffer of whole frames this node wrote; `buf` must hold its prefix.
+[[nodiscard]] inline std::size_t frame_size_at(byte_view buf, std::size_t at) noexcept {
+    std::uint32_t len = 0;
+    for (std::size_t i = 0; i < frame_prefix_size; ++i) {
+        len |= static_cast<std::uint32_t>(buf[at + i]) << (8 * i);
+    }
+    return frame_prefix_size + len;
+}
+
 /// Appends little-endian integers, strings and byte runs to a buffer.
 class wire_writer {
 public:

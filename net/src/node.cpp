@@ -320,11 +320,7 @@ public:
         out.swap(urgent_);
         std::size_t end = data_head_;
         while (data_.size() - end >= frame_prefix_size) {
-            std::uint32_t len = 0;
-            for (std::size_t i = 0; i < frame_prefix_size; ++i) {
-                len |= static_cast<std::uint32_t>(data_[end + i]) << (8 * i);
-            }
-            const std::size_t size = frame_prefix_size + len;
+            const std::size_t size = frame_size_at(data_, end);
             if (size > window_) {
                 break;
             }
@@ -1055,11 +1051,7 @@ private:
         while (begin < data.size()) {
             std::size_t end = begin;
             while (data.size() - end >= frame_prefix_size) {
-                std::uint32_t len = 0;
-                for (std::size_t i = 0; i < frame_prefix_size; ++i) {
-                    len |= static_cast<std::uint32_t>(data[end + i]) << (8 * i);
-                }
-                const std::size_t size = frame_prefix_size + len;
+                const std::size_t size = frame_size_at(data, end);
                 if (end > begin && end + size - begin > opts_.max_frame_size) {
                     break;
                 }

@@ -4,6 +4,8 @@
 #include <troupe/actors/system.hpp>
 #include <troupe/net/node.hpp>
 
+#include "net_test_util.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -43,6 +45,7 @@ namespace troupe::net {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::down_probe;
 using service_protocol = std::variant<demo::echo, demo::add, demo::note, demo::crash>;
 
 /// Counts notes; a note's arrival is signalled to the test thread.
@@ -76,25 +79,6 @@ public:
 
 private:
     inbox* box_;
-};
-
-/// A watcher of one address that records the down cause.
-struct down_probe {
-    std::mutex mutex;
-    std::condition_variable cv;
-    std::optional<error> cause;
-    void set(const error& e) {
-        {
-            std::lock_guard lock(mutex);
-            cause = e;
-        }
-        cv.notify_all();
-    }
-    std::optional<error> wait() {
-        std::unique_lock lock(mutex);
-        cv.wait_for(lock, 10s, [&] { return cause.has_value(); });
-        return cause;
-    }
 };
 
 node_options options(std::string name, std::string secret = "a shared cluster secret") {

@@ -9,6 +9,7 @@
 #include <troupe/net/node.hpp>
 
 #include "demo_protocol.hpp"
+#include "net_test_util.hpp"
 
 #include <gtest/gtest.h>
 
@@ -28,6 +29,7 @@ namespace troupe::net {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::down_probe;
 constexpr const char* secret = "the multi-process test secret";
 
 /// A `troupe-node` child process, killed at the end of the test if still alive.
@@ -111,24 +113,6 @@ private:
     pid_t pid_ = -1;
     int out_ = -1;
     bool reaped_ = false;
-};
-
-struct down_probe {
-    std::mutex mutex;
-    std::condition_variable cv;
-    std::optional<error> cause;
-    void set(const error& e) {
-        {
-            std::lock_guard lock(mutex);
-            cause = e;
-        }
-        cv.notify_all();
-    }
-    std::optional<error> wait() {
-        std::unique_lock lock(mutex);
-        cv.wait_for(lock, 20s, [&] { return cause.has_value(); });
-        return cause;
-    }
 };
 
 class local_adder final : public actor<troupe_demo::increment> {

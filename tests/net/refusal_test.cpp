@@ -7,16 +7,15 @@
 #include <troupe/actors/system.hpp>
 #include <troupe/net/node.hpp>
 
+#include "net_test_util.hpp"
+
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
 #include <chrono>
 #include <cstdint>
 #include <fstream>
-#include <netinet/in.h>
 #include <string>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 #include <vector>
 
@@ -42,19 +41,11 @@ public:
 /// A blocking loopback client with a 10 s receive bound.
 class raw_client {
 public:
-    explicit raw_client(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-        timeval tv{10, 0};
-        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(port);
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    }
+    explicit raw_client(std::uint16_t port) : fd_(testing::connect_loopback(port)) {}
     raw_client(const raw_client&) = delete;
     raw_client& operator=(const raw_client&) = delete;
     ~raw_client() { ::close(fd_); }
-    [[nodiscard]] bool connected() const { return connected_; }
+    [[nodiscard]] bool connected() const { return fd_ >= 0; }
     void send(const std::vector<unsigned char>& bytes) const {
         (void)::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     }
@@ -75,7 +66,6 @@ public:
 
 private:
     int fd_;
-    bool connected_ = false;
 };
 
 std::size_t resident_bytes() {
@@ -199,16 +189,10 @@ using internal::frame_view;
 class hand_peer {
 public:
     hand_peer(std::uint16_t port, const std::string& secret)
-        : fd_(::socket(AF_INET, SOCK_STREAM, 0)),
+        : fd_(testing::connect_loopback(port)),
           secret_(*internal::cluster_secret::from_string(secret)),
           shake_(internal::node_identity{0x5eed, "hand", 0, false}, secret_), reader_(1 << 20) {
-        timeval tv{10, 0};
-        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(port);
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        if (fd_ < 0) {
             return;
         }
         send(shake_.start());
