@@ -32,6 +32,12 @@ constexpr std::size_t max_actor_name = 255;
 
 // ---- what the node publishes --------------------------------------------------------
 
+/// Frames on the data lane: in order with messages, covered by credit.
+constexpr bool is_credited(frame_kind k) noexcept {
+    return k == frame_kind::tell || k == frame_kind::ask || k == frame_kind::reply ||
+           k == frame_kind::down || k == frame_kind::exit;
+}
+
 struct export_entry {
     actor_addr who;
     std::string signature;
@@ -41,7 +47,8 @@ struct export_entry {
 /// Published actors by name and by export id. **Threading:** any thread, one mutex.
 class export_table {
 public:
-    expected<void> add(std::string name, export_entry e) {
+    /// The new export's id.
+    expected<std::uint64_t> add(std::string name, export_entry e) {
         std::lock_guard lock(mutex_);
         if (by_name_.count(name) != 0) {
             return fail(errc::name_taken, "a name published already: " + name);
@@ -49,7 +56,25 @@ public:
         const std::uint64_t id = ++last_id_;
         by_name_.emplace(std::move(name), id);
         by_id_.emplace(id, std::make_shared<export_entry>(std::move(e)));
-        return {};
+        return id;
+    }
+    /// The actor of export `id` terminated: its entry (and its name) go.
+    void forget(std::uint64_t id) {
+        std::shared_ptr<export_entry> doomed; // released after the lock
+        std::lock_guard lock(mutex_);
+        auto it = by_id_.find(id);
+        if (it == by_id_.end()) {
+            return;
+        }
+        doomed = std::move(it->second);
+        by_id_.erase(it);
+        std::erase_if(by_name_, [id](const auto& e) { return e.second == id; });
+    }
+    void clear() {
+        decltype(by_id_) doomed;
+        std::lock_guard lock(mutex_);
+        by_name_.clear();
+        doomed.swap(by_id_);
     }
     expected<void> remove(std::string_view name) {
         std::lock_guard lock(mutex_);
@@ -90,7 +115,9 @@ class link_impl;
 struct outbox {
     std::mutex mutex;
     std::vector<std::shared_ptr<link_impl>> dirty; // guarded by mutex
-    std::shared_ptr<endpoint> ep;                  // set once before any link exists
+    // Set before any link exists; released (under mutex) once the node closed.
+    std::shared_ptr<endpoint> ep;
+    std::atomic<std::uint64_t> messages_refused{0}; // inbound messages refused (statistics)
 };
 
 struct lookup_request {
@@ -98,9 +125,8 @@ struct lookup_request {
     std::string name;
     std::string signature;
 };
-struct inbound_batch {
-    bytes frames; // whole frames, prefix included
-};
+/// From the I/O thread: frames arrived (taken from the link with `take_inbound`).
+struct inbound_ready {};
 struct link_down {
     error cause;
 };
@@ -112,7 +138,7 @@ struct wait_writable {
 /// From the I/O thread: the outbound queue drained.
 struct writable {};
 using link_protocol =
-    std::variant<inbound_batch, lookup_request, link_down, wait_writable, writable>;
+    std::variant<inbound_ready, lookup_request, link_down, wait_writable, writable>;
 
 class link_impl final : public detail::link, public std::enable_shared_from_this<link_impl> {
 public:
@@ -198,12 +224,15 @@ public:
         }
         {
             std::lock_guard lock(mutex_);
-            if (data_.size() - data_head_ >= capacity_ / 2) {
+            const std::size_t backlog = data_.size() - data_head_;
+            if (backlog != 0 && backlog >= (capacity_ + 1) / 2) {
                 return false;
             }
         }
         return want_writable_.exchange(false, std::memory_order_seq_cst);
     }
+
+    void rearm_writable() noexcept { want_writable_.store(true, std::memory_order_seq_cst); }
 
     void set_actor(actor_ref<link_protocol> a) {
         std::lock_guard lock(mutex_);
@@ -211,7 +240,13 @@ public:
     }
 
     void send_reply(std::uint64_t request, const error& outcome, byte_view payload) override {
-        (void)append(lane::data, [&](wire_writer& w) {
+        if (!outcome && !fits("reply", payload)) {
+            send_reply(request,
+                       error{errc::invalid_argument, "the reply is larger than the maximum frame"},
+                       {});
+            return;
+        }
+        (void)append(lane::replies, [&](wire_writer& w) {
             const auto at = w.begin_frame(frame_kind::reply);
             w.u64(request);
             w.u8(static_cast<std::uint8_t>(outcome.code()));
@@ -236,6 +271,7 @@ public:
     }
 
     void refuse(const detail::inbound& in, const error& why) override {
+        box_->messages_refused.fetch_add(1, std::memory_order_relaxed);
         record_dead_letter(reason_for(why.code()), in.type, in.trace);
         if (in.is_ask) {
             send_reply(in.request, why, {});
@@ -251,7 +287,7 @@ public:
     }
 
     void exit(std::uint64_t export_id, const error& cause) override {
-        (void)append(lane::urgent, [&](wire_writer& w) {
+        (void)append(lane::replies, [&](wire_writer& w) { // in order with the sender's tells
             const auto at = w.begin_frame(frame_kind::exit);
             w.u64(export_id);
             w.u8(static_cast<std::uint8_t>(cause.code()));
@@ -261,7 +297,7 @@ public:
     }
 
     void send_down(std::uint64_t export_id, const error& cause) {
-        (void)append(lane::urgent, [&](wire_writer& w) {
+        (void)append(lane::replies, [&](wire_writer& w) { // after the actor's last messages
             const auto at = w.begin_frame(frame_kind::down);
             w.u64(export_id);
             w.u8(static_cast<std::uint8_t>(cause.code()));
@@ -311,6 +347,10 @@ public:
         std::lock_guard lock(mutex_);
         return watched_.insert(export_id).second;
     }
+    void forget_watch(std::uint64_t export_id) {
+        std::lock_guard lock(mutex_);
+        watched_.erase(export_id);
+    }
 
     /// I/O thread: the bytes to write now: every upkeep frame, then the
     /// message frames the peer's credit covers, oldest first.
@@ -341,6 +381,24 @@ public:
         return out;
     }
 
+    /// I/O thread: appends inbound frames for the link actor; true if it must
+    /// be told (nothing was waiting).
+    bool push_inbound(bytes frames) {
+        std::lock_guard lock(inbound_mutex_);
+        const bool was_empty = inbound_.empty();
+        if (was_empty) {
+            inbound_ = std::move(frames);
+        } else {
+            inbound_.insert(inbound_.end(), frames.begin(), frames.end());
+        }
+        return was_empty;
+    }
+    /// Link actor: every inbound frame waiting.
+    bytes take_inbound() {
+        std::lock_guard lock(inbound_mutex_);
+        return std::exchange(inbound_, {});
+    }
+
     /// I/O thread: the peer granted `bytes` more of message frames.
     void grant(std::uint64_t bytes) {
         bool wake = false;
@@ -364,9 +422,11 @@ public:
     /// Link actor: `bytes` of message frames were delivered; grants them
     /// back to the peer once a quarter of the window is due.
     void delivered(std::uint64_t bytes) {
-        inflight_.fetch_sub(bytes, std::memory_order_relaxed);
+        const std::uint64_t left = inflight_.fetch_sub(bytes, std::memory_order_relaxed) - bytes;
         ungranted_ += bytes;
-        if (ungranted_ >= receive_window_ / 4) {
+        // Also when nothing is left in flight: the peer may be waiting to send a
+        // frame bigger than what the last grants left it.
+        if (ungranted_ != 0 && (ungranted_ >= receive_window_ / 4 || left == 0)) {
             send_credit(ungranted_);
             ungranted_ = 0;
         }
@@ -425,8 +485,10 @@ public:
 
 private:
     enum class lane : std::uint8_t {
-        data,   ///< tell, ask, reply: FIFO, covered by the peer's credit, bounded
-        urgent, ///< upkeep (credit, watches, lookups): ahead of data, never refused for space
+        data,    ///< tell, ask, down, exit: FIFO, covered by the peer's credit, bounded
+        replies, ///< reply: as data, but never refused for space (the peer's asks, which
+                 ///< our credit bounds, are what it answers)
+        urgent,  ///< upkeep (credit, watches, lookups): ahead of data, never refused for space
     };
 
     // Frame headers stay under this (type names are at most 255 bytes).
@@ -453,7 +515,7 @@ private:
             if (which == lane::data && data_.size() - data_head_ >= capacity_) {
                 return fail(errc::mailbox_full, "the outbound queue to " + peer_.name + " is full");
             }
-            bytes& buf = which == lane::data ? data_ : urgent_;
+            bytes& buf = which == lane::urgent ? urgent_ : data_;
             const std::size_t before = buf.size();
             wire_writer w(buf);
             write(w);
@@ -464,6 +526,7 @@ private:
                                 " bytes is larger than the maximum frame size");
             }
             wake = !queued_ && (which == lane::urgent || window_ > 0);
+
             queued_ = queued_ || wake;
         }
         if (wake) {
@@ -473,11 +536,16 @@ private:
     }
 
     void enqueue_dirty() {
+        std::shared_ptr<endpoint> ep;
         {
             std::lock_guard lock(box_->mutex);
+            ep = box_->ep;
+            if (!ep) {
+                return; // the node closed
+            }
             box_->dirty.push_back(shared_from_this());
         }
-        box_->ep->wake();
+        ep->wake();
     }
 
     void record_dead_letter(dead_letter_reason why, std::string_view type, std::uint64_t trace) {
@@ -514,6 +582,8 @@ private:
 
     actor_ref<link_protocol> actor_; // guarded by mutex_; released at the loss
     std::atomic<bool> want_writable_{false};
+    std::mutex inbound_mutex_;
+    bytes inbound_;                          // guarded by inbound_mutex_: frames for the link actor
     std::atomic<std::uint64_t> inflight_{0}; // received, not yet delivered (I/O thread, link actor)
     std::uint64_t ungranted_ = 0;            // link actor only: delivered, not yet granted back
 };
@@ -528,12 +598,12 @@ public:
         : link_(std::move(l)), exports_(std::move(exports)), max_frame_(max_frame),
           proxy_mailbox_(std::move(proxy_mailbox)) {}
 
-    void on(inbound_batch& b) {
+    void on(inbound_ready& /*unused*/) {
+        const bytes batch = link_->take_inbound();
         frame_reader frames(max_frame_ + 1);
         std::uint64_t data_bytes = 0;
-        (void)frames.feed(b.frames, [&](frame_view f) {
-            if (f.kind == frame_kind::tell || f.kind == frame_kind::ask ||
-                f.kind == frame_kind::reply) {
+        (void)frames.feed(batch, [&](frame_view f) {
+            if (is_credited(f.kind)) {
                 data_bytes += frame_prefix_size + 1 + f.body.size();
             }
             handle(f);
@@ -564,14 +634,17 @@ public:
     }
 
     void on(link_down& d) {
+        stop(error{errc::node_unreachable, "the link to " + link_->peer().name + " was lost",
+                   d.cause});
+    }
+
+    void on_stop(const error& cause) override {
         writable lost;
         on(lost); // the waiters retry and find the link lost
         for (auto& [request, reply] : lookups_) {
-            (void)reply.fail(error{errc::node_unreachable, "the link was lost", d.cause});
+            (void)reply.fail(error{errc::node_unreachable, "the link was lost", cause});
         }
         lookups_.clear();
-        stop(error{errc::node_unreachable, "the link to " + link_->peer().name + " was lost",
-                   d.cause});
     }
 
 private:
@@ -646,6 +719,7 @@ private:
                 std::weak_ptr<link_impl> weak = link_;
                 (void)system().on_exit(entry->who, [weak, id](const error& cause) {
                     if (auto l = weak.lock()) {
+                        l->forget_watch(id); // a later watch (a new proxy) gets its down too
                         l->send_down(id, cause);
                     }
                 });
@@ -727,6 +801,18 @@ public:
 
 // ---- the node -----------------------------------------------------------------------
 
+/// True while a node's I/O callback runs on this thread (the I/O thread, which
+/// the blocking calls would stall, and `close` would wait for).
+thread_local bool on_io_thread = false;
+struct io_callback {
+    io_callback() noexcept { on_io_thread = true; }
+    io_callback(const io_callback&) = delete;
+    io_callback& operator=(const io_callback&) = delete;
+    io_callback(io_callback&&) = delete;
+    io_callback& operator=(io_callback&&) = delete;
+    ~io_callback() { on_io_thread = false; }
+};
+
 bool valid_node_name(std::string_view n) {
     return !n.empty() && n.size() <= 64 && std::all_of(n.begin(), n.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-';
@@ -788,7 +874,7 @@ public:
     }
 
     expected<peer_info> connect(const std::string& host, std::uint16_t port) override {
-        if (on_scheduler_worker() || current_actor_id() != 0) {
+        if (on_scheduler_worker() || current_actor_id() != 0 || on_io_thread) {
             return fail(errc::would_block, "node::connect blocks; call it from a plain thread");
         }
         auto ep = endpoint_or_closed();
@@ -800,8 +886,11 @@ public:
             return troupe::unexpected(c.error());
         }
         std::unique_lock lock(mutex_);
-        const bool done =
-            cv_.wait_for(lock, opts_.connect_timeout, [&] { return outcomes_.count(*c) != 0; });
+        const bool done = cv_.wait_for(lock, opts_.connect_timeout,
+                                       [&] { return outcomes_.count(*c) != 0 || closed_; });
+        if (closed_ && outcomes_.count(*c) == 0) {
+            return fail(errc::receiver_down, "the node closed");
+        }
         if (!done) {
             abandoned_.insert(*c);
             return fail(errc::timeout, "the handshake with " + host + ":" + std::to_string(port) +
@@ -834,11 +923,14 @@ public:
         c.handshake_timeouts = handshake_timeouts_.load(std::memory_order_relaxed);
         c.links_lost = links_lost_.load(std::memory_order_relaxed);
         c.frames_refused = frames_refused_.load(std::memory_order_relaxed);
-        c.messages_refused = messages_refused_.load(std::memory_order_relaxed);
+        c.messages_refused = box_->messages_refused.load(std::memory_order_relaxed);
         return c;
     }
 
     void close() noexcept override {
+        if (on_io_thread) {
+            return; // it would wait for itself (a peer_events hook); see node.hpp
+        }
         std::shared_ptr<endpoint> ep;
         {
             std::lock_guard lock(mutex_);
@@ -848,6 +940,7 @@ public:
             closed_ = true;
             ep = box_->ep;
         }
+        cv_.notify_all(); // a connect in flight gives up
         if (ep) {
             ep->shutdown(); // no I/O callback runs after this
         }
@@ -858,9 +951,14 @@ public:
         }
         sessions_.clear();
         (void)root_.stop();
+        exports_->clear();
+        std::shared_ptr<endpoint> last;
         {
+            // Refs to remote actors may outlive the node (their proxies hold the
+            // links): the endpoint, and CAF with it, ends here, on this thread.
             std::lock_guard lock(box_->mutex);
             box_->dirty.clear();
+            last = std::exchange(box_->ep, nullptr);
         }
     }
 
@@ -870,14 +968,30 @@ protected:
         if (name.empty() || name.size() > max_actor_name) {
             return fail(errc::invalid_argument, "a published name is 1 to 255 bytes");
         }
-        return exports_->add(std::move(name), export_entry{std::move(who), std::move(signature),
-                                                           std::move(deliver)});
+        const actor_addr watched = who;
+        auto id = exports_->add(std::move(name), export_entry{std::move(who), std::move(signature),
+                                                              std::move(deliver)});
+        if (!id) {
+            return troupe::unexpected(id.error());
+        }
+        // A terminated actor's entry would keep its cell (and what it was
+        // spawned with) alive; peers asking for it get receiver_down anyway.
+        (void)sys_.on_exit(watched, [weak = std::weak_ptr<export_table>(exports_),
+                                     id = *id](const error& /*cause*/) {
+            if (auto table = weak.lock()) {
+                table->forget(id);
+            }
+        });
+        return {};
     }
 
     expected<ask_handle<detail::found_actor>> lookup_erased(std::uint64_t peer,
                                                             std::string_view name,
                                                             std::string signature,
                                                             duration timeout) override {
+        if (on_io_thread) {
+            return fail(errc::would_block, "node::lookup from the I/O thread (a peer_events hook)");
+        }
         actor_ref<link_protocol> actor;
         {
             std::lock_guard lock(mutex_);
@@ -911,6 +1025,7 @@ protected:
     };
 
     void on_open(conn_id c, bool inbound, const std::string& peer) override {
+        const io_callback here;
         auto [it, fresh] = sessions_.try_emplace(c, c, inbound, peer, max_handshake_frame_length,
                                                  identity_, secret_);
         (void)fresh;
@@ -918,6 +1033,7 @@ protected:
     }
 
     void on_data(conn_id c, byte_view data) override {
+        const io_callback here;
         auto it = sessions_.find(c);
         if (it == sessions_.end()) {
             return;
@@ -959,14 +1075,19 @@ protected:
             }
             return go_on;
         });
-        if (!batch.empty() && s.link) {
-            if (!s.actor.tell(inbound_batch{std::move(batch)})) {
-                why = error{errc::mailbox_full, "the peer sent faster than this node delivers"};
+        if (!batch.empty() && s.link && s.link->push_inbound(std::move(batch))) {
+            // One notice at a time (the frames wait in the link, bounded by the credit).
+            if (!s.actor.tell(inbound_ready{})) {
+                why = error{errc::mailbox_full, "the link actor refused its inbound notice"};
             }
         }
         if (!ok) {
-            frames_refused_.fetch_add(1, std::memory_order_relaxed);
             why = ok.error();
+        }
+        // A stream that broke the protocol (not a handshake refusal: counted
+        // there; not a peer saying bye).
+        if (!ok || (why && s.link && why.code() != errc::stopped)) {
+            frames_refused_.fetch_add(1, std::memory_order_relaxed);
         }
         if (why) {
             drop(s, why);
@@ -974,6 +1095,7 @@ protected:
     }
 
     void on_closed(conn_id c) override {
+        const io_callback here;
         auto it = sessions_.find(c);
         if (it == sessions_.end()) {
             return;
@@ -983,6 +1105,7 @@ protected:
     }
 
     void on_wake() override {
+        const io_callback here;
         std::vector<std::shared_ptr<link_impl>> dirty;
         {
             std::lock_guard lock(box_->mutex);
@@ -997,13 +1120,14 @@ protected:
             if (!out.empty()) {
                 write(it->second, out);
             }
-            if (l->drained()) {
-                (void)it->second.actor.tell(writable{});
+            if (l->drained() && !it->second.actor.tell(writable{})) {
+                l->rearm_writable(); // told again after the next write
             }
         }
     }
 
     void on_tick() override {
+        const io_callback here;
         const auto now = steady::now();
         std::vector<conn_id> doomed;
         for (auto& [c, s] : sessions_) {
@@ -1088,6 +1212,8 @@ private:
         case frame_kind::tell:
         case frame_kind::ask:
         case frame_kind::reply:
+        case frame_kind::down:
+        case frame_kind::exit:
             if (!s.link->received(frame_prefix_size + 1 + f.body.size())) {
                 why = error{errc::malformed, "the peer sent beyond the credit it was given"};
                 return false;
@@ -1095,9 +1221,7 @@ private:
             [[fallthrough]];
         case frame_kind::lookup:
         case frame_kind::lookup_reply:
-        case frame_kind::monitor:
-        case frame_kind::down:
-        case frame_kind::exit: {
+        case frame_kind::monitor: {
             wire_writer w(batch);
             const auto at = w.begin_frame(f.kind);
             w.raw(f.body);
@@ -1142,8 +1266,9 @@ private:
             }
         }
         auto actor = troupe::system::spawn_child_of<link_actor>(
-            root_, "peer-" + hex(info.id), spawn_options{.capacity = 4096}, l, exports_,
-            opts_.max_frame_size, opts_.proxy_mailbox);
+            root_, "peer-" + hex(info.id) + "-" + std::to_string(s.c),
+            spawn_options{.capacity = 4096}, l, exports_, opts_.max_frame_size,
+            opts_.proxy_mailbox);
         if (!actor || actor->addr().is_terminated()) {
             why = error{errc::receiver_down, "the node is closing"};
             return false;
@@ -1189,7 +1314,9 @@ private:
     void lost(session& s, const error& why) {
         links_lost_.fetch_add(1, std::memory_order_relaxed);
         s.link->lose(why);
-        (void)s.actor.tell(link_down{why});
+        if (!s.actor.tell(link_down{why})) { // a full mailbox: stop it through the system lane
+            (void)s.actor.stop(error{errc::node_unreachable, "the link was lost", why});
+        }
         {
             std::lock_guard lock(mutex_);
             auto it = links_.find(s.link->peer().id);
@@ -1239,7 +1366,6 @@ private:
     std::atomic<std::uint64_t> handshake_timeouts_{0};
     std::atomic<std::uint64_t> links_lost_{0};
     std::atomic<std::uint64_t> frames_refused_{0};
-    std::atomic<std::uint64_t> messages_refused_{0};
 };
 
 /// The system extension that owns a node: closes it at the system's shutdown.

@@ -332,6 +332,46 @@ TEST_F(TwoNodes, ALinkedLocalActorsFailureStopsTheRemoteOne) {
     EXPECT_NE(cause->to_string().find("the linker fails"), std::string::npos) << *cause;
 }
 
+TEST_F(TwoNodes, ANameGoesWithItsActor) {
+    auto svc = remote_svc();
+    ASSERT_TRUE(svc);
+    auto probe = std::make_shared<down_probe>();
+    ASSERT_TRUE(a_.on_exit(svc->addr(), [probe](const error& e) { probe->set(e); }));
+    ASSERT_TRUE(svc_.stop());
+    ASSERT_TRUE(probe->wait().has_value());
+    auto again = remote_svc(); // not a proxy of the dead actor that never hears of its end
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code(), errc::receiver_down);
+}
+
+TEST(Node, TheSmallestWindowStillCarriesTheLargestFrame) {
+    troupe::system a;
+    troupe::system b;
+    auto oa = options("alpha");
+    oa.max_frame_size = 4096;
+    oa.receive_window = 4100; // the least attach allows
+    auto ob = oa;
+    ob.name = "beta";
+    auto na = node::attach(a, oa);
+    auto nb = node::attach(b, ob);
+    ASSERT_TRUE(na && nb);
+    auto svc = b.spawn<service>(nullptr);
+    ASSERT_TRUE((*nb)->publish("svc", svc));
+    auto port = (*nb)->listen();
+    ASSERT_TRUE(port);
+    auto peer = (*na)->connect("127.0.0.1", *port);
+    ASSERT_TRUE(peer);
+    auto remote = (*na)->lookup<service_protocol>(peer->id, "svc", 5s);
+    ASSERT_TRUE(remote);
+    // A small message, then one that needs nearly the whole window: the credit
+    // of the first must come back although it is less than a quarter of it.
+    for (std::size_t size : {1100U, 3700U, 10U, 3700U}) {
+        auto r = remote->ask(demo::echo{std::string(size, 'w')}, 10s).get();
+        ASSERT_TRUE(r) << r.error();
+        EXPECT_EQ(r->size(), size);
+    }
+}
+
 TEST(Node, AWrongSecretIsRefusedOnBothSides) {
     troupe::system a;
     troupe::system b;

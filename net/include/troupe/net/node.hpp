@@ -121,7 +121,9 @@ public:
     /// The peers with an established link now.
     [[nodiscard]] virtual std::vector<peer_info> peers() const = 0;
     /// Called with (peer, true) when a link comes up and (peer, false,
-    /// cause) when it is lost, on the I/O thread: keep hooks short.
+    /// cause) when it is lost, on the I/O thread: keep hooks short; from a
+    /// hook `connect` and `lookup` are refused (`would_block`) and `close`
+    /// does nothing (it would wait for the I/O thread itself).
     [[nodiscard]] virtual hook_list<const peer_info&, bool, const error&>&
     peer_events() noexcept = 0;
 

@@ -260,9 +260,20 @@ public:
             if (ok) {
                 co_return;
             }
-            if (ok.error().code() != errc::mailbox_full ||
-                !(co_await link_->writable(std::min(left, patience_)))) {
+            if (ok.error().code() != errc::mailbox_full) {
                 pending->complete(ok.error(), {});
+                co_return;
+            }
+            if (!(co_await link_->writable(std::min(left, patience_)))) {
+                // One more try: the wait also ends when the link is lost, and then
+                // the asker should hear node_unreachable, not mailbox_full.
+                auto& again_buf = scratch(); // this thread's: the task may have moved
+                encode(m, again_buf);
+                auto again = link_->send_ask(export_id_, this->trace_id(), wire_type<M>::name,
+                                             wire_type<M>::version, again_buf, left, pending);
+                if (!again) {
+                    pending->complete(again.error(), {});
+                }
                 co_return;
             }
         }
@@ -281,7 +292,14 @@ private:
                 co_return;
             }
             if (!(co_await link_->writable(patience_))) {
-                link_->overflowed(wire_type<M>::name, this->trace_id());
+                // One more try (a lost link then says so: a link_lost dead letter).
+                auto& again_buf = scratch(); // this thread's: the task may have moved
+                encode(m, again_buf);
+                auto again = link_->send_tell(export_id_, this->trace_id(), wire_type<M>::name,
+                                              wire_type<M>::version, again_buf);
+                if (!again && again.error().code() == errc::mailbox_full) {
+                    link_->overflowed(wire_type<M>::name, this->trace_id());
+                }
                 co_return;
             }
         }
