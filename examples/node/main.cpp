@@ -143,5 +143,10 @@ int main(int argc, char** argv) {
     sigwait(&stop_signals, &sig);
     std::cout << "stopping (" << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ")" << std::endl;
     (*node)->close();
-    return sys.shutdown(std::chrono::seconds(5)) ? 0 : 1;
+    if (auto down = sys.shutdown(std::chrono::seconds(10)); !down) {
+        std::cerr << "troupe-node: shutdown: " << down.error() << "\n";
+        std::cerr << sys.dump_tree();
+        return 1;
+    }
+    return 0;
 }

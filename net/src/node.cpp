@@ -1313,16 +1313,18 @@ private:
 
     void lost(session& s, const error& why) {
         links_lost_.fetch_add(1, std::memory_order_relaxed);
-        s.link->lose(why);
-        if (!s.actor.tell(link_down{why})) { // a full mailbox: stop it through the system lane
-            (void)s.actor.stop(error{errc::node_unreachable, "the link was lost", why});
-        }
         {
+            // First: once a monitor of one of its proxies fires, `peers` no longer
+            // lists the peer.
             std::lock_guard lock(mutex_);
             auto it = links_.find(s.link->peer().id);
             if (it != links_.end() && it->second.link == s.link) {
                 links_.erase(it);
             }
+        }
+        s.link->lose(why);
+        if (!s.actor.tell(link_down{why})) { // a full mailbox: stop it through the system lane
+            (void)s.actor.stop(error{errc::node_unreachable, "the link was lost", why});
         }
         peer_events_(s.link->peer(), false, why);
         s.link.reset();
