@@ -21,10 +21,12 @@ std::string_view to_string(frame_kind k) noexcept {
     case frame_kind::reply: return "reply";
     case frame_kind::lookup: return "lookup";
     case frame_kind::lookup_reply: return "lookup_reply";
+    case frame_kind::spawn: return "spawn";
     case frame_kind::monitor: return "monitor";
     case frame_kind::demonitor: return "demonitor";
     case frame_kind::down: return "down";
     case frame_kind::exit: return "exit";
+    case frame_kind::stop: return "stop";
     case frame_kind::sealed: return "sealed";
     }
     return "unknown";

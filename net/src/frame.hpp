@@ -53,11 +53,13 @@ enum class frame_kind : std::uint8_t {
     reply = 18,
     // names and watches
     lookup = 24,
-    lookup_reply = 25,
+    lookup_reply = 25, // also answers a spawn
+    spawn = 26,
     monitor = 32,
     demonitor = 33,
     down = 34,
     exit = 35,
+    stop = 36, // stops an actor the peer spawned here (its owner terminated)
     // a frame sealed with the link's AEAD key; its plaintext is kind | body
     sealed = 127,
 };

@@ -35,26 +35,29 @@ constexpr std::size_t max_actor_name = 255;
 /// Frames on the data lane: in order with messages, covered by credit.
 constexpr bool is_credited(frame_kind k) noexcept {
     return k == frame_kind::tell || k == frame_kind::ask || k == frame_kind::reply ||
-           k == frame_kind::down || k == frame_kind::exit;
+           k == frame_kind::down || k == frame_kind::exit || k == frame_kind::stop;
 }
 
 struct export_entry {
     actor_addr who;
     std::string signature;
     detail::deliverer deliver;
+    std::uint64_t spawned_by = 0; ///< the link actor (id) of the peer that spawned it, or 0
 };
 
 /// Published actors by name and by export id. **Threading:** any thread, one mutex.
 class export_table {
 public:
-    /// The new export's id.
+    /// The new export's id; an empty `name` exports without one (a spawned actor).
     expected<std::uint64_t> add(std::string name, export_entry e) {
         std::lock_guard lock(mutex_);
-        if (by_name_.count(name) != 0) {
+        if (!name.empty() && by_name_.count(name) != 0) {
             return fail(errc::name_taken, "a name published already: " + name);
         }
         const std::uint64_t id = ++last_id_;
-        by_name_.emplace(std::move(name), id);
+        if (!name.empty()) {
+            by_name_.emplace(std::move(name), id);
+        }
         by_id_.emplace(id, std::make_shared<export_entry>(std::move(e)));
         return id;
     }
@@ -107,6 +110,51 @@ private:
     std::unordered_map<std::uint64_t, std::shared_ptr<export_entry>> by_id_; // guarded
 };
 
+/// Exports `e` (under `name`, if not empty) until its actor terminates: a
+/// terminated actor's entry would keep its cell (and what it was spawned
+/// with) alive, and peers asking for it get `receiver_down` anyway.
+expected<std::uint64_t> export_until_exit(troupe::system& sys,
+                                          const std::shared_ptr<export_table>& exports,
+                                          std::string name, export_entry e) {
+    const actor_addr watched = e.who;
+    auto id = exports->add(std::move(name), std::move(e));
+    if (id) {
+        (void)sys.on_exit(watched, [weak = std::weak_ptr<export_table>(exports),
+                                    id = *id](const error& /*cause*/) {
+            if (auto table = weak.lock()) {
+                table->forget(id);
+            }
+        });
+    }
+    return id;
+}
+
+/// What peers may spawn here (`node::allow_spawn`), by kind. **Threading:**
+/// any thread, one mutex.
+class spawn_kinds {
+public:
+    struct kind {
+        std::string signature;
+        detail::spawner spawn;
+    };
+    expected<void> add(std::string name, kind k) {
+        std::lock_guard lock(mutex_);
+        if (!kinds_.emplace(std::move(name), std::make_shared<const kind>(std::move(k))).second) {
+            return fail(errc::name_taken, "a kind allowed already");
+        }
+        return {};
+    }
+    [[nodiscard]] std::shared_ptr<const kind> find(const std::string& name) const {
+        std::lock_guard lock(mutex_);
+        auto it = kinds_.find(name);
+        return it == kinds_.end() ? nullptr : it->second;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::unordered_map<std::string, std::shared_ptr<const kind>> kinds_; // guarded
+};
+
 // ---- links --------------------------------------------------------------------------
 
 class link_impl;
@@ -125,6 +173,12 @@ struct lookup_request {
     std::string name;
     std::string signature;
 };
+struct spawn_request {
+    using reply_type = detail::found_actor;
+    actor_addr owner; // the spawned actor stops when it terminates
+    std::string kind;
+    std::string signature;
+};
 /// From the I/O thread: frames arrived (taken from the link with `take_inbound`).
 struct inbound_ready {};
 struct link_down {
@@ -138,7 +192,7 @@ struct wait_writable {
 /// From the I/O thread: the outbound queue drained.
 struct writable {};
 using link_protocol =
-    std::variant<inbound_ready, lookup_request, link_down, wait_writable, writable>;
+    std::variant<inbound_ready, lookup_request, spawn_request, link_down, wait_writable, writable>;
 
 class link_impl final : public detail::link, public std::enable_shared_from_this<link_impl> {
 public:
@@ -312,6 +366,27 @@ public:
             w.u64(request);
             w.str(name);
             w.str(sig);
+            w.end_frame(at);
+        });
+    }
+
+    void send_spawn(std::uint64_t request, const std::string& kind, const std::string& sig) {
+        (void)append(lane::urgent, [&](wire_writer& w) {
+            const auto at = w.begin_frame(frame_kind::spawn);
+            w.u64(request);
+            w.str(kind);
+            w.str(sig);
+            w.end_frame(at);
+        });
+    }
+
+    /// The owner of the actor the peer spawned as `export_id` terminated.
+    void send_stop(std::uint64_t export_id, const error& cause) {
+        (void)append(lane::replies, [&](wire_writer& w) { // after the owner's last messages
+            const auto at = w.begin_frame(frame_kind::stop);
+            w.u64(export_id);
+            w.u8(static_cast<std::uint8_t>(cause.code()));
+            w.str(cause.to_string());
             w.end_frame(at);
         });
     }
@@ -589,14 +664,16 @@ private:
 };
 
 /// Delivers a link's inbound frames on a troupe worker (so `then` works and
-/// no receiver's policy can block the I/O thread) and runs its lookups. Its
-/// children are the proxies of the peer's actors.
+/// no receiver's policy can block the I/O thread) and runs its lookups and
+/// spawns. Its children are the proxies of the peer's actors and the actors
+/// the peer spawned here (so a lost link stops them).
 class link_actor final : public actor<link_protocol> {
 public:
     link_actor(std::shared_ptr<link_impl> l, std::shared_ptr<export_table> exports,
-               std::uint32_t max_frame, spawn_options proxy_mailbox)
-        : link_(std::move(l)), exports_(std::move(exports)), max_frame_(max_frame),
-          proxy_mailbox_(std::move(proxy_mailbox)) {}
+               std::shared_ptr<const spawn_kinds> kinds, std::uint32_t max_frame,
+               spawn_options proxy_mailbox)
+        : link_(std::move(l)), exports_(std::move(exports)), kinds_(std::move(kinds)),
+          max_frame_(max_frame), proxy_mailbox_(std::move(proxy_mailbox)) {}
 
     void on(inbound_ready& /*unused*/) {
         const bytes batch = link_->take_inbound();
@@ -616,6 +693,13 @@ public:
         const std::uint64_t request = ++last_lookup_;
         lookups_.emplace(request, std::move(reply));
         link_->send_lookup(request, r.name, r.signature);
+    }
+
+    void on(spawn_request& r, response_promise<detail::found_actor> reply) {
+        const std::uint64_t request = ++last_lookup_;
+        lookups_.emplace(request, std::move(reply));
+        owners_.emplace(request, std::move(r.owner));
+        link_->send_spawn(request, r.kind, r.signature);
     }
 
     void on(wait_writable& /*unused*/, response_promise<void> reply) {
@@ -645,6 +729,7 @@ public:
             (void)reply.fail(error{errc::node_unreachable, "the link was lost", cause});
         }
         lookups_.clear();
+        owners_.clear();
     }
 
 private:
@@ -685,6 +770,7 @@ private:
             }
             return;
         }
+        case frame_kind::spawn: spawn(r, f.body.size()); return;
         case frame_kind::lookup_reply: {
             const std::uint64_t request = r.u64();
             const auto code = static_cast<errc>(r.u8());
@@ -693,6 +779,16 @@ private:
             auto it = lookups_.find(request);
             if (it == lookups_.end() || !r.done()) {
                 return;
+            }
+            if (auto owner = owners_.extract(request); !owner.empty() && code == errc::none) {
+                // The spawned actor lives as long as its owner (at once if the
+                // owner has terminated already).
+                (void)system().on_exit(owner.mapped(), [weak = std::weak_ptr<link_impl>(link_),
+                                                        id](const error& cause) {
+                    if (auto l = weak.lock()) {
+                        l->send_stop(id, cause);
+                    }
+                });
             }
             if (code == errc::none) {
                 detail::found_actor found;
@@ -738,6 +834,17 @@ private:
             }
             return;
         }
+        case frame_kind::stop: {
+            const std::uint64_t id = r.u64();
+            const auto code = static_cast<errc>(r.u8());
+            std::string message = r.str(f.body.size());
+            auto entry = exports_->by_id(id);
+            if (entry && entry->spawned_by == addr().id() && r.done()) { // only its own
+                (void)entry->who.stop(code == errc::none ? error{}
+                                                         : error{code, std::move(message)});
+            }
+            return;
+        }
         case frame_kind::down: {
             const std::uint64_t id = r.u64();
             const auto code = static_cast<errc>(r.u8());
@@ -749,6 +856,39 @@ private:
         }
         default: return; // upkeep frames stay on the I/O thread
         }
+    }
+
+    // The peer asks for an actor of an allowed kind: a child of this actor,
+    // exported until it terminates, answered with its export id.
+    void spawn(wire_reader& r, std::size_t max_signature) {
+        const std::uint64_t request = r.u64();
+        const std::string kind = r.str(max_actor_name);
+        const std::string sig = r.str(max_signature);
+        if (!r.done()) {
+            return;
+        }
+        auto allowed = kinds_->find(kind);
+        if (!allowed) {
+            link_->send_lookup_reply(
+                request, error{errc::receiver_down, "nothing may be spawned as " + kind}, 0);
+            return;
+        }
+        if (allowed->signature != sig) {
+            link_->send_lookup_reply(
+                request,
+                error{errc::type_mismatch, kind + " speaks " + allowed->signature + ", not " + sig},
+                0);
+            return;
+        }
+        auto made = allowed->spawn(addr(), kind + "-" + std::to_string(++last_spawn_));
+        if (!made) {
+            link_->send_lookup_reply(request, made.error(), 0);
+            return;
+        }
+        auto id =
+            export_until_exit(system(), exports_, {},
+                              export_entry{made->who, sig, std::move(made->deliver), addr().id()});
+        link_->send_lookup_reply(request, id ? error{} : id.error(), id ? *id : 0);
     }
 
     void deliver(bool is_ask, wire_reader& r) {
@@ -785,11 +925,14 @@ private:
 
     std::shared_ptr<link_impl> link_;
     std::shared_ptr<export_table> exports_;
+    std::shared_ptr<const spawn_kinds> kinds_;
     std::uint32_t max_frame_;
     spawn_options proxy_mailbox_;
     detail::decode_limits limits_;
-    std::uint64_t last_lookup_ = 0;
+    std::uint64_t last_lookup_ = 0; // lookups and spawns
+    std::uint64_t last_spawn_ = 0;
     std::map<std::uint64_t, response_promise<detail::found_actor>> lookups_;
+    std::map<std::uint64_t, actor_addr> owners_; // of the spawns among lookups_
     std::vector<response_promise<void>> writable_waiters_;
 };
 
@@ -832,7 +975,8 @@ class node_impl final : public node, public io_handler {
 public:
     node_impl(troupe::system& sys, node_options opts, cluster_secret secret)
         : sys_(sys), opts_(std::move(opts)), secret_(std::move(secret)),
-          box_(std::make_shared<outbox>()), exports_(std::make_shared<export_table>()) {
+          box_(std::make_shared<outbox>()), exports_(std::make_shared<export_table>()),
+          kinds_(std::make_shared<spawn_kinds>()) {
         identity_.name = opts_.name;
         identity_.type_table_hash = detail::type_table_hash();
         identity_.seal = opts_.encrypt;
@@ -968,21 +1112,38 @@ protected:
         if (name.empty() || name.size() > max_actor_name) {
             return fail(errc::invalid_argument, "a published name is 1 to 255 bytes");
         }
-        const actor_addr watched = who;
-        auto id = exports_->add(std::move(name), export_entry{std::move(who), std::move(signature),
-                                                              std::move(deliver)});
+        auto id = export_until_exit(
+            sys_, exports_, std::move(name),
+            export_entry{std::move(who), std::move(signature), std::move(deliver)});
         if (!id) {
             return troupe::unexpected(id.error());
         }
-        // A terminated actor's entry would keep its cell (and what it was
-        // spawned with) alive; peers asking for it get receiver_down anyway.
-        (void)sys_.on_exit(watched, [weak = std::weak_ptr<export_table>(exports_),
-                                     id = *id](const error& /*cause*/) {
-            if (auto table = weak.lock()) {
-                table->forget(id);
-            }
-        });
         return {};
+    }
+
+    expected<void> allow_spawn_erased(std::string kind, std::string signature,
+                                      detail::spawner spawn) override {
+        if (kind.empty() || kind.size() > max_actor_name) {
+            return fail(errc::invalid_argument, "a kind is 1 to 255 bytes");
+        }
+        return kinds_->add(std::move(kind),
+                           spawn_kinds::kind{std::move(signature), std::move(spawn)});
+    }
+
+    expected<ask_handle<detail::found_actor>>
+    spawn_erased(const actor_addr& owner, std::string_view peer, std::string_view kind,
+                 std::string signature, duration timeout) override {
+        if (!owner) {
+            return fail(errc::invalid_argument, "a remote spawn needs an owner");
+        }
+        if (current_actor_id() == 0) {
+            return fail(errc::invalid_argument, "node::spawn_then outside an actor's turn");
+        }
+        auto actor = link_actor_of(peer);
+        if (!actor) {
+            return troupe::unexpected(actor.error());
+        }
+        return actor->ask(spawn_request{owner, std::string(kind), std::move(signature)}, timeout);
     }
 
     expected<ask_handle<detail::found_actor>> lookup_erased(std::uint64_t peer,
@@ -1154,6 +1315,17 @@ protected:
     }
 
 private:
+    // The link actor of the peer named `peer` (O(peers)).
+    expected<actor_ref<link_protocol>> link_actor_of(std::string_view peer) const {
+        std::lock_guard lock(mutex_);
+        for (const auto& [id, l] : links_) {
+            if (l.link->peer().name == peer) {
+                return l.actor;
+            }
+        }
+        return fail(errc::node_unreachable, "no link to a node named " + std::string(peer));
+    }
+
     expected<std::shared_ptr<endpoint>> endpoint_or_closed() const {
         std::lock_guard lock(mutex_);
         if (closed_ || !box_->ep) {
@@ -1214,6 +1386,7 @@ private:
         case frame_kind::reply:
         case frame_kind::down:
         case frame_kind::exit:
+        case frame_kind::stop:
             if (!s.link->received(frame_prefix_size + 1 + f.body.size())) {
                 why = error{errc::malformed, "the peer sent beyond the credit it was given"};
                 return false;
@@ -1221,6 +1394,7 @@ private:
             [[fallthrough]];
         case frame_kind::lookup:
         case frame_kind::lookup_reply:
+        case frame_kind::spawn:
         case frame_kind::monitor: {
             wire_writer w(batch);
             const auto at = w.begin_frame(f.kind);
@@ -1267,7 +1441,7 @@ private:
         }
         auto actor = troupe::system::spawn_child_of<link_actor>(
             root_, "peer-" + hex(info.id) + "-" + std::to_string(s.c),
-            spawn_options{.capacity = 4096}, l, exports_, opts_.max_frame_size,
+            spawn_options{.capacity = 4096}, l, exports_, kinds_, opts_.max_frame_size,
             opts_.proxy_mailbox);
         if (!actor || actor->addr().is_terminated()) {
             why = error{errc::receiver_down, "the node is closing"};
@@ -1352,6 +1526,7 @@ private:
     node_identity identity_;
     std::shared_ptr<outbox> box_;
     std::shared_ptr<export_table> exports_;
+    std::shared_ptr<spawn_kinds> kinds_;
     actor_addr root_;
     hook_list<const peer_info&, bool, const error&> peer_events_;
 

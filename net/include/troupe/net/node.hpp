@@ -176,6 +176,67 @@ public:
         });
     }
 
+    /// Lets peers spawn `Impl` here as `kind` (with `spawn_then`, or as a
+    /// supervised `remote_child`): each request spawns one, from copies of
+    /// `args` with `opts`, as a child of the requesting peer's link actor.
+    /// Its lifetime is bound to the actor that asked for it (its owner), as
+    /// with Erlang's `spawn_link` across nodes: it stops with the owner's
+    /// exit cause when the owner terminates, and with `node_unreachable`
+    /// when the link is lost. Fails with `invalid_argument` (a kind is 1 to
+    /// 255 bytes) or `name_taken` (a kind allowed already).
+    template <class Impl, class... Args>
+    requires wire_protocol<typename Impl::protocol> expected<void>
+    allow_spawn(std::string_view kind, spawn_options opts, Args... args) {
+        static_assert((std::is_copy_constructible_v<Args> && ...),
+                      "allow_spawn keeps its arguments to spawn one actor per request: they must "
+                      "be copyable");
+        using proto = typename Impl::protocol;
+        return allow_spawn_erased(
+            std::string(kind), detail::protocol_signature<proto>(),
+            [opts = std::move(opts), args...](const actor_addr& parent,
+                                              std::string name) -> expected<detail::spawned> {
+                auto ref =
+                    troupe::system::spawn_child_of<Impl>(parent, std::move(name), opts, args...);
+                if (!ref) {
+                    return troupe::unexpected(ref.error());
+                }
+                if (ref->addr().is_terminated()) { // a bad option or name
+                    auto cause = ref->addr().exit_cause();
+                    return troupe::unexpected(error{errc::receiver_down,
+                                                    "the spawned actor terminated at once",
+                                                    cause ? *cause : error{}});
+                }
+                return detail::spawned{ref->addr(), detail::make_deliverer<proto>(*ref)};
+            });
+    }
+
+    /// Spawns a `kind` on the peer named `peer` (allowed there with
+    /// `allow_spawn`), owned by `owner`: the remote actor stops when `owner`
+    /// terminates, with its exit cause, or when the link is lost. Inside an
+    /// actor's turn, like `lookup_then`: `fn(expected<actor_ref<P>>)` runs on
+    /// this actor's turn with a ref to it (its proxy), or with
+    /// `node_unreachable` (no link to a peer of that name), `receiver_down`
+    /// (nothing allowed as `kind` there), `type_mismatch` (it speaks another
+    /// protocol), an error of the spawn there, or `timeout`. Fails with
+    /// `invalid_argument` outside an actor's turn or for an empty `owner`.
+    /// A peer is found by name among the links (O(peers)).
+    template <wire_protocol P, class F>
+    requires std::is_invocable_v<F&, expected<actor_ref<P>>> expected<void>
+    spawn_then(const actor_addr& owner, std::string_view peer, std::string_view kind,
+               duration timeout, F fn) {
+        auto pending = spawn_erased(owner, peer, kind, detail::protocol_signature<P>(), timeout);
+        if (!pending) {
+            return troupe::unexpected(pending.error());
+        }
+        return pending->then([fn = std::move(fn)](expected<detail::found_actor> found) mutable {
+            if (!found) {
+                fn(expected<actor_ref<P>>(troupe::unexpected(found.error())));
+                return;
+            }
+            fn(detail::proxy_for<P>(*found));
+        });
+    }
+
     /// Counters (relaxed snapshots).
     [[nodiscard]] virtual node_counters counters() const noexcept = 0;
 
@@ -192,6 +253,11 @@ protected:
                                                                     std::string_view name,
                                                                     std::string signature,
                                                                     duration timeout) = 0;
+    virtual expected<void> allow_spawn_erased(std::string kind, std::string signature,
+                                              detail::spawner spawn) = 0;
+    virtual expected<ask_handle<detail::found_actor>>
+    spawn_erased(const actor_addr& owner, std::string_view peer, std::string_view kind,
+                 std::string signature, duration timeout) = 0;
 };
 
 } // namespace troupe::net

@@ -101,6 +101,14 @@ public:
 /// Delivers an inbound message to a published actor.
 using deliverer = std::function<void(const inbound&)>;
 
+/// An actor a peer asked this node to spawn (`node::allow_spawn`).
+struct spawned {
+    actor_addr who;
+    deliverer deliver;
+};
+/// Spawns one actor of an allowed kind as a child of `parent` named `name`.
+using spawner = std::function<expected<spawned>(const actor_addr& parent, std::string name)>;
+
 /// What a lookup found: where the proxy of the peer's actor lives.
 struct found_actor {
     troupe::system* sys = nullptr;
