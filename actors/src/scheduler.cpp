@@ -13,8 +13,8 @@
 //   run queue; the LIFO slot is bypassed after `lifo_streak_limit` uses in a
 //   row; the injection queue is polled first every `injection_poll_interval`
 //   turns.
-// - Idle workers spin briefly, then park on a futex (std::atomic::wait): no
-//   timed polling sleeps.
+// - Idle workers spin briefly, yield their core a few times, then park on a
+//   futex (std::atomic::wait): no timed polling sleeps.
 
 #include "scheduler.hpp"
 
@@ -47,7 +47,14 @@ using detail::resume_result;
 constexpr std::size_t local_queue_capacity = 4096;
 constexpr unsigned lifo_streak_limit = 32;
 constexpr unsigned injection_poll_interval = 61;
-constexpr unsigned spin_rounds = 64;
+// An idle worker first spins `spin_rounds` times (64 pauses between looks
+// for work), then yields its core `yield_rounds` times (between looks), then
+// parks. Yielding lets threads outside the scheduler that share the core run
+// at once (net's I/O thread, a sender blocked on a reply): a worker that
+// only spun held the core from the very thread that would hand it work
+// (docs/net-bench.md has the remote round trips before and after).
+constexpr unsigned spin_rounds = 4;
+constexpr unsigned yield_rounds = 128;
 constexpr unsigned steal_batch = 32;
 
 class work_stealing_scheduler;
@@ -199,6 +206,10 @@ private:
                     for (int i = 0; i < 64; ++i) {
                         TROUPE_CPU_RELAX();
                     }
+                    continue;
+                }
+                if (idle_rounds < spin_rounds + yield_rounds) {
+                    std::this_thread::yield();
                     continue;
                 }
                 park(w, self, c);
