@@ -21,16 +21,19 @@ function(troupe_add_module comp)
   endif()
 endfunction()
 
-# troupe_add_test(<name> MODULE <m> SOURCES ... [LIBRARIES ...] [LABELS ...])
+# troupe_add_test(<name> MODULE <m> SOURCES ... [LIBRARIES ...] [LABELS ...] [TIMEOUT <s>])
 # One GoogleTest executable per module; every TEST is its own ctest entry with
-# a 60 s timeout and the module's label (ctest -L <m>).
+# a timeout (60 s unless told) and the module's label (ctest -L <m>).
 function(troupe_add_test name)
-  cmake_parse_arguments(ARG "" "MODULE" "SOURCES;LIBRARIES;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "MODULE;TIMEOUT" "SOURCES;LIBRARIES;LABELS" ${ARGN})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 60)
+  endif()
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_LIBRARIES} GTest::gtest GTest::gmock
                                         GTest::gtest_main $<BUILD_INTERFACE:troupe_build_options>)
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
-                       PROPERTIES TIMEOUT 60 LABELS "${ARG_MODULE};${ARG_LABELS}")
+                       PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_MODULE};${ARG_LABELS}")
 endfunction()
 
 # troupe_compile_probe(<test> SOURCE <file> LIBRARIES ... [DEFINE <macro>] [PASS <regex>]
