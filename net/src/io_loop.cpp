@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 
@@ -92,8 +93,6 @@ private:
     caf::actor_system sys_;
 };
 
-caf::io::connection_handle handle_of(conn_id c) { return caf::io::connection_handle::from_int(c); }
-
 class broker_endpoint final : public endpoint {
 public:
     broker_endpoint(io_handler& handler, duration tick, std::shared_ptr<caf_runtime> rt)
@@ -157,8 +156,10 @@ public:
                                                     std::to_string(port) + ": " +
                                                     runtime_->sys().render(scribe.error()));
         }
-        const conn_id id = (*scribe)->hdl().id();
-        if (!submit(command{std::move(*scribe)})) {
+        // Named here, before the I/O thread sees the connection: the caller
+        // waits for this id's outcome, and no other connection ever gets it.
+        const conn_id id = next_id_.fetch_add(1, std::memory_order_relaxed);
+        if (!submit(command{outbound{id, std::move(*scribe)}})) {
             return fail(errc::receiver_down, "the node is closed");
         }
         return id;
@@ -175,14 +176,27 @@ public:
     }
 
     void write(conn_id c, byte_view data) override {
-        auto hdl = handle_of(c);
-        auto& buf = self_->wr_buf(hdl);
+        auto it = handles_.find(c);
+        if (it == handles_.end()) {
+            return; // closed already
+        }
+        auto& buf = self_->wr_buf(it->second);
         const auto* p = reinterpret_cast<const char*>(data.data()); // NOLINT: bytes as chars
         buf.insert(buf.end(), p, p + data.size());
-        self_->flush(hdl);
+        self_->flush(it->second);
     }
 
-    void close(conn_id c) override { self_->close(handle_of(c)); }
+    void close(conn_id c) override {
+        auto it = handles_.find(c);
+        if (it == handles_.end()) {
+            return;
+        }
+        // CAF sends no connection_closed_msg for a close of its own broker, and
+        // may hand the handle to the next connection: forget it now.
+        self_->close(it->second);
+        ids_.erase(it->second.id());
+        handles_.erase(it);
+    }
 
     void shutdown() noexcept override {
         if (ticker_.joinable()) {
@@ -203,7 +217,11 @@ public:
 
 private:
     struct stop_request {};
-    using command = std::variant<caf::io::doorman_ptr, caf::io::scribe_ptr, stop_request>;
+    struct outbound {
+        conn_id id;
+        caf::io::scribe_ptr scribe;
+    };
+    using command = std::variant<caf::io::doorman_ptr, outbound, stop_request>;
     enum class phase : std::uint8_t { starting, running, stopped };
 
     bool submit(command cmd) {
@@ -229,29 +247,42 @@ private:
             cv_.notify_all();
         }
         return {
-            [this](const caf::io::new_connection_msg& m) { opened(m.handle, true); },
+            [this](const caf::io::new_connection_msg& m) {
+                opened(m.handle, next_id_.fetch_add(1, std::memory_order_relaxed), true);
+            },
             [this](const caf::io::new_data_msg& m) {
                 if (m.handle == wake_hdl_) {
                     woken();
                     return;
                 }
+                auto it = ids_.find(m.handle.id());
+                if (it == ids_.end()) {
+                    return; // closed by this side
+                }
                 handler_.on_data(
-                    m.handle.id(),
+                    it->second,
                     byte_view(reinterpret_cast<const std::byte*>(m.buf.data()), // NOLINT
                               m.buf.size()));
             },
             [this](const caf::io::connection_closed_msg& m) {
-                if (m.handle != wake_hdl_) {
-                    handler_.on_closed(m.handle.id());
+                auto it = ids_.find(m.handle.id());
+                if (m.handle == wake_hdl_ || it == ids_.end()) {
+                    return;
                 }
+                const conn_id c = it->second;
+                handles_.erase(c);
+                ids_.erase(it);
+                handler_.on_closed(c);
             },
             [](const caf::io::acceptor_closed_msg&) {},
         };
     }
 
-    void opened(caf::io::connection_handle hdl, bool inbound) {
+    void opened(caf::io::connection_handle hdl, conn_id id, bool inbound) {
+        handles_.emplace(id, hdl);
+        ids_.emplace(hdl.id(), id);
         self_->configure_read(hdl, caf::io::receive_policy::at_most(std::size_t{64} * 1024));
-        handler_.on_open(hdl.id(), inbound,
+        handler_.on_open(id, inbound,
                          self_->remote_addr(hdl) + ":" + std::to_string(self_->remote_port(hdl)));
     }
 
@@ -266,10 +297,10 @@ private:
         for (auto& cmd : cmds) {
             if (auto* door = std::get_if<caf::io::doorman_ptr>(&cmd)) {
                 self_->add_doorman(std::move(*door));
-            } else if (auto* scribe = std::get_if<caf::io::scribe_ptr>(&cmd)) {
-                auto hdl = (*scribe)->hdl();
-                self_->add_scribe(std::move(*scribe));
-                opened(hdl, false);
+            } else if (auto* out = std::get_if<outbound>(&cmd)) {
+                auto hdl = out->scribe->hdl();
+                self_->add_scribe(std::move(out->scribe));
+                opened(hdl, out->id, false);
             } else {
                 stop();
                 return;
@@ -299,6 +330,8 @@ private:
 
     void stop() {
         self_->close_all();
+        handles_.clear();
+        ids_.clear();
         self_->quit();
         self_ = nullptr;
         {
@@ -325,6 +358,12 @@ private:
     std::jthread ticker_;             // joined by shutdown, before the broker stops
     caf::io::broker* self_ = nullptr; // I/O thread only
     caf::io::connection_handle wake_hdl_;
+    // Connections by troupe's id and by CAF's handle (I/O thread only). CAF
+    // reuses a handle once its connection closed; an id is never reused, so
+    // a stale id (a connect that gave up, a late write) reaches nothing.
+    std::unordered_map<conn_id, caf::io::connection_handle> handles_;
+    std::unordered_map<std::int64_t, conn_id> ids_;
+    std::atomic<conn_id> next_id_{1}; // a counter: any thread takes the next id
 };
 
 } // namespace

@@ -25,7 +25,9 @@
 
 namespace troupe::net::internal {
 
-/// A connection, as the endpoint names it (unique within the process).
+/// A connection, as the endpoint names it: an id the endpoint never gives
+/// to another connection (CAF's handles are reused once a connection
+/// closed), so a stale id names nothing rather than a newer connection.
 using conn_id = std::int64_t;
 
 /// What a node does with its endpoint's events. Every callback runs on the
@@ -59,14 +61,15 @@ public:
     /// Any thread: listens on `host:port` (0 picks a port); returns the port.
     virtual expected<std::uint16_t> listen(const std::string& host, std::uint16_t port) = 0;
     /// Any thread: connects (blocking the caller while TCP connects); the
-    /// handler's `on_open` follows on the I/O thread.
+    /// handler's `on_open` with the returned id follows on the I/O thread.
     virtual expected<conn_id> connect(const std::string& host, std::uint16_t port) = 0;
     /// Any thread: `on_wake` runs soon on the I/O thread (wake-ups coalesce).
     virtual void wake() noexcept = 0;
 
-    /// I/O thread only: queues `data` on `c` and flushes.
+    /// I/O thread only: queues `data` on `c` and flushes (nothing if `c` closed).
     virtual void write(conn_id c, byte_view data) = 0;
-    /// I/O thread only: closes `c` after what is queued (`on_closed` follows).
+    /// I/O thread only: closes `c` after what is queued. No callback for `c`
+    /// follows (no `on_closed` either); the id is then unknown.
     virtual void close(conn_id c) = 0;
 
     /// Any thread but the I/O thread: closes everything and waits until the
