@@ -38,8 +38,9 @@ bool valid_name(std::string_view name) noexcept {
 
 } // namespace
 
-handshake::handshake(node_identity self, const cluster_secret& secret, std::uint16_t version)
-    : self_(std::move(self)), version_(version),
+handshake::handshake(node_identity self, const cluster_secret& secret, handshake_role role,
+                     std::uint16_t version)
+    : self_(std::move(self)), role_(role), version_(version),
       key_(secret.derive_key()) { // initialises libsodium
     randombytes_buf(nonce_.data(), nonce_.size());
     if (!valid_name(self_.name)) {
@@ -74,7 +75,7 @@ bytes handshake::start() {
 
 handshake::step handshake::on_frame(frame_view f) {
     step s;
-    if (state_ == status::refused || state_ == status::established) {
+    if (state_ == status::refused || state_ == status::established || state_ == status::declined) {
         return s;
     }
     s.out = start();
@@ -82,6 +83,7 @@ handshake::step handshake::on_frame(frame_view f) {
     case frame_kind::hello: on_hello(f.body, s.out); break;
     case frame_kind::auth: on_auth(f.body, s.out); break;
     case frame_kind::refuse: on_refuse(f.body, s.out); break;
+    case frame_kind::bye: on_bye(f.body, s.out); break;
     default:
         refuse(errc::malformed,
                "node '" + self_.name + "' got a frame of kind " +
@@ -145,8 +147,12 @@ void handshake::on_hello(byte_view body, bytes& out) {
     peer.name = printable(std::move(peer.name));
     peer_ = std::move(peer);
     peer_hello_body_.assign(body.begin(), body.end());
-    state_ = status::awaiting_auth;
+    // The acceptor decides now; the connector holds its AUTH until the
+    // acceptor's, so that the acceptor's decision comes first.
+    state_ = role_ == handshake_role::acceptor ? status::deciding : status::awaiting_auth;
+}
 
+void handshake::append_auth(bytes& out) const {
     const auto tag = auth_tag(true);
     wire_writer w(out);
     const auto at = w.begin_frame(frame_kind::auth);
@@ -154,9 +160,56 @@ void handshake::on_hello(byte_view body, bytes& out) {
     w.end_frame(at);
 }
 
+bytes handshake::accept() {
+    bytes out;
+    if (state_ != status::deciding) {
+        return out;
+    }
+    append_auth(out);
+    state_ = role_ == handshake_role::acceptor ? status::awaiting_auth : status::established;
+    return out;
+}
+
+bytes handshake::decline(std::string_view reason) {
+    bytes out;
+    if (!started_ || state_ == status::established || state_ == status::declined ||
+        state_ == status::refused) {
+        return out;
+    }
+    wire_writer w(out);
+    const auto at = w.begin_frame(frame_kind::bye);
+    w.str(reason.substr(0, max_refuse_reason));
+    w.end_frame(at);
+    state_ = status::declined;
+    failure_ = error(errc::stopped, std::string(reason));
+    return out;
+}
+
+void handshake::on_bye(byte_view body, bytes& out) {
+    if (state_ == status::awaiting_hello) {
+        refuse(errc::malformed, "node '" + self_.name + "' got a bye before the HELLO", &out);
+        return;
+    }
+    wire_reader r(body);
+    std::string reason = r.str(max_refuse_reason);
+    if (!r.done()) {
+        refuse(errc::malformed, "node '" + self_.name + "' got a malformed bye", &out);
+        return;
+    }
+    state_ = status::declined;
+    failure_ = error(errc::stopped, "declined by the peer: " + printable(std::move(reason)));
+}
+
 void handshake::on_auth(byte_view body, bytes& out) {
-    if (state_ != status::awaiting_auth) {
+    if (state_ == status::awaiting_hello) {
         refuse(errc::malformed, "node '" + self_.name + "' got an AUTH before the HELLO", &out);
+        return;
+    }
+    if (state_ != status::awaiting_auth) {
+        refuse(errc::malformed,
+               "node '" + self_.name +
+                   "' got an AUTH out of turn (the connector's AUTH answers the acceptor's)",
+               &out);
         return;
     }
     if (body.size() != crypto_auth_hmacsha256_BYTES) {
@@ -175,7 +228,8 @@ void handshake::on_auth(byte_view body, bytes& out) {
                &out);
         return;
     }
-    state_ = status::established;
+    // The connector decides now, before its AUTH; the acceptor is done.
+    state_ = role_ == handshake_role::connector ? status::deciding : status::established;
 }
 
 void handshake::on_refuse(byte_view body, bytes& out) {

@@ -611,16 +611,15 @@ private:
     }
 
     void enqueue_dirty() {
-        std::shared_ptr<endpoint> ep;
-        {
-            std::lock_guard lock(box_->mutex);
-            ep = box_->ep;
-            if (!ep) {
-                return; // the node closed
-            }
-            box_->dirty.push_back(shared_from_this());
+        std::lock_guard lock(box_->mutex);
+        if (!box_->ep) {
+            return; // the node closed
         }
-        ep->wake();
+        box_->dirty.push_back(shared_from_this());
+        // Woken under the lock (wake never blocks): a copy of the endpoint held
+        // past it could outlive `close` as the last one and end CAF on this
+        // worker, which the system's shutdown may be waiting for.
+        box_->ep->wake();
     }
 
     void record_dead_letter(dead_letter_reason why, std::string_view type, std::uint64_t trace) {
@@ -1171,8 +1170,9 @@ protected:
         session(conn_id id, bool in, std::string addr, std::uint32_t max_frame, node_identity self,
                 const cluster_secret& secret)
             : c(id), inbound(in), address(std::move(addr)), reader(max_frame),
-              shake(std::move(self), secret), opened(steady::now()), last_rx(opened),
-              last_tx(opened) {}
+              shake(std::move(self), secret,
+                    in ? handshake_role::acceptor : handshake_role::connector),
+              opened(steady::now()), last_rx(opened), last_tx(opened) {}
         conn_id c;
         bool inbound;
         std::string address;
@@ -1181,6 +1181,9 @@ protected:
         steady::time_point opened, last_rx, last_tx;
         std::shared_ptr<link_impl> link; // once established
         actor_ref<link_protocol> actor;
+        // This node (the lower id of the two) accepted it as the one connection
+        // to its peer, and waits for the connector's AUTH.
+        bool kept = false;
         std::optional<frame_sealer> sealer; // a sealed link, once established
         std::optional<frame_opener> opener;
     };
@@ -1253,6 +1256,7 @@ protected:
         if (why) {
             drop(s, why);
         }
+        settle_superseded();
     }
 
     void on_closed(conn_id c) override {
@@ -1263,6 +1267,7 @@ protected:
         }
         finish(it->second, error{errc::node_unreachable, "the connection closed"});
         sessions_.erase(it);
+        settle_superseded();
     }
 
     void on_wake() override {
@@ -1312,6 +1317,7 @@ protected:
                                  ? error{errc::timeout, "no heartbeat from the peer in time"}
                                  : error{errc::timeout, "the handshake did not finish in time"});
         }
+        settle_superseded();
     }
 
 private:
@@ -1413,11 +1419,108 @@ private:
         if (!step.out.empty()) {
             write(s, step.out);
         }
+        if (s.shake.state() == handshake::status::deciding) {
+            decide(s);
+        } else if (s.shake.state() == handshake::status::awaiting_auth && !s.inbound) {
+            // The connector knows its peer now: linked already, nothing to wait for.
+            if (auto reason = superseded(s)) {
+                write(s, s.shake.decline(*reason));
+            }
+        }
         switch (s.shake.state()) {
-        case handshake::status::refused: why = s.shake.failure(); return false;
+        case handshake::status::refused:
+        case handshake::status::declined: why = s.shake.failure(); return false;
         case handshake::status::established: return established(s, why);
         default: return true;
         }
+    }
+
+    // One connection per pair of nodes (docs/net.md "Handshake"): the node
+    // with the lower id decides for every connection between the two, on its
+    // I/O thread one at a time, and keeps the first it decides on while that
+    // one lives, so at most one is ever kept; the other node goes on with any
+    // connection not declined to it, and declines only when it has a link.
+    // Why `s` must give way, or nothing.
+    //
+    // (A preference among connections still in the handshake, such as "the
+    // lower id's own", would let the lower id decline the peer's connection
+    // for one the peer has not seen yet, and the peer's `connect` could not
+    // tell what to wait for.)
+    std::optional<std::string> superseded(const session& s) {
+        const std::uint64_t peer = s.shake.peer().id;
+        {
+            std::lock_guard lock(mutex_);
+            if (links_.count(peer) != 0) {
+                return "node '" + identity_.name + "' has a link to node '" + s.shake.peer().name +
+                       "' already";
+            }
+        }
+        if (identity_.id > peer) {
+            return std::nullopt; // the peer decides
+        }
+        for (const auto& [c, other] : sessions_) {
+            if (c == s.c || other.link || other.shake.peer().id != peer) {
+                continue;
+            }
+            if (other.kept) {
+                return "node '" + identity_.name + "' keeps another connection to node '" +
+                       s.shake.peer().name + "'";
+            }
+        }
+        return std::nullopt;
+    }
+
+    void decide(session& s) {
+        if (auto reason = superseded(s)) {
+            write(s, s.shake.decline(*reason));
+            return;
+        }
+        s.kept = s.inbound && identity_.id < s.shake.peer().id;
+        write(s, s.shake.accept());
+    }
+
+    // I/O thread: settles the `connect` calls whose connection gave way to
+    // another one to the same peer: with that peer's link once it is up, or
+    // with a failure once no connection that could become it is left.
+    void settle_superseded() {
+        bool settled = false;
+        {
+            std::lock_guard lock(mutex_);
+            for (auto it = superseded_.begin(); it != superseded_.end();) {
+                auto link = links_.find(it->peer);
+                if (link != links_.end()) {
+                    record_outcome(it->c, false, link->second.link->peer());
+                } else if (!may_link(it->peer)) {
+                    record_outcome(it->c, false,
+                                   troupe::unexpected(error{
+                                       errc::node_unreachable,
+                                       "the connection kept in place of this one did not come up",
+                                       it->cause}));
+                } else {
+                    ++it;
+                    continue;
+                }
+                it = superseded_.erase(it);
+                settled = true;
+            }
+        }
+        if (settled) {
+            cv_.notify_all();
+        }
+    }
+
+    // True while a connection in the handshake may still become a link to
+    // `peer` (an outbound one whose HELLO has not come may lead there too).
+    [[nodiscard]] bool may_link(std::uint64_t peer) const {
+        return std::any_of(sessions_.begin(), sessions_.end(), [&](const auto& e) {
+            const session& s = e.second;
+            switch (s.shake.state()) {
+            case handshake::status::awaiting_hello: return !s.inbound;
+            case handshake::status::deciding:
+            case handshake::status::awaiting_auth: return s.shake.peer().id == peer;
+            default: return false;
+            }
+        });
     }
 
     bool established(session& s, error& why) {
@@ -1450,10 +1553,11 @@ private:
         l->set_actor(*actor);
         s.link = l;
         s.actor = *actor;
+        s.kept = false;
         {
             std::lock_guard lock(mutex_);
             links_.emplace(info.id, peer_entry{l, *actor});
-            record_outcome(s, info);
+            record_outcome(s.c, s.inbound, info);
         }
         cv_.notify_all();
         l->send_credit(opts_.receive_window); // the peer may send this much at first
@@ -1475,12 +1579,27 @@ private:
             lost(s, why);
             return;
         }
+        if (s.shake.state() == handshake::status::declined) {
+            // Not a failure: the peer is (or is being) linked over another
+            // connection, and a `connect` over this one waits for that link.
+            std::lock_guard lock(mutex_);
+            if (!s.inbound && abandoned_.erase(s.c) == 0) {
+                superseded_.push_back(superseded_connect{s.c, s.shake.peer().id, {}});
+            }
+            return;
+        }
         handshakes_refused_.fetch_add(1, std::memory_order_relaxed);
+        const error cause = why ? why : error{errc::node_unreachable, "the connection closed"};
         {
             std::lock_guard lock(mutex_);
-            record_outcome(s,
-                           troupe::unexpected(
-                               why ? why : error{errc::node_unreachable, "the connection closed"}));
+            record_outcome(s.c, s.inbound, troupe::unexpected(cause));
+            if (s.shake.state() != handshake::status::awaiting_hello) {
+                for (auto& w : superseded_) {
+                    if (w.peer == s.shake.peer().id) {
+                        w.cause = cause;
+                    }
+                }
+            }
         }
         cv_.notify_all();
     }
@@ -1505,19 +1624,25 @@ private:
     }
 
     // Guarded by mutex_: the outcome of an outbound connection for `connect`.
-    void record_outcome(const session& s, expected<peer_info> outcome) {
-        if (s.inbound) {
+    void record_outcome(conn_id c, bool inbound, expected<peer_info> outcome) {
+        if (inbound) {
             return;
         }
-        if (abandoned_.erase(s.c) != 0) {
+        if (abandoned_.erase(c) != 0) {
             return;
         }
-        outcomes_.insert_or_assign(s.c, std::move(outcome));
+        outcomes_.insert_or_assign(c, std::move(outcome));
     }
 
     struct peer_entry {
         std::shared_ptr<link_impl> link;
         actor_ref<link_protocol> actor;
+    };
+    /// A `connect` whose connection was declined in favour of another to `peer`.
+    struct superseded_connect {
+        conn_id c;
+        std::uint64_t peer;
+        error cause; ///< why the last connection to `peer` failed, if one did
     };
 
     troupe::system& sys_;
@@ -1536,6 +1661,7 @@ private:
     std::unordered_map<std::uint64_t, peer_entry> links_;       // guarded, by peer id
     std::unordered_map<conn_id, expected<peer_info>> outcomes_; // guarded
     std::unordered_set<conn_id> abandoned_;                     // guarded
+    std::vector<superseded_connect> superseded_;                // guarded; set on the I/O thread
 
     std::unordered_map<conn_id, session> sessions_; // I/O thread (then `close`)
 

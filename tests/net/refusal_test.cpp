@@ -191,7 +191,9 @@ public:
     hand_peer(std::uint16_t port, const std::string& secret)
         : fd_(testing::connect_loopback(port)),
           secret_(*internal::cluster_secret::from_string(secret)),
-          shake_(internal::node_identity{0x5eed, "hand", 0, false}, secret_), reader_(1 << 20) {
+          shake_(internal::node_identity{0x5eed, "hand", 0, false}, secret_,
+                 internal::handshake_role::connector),
+          reader_(1 << 20) {
         if (fd_ < 0) {
             return;
         }
@@ -203,6 +205,7 @@ public:
                 return;
             }
             send(shake_.on_frame(frame_view{f->kind, f->body}).out);
+            send(shake_.accept()); // at the node's AUTH (this peer keeps any connection)
         }
         if (established()) { // the node may send this much (its replies)
             bytes b;

@@ -74,7 +74,9 @@ struct peer_info {
 
 /// Counters of a node (relaxed snapshots).
 struct node_counters {
-    std::uint64_t handshakes_refused = 0; ///< peers closed in the handshake (any reason)
+    /// Peers closed in the handshake (any reason but one: a connection
+    /// declined because the two nodes keep another one is not counted).
+    std::uint64_t handshakes_refused = 0;
     std::uint64_t handshake_timeouts = 0; ///< of which: too slow
     std::uint64_t links_lost = 0;         ///< established links that went down
     std::uint64_t frames_refused = 0;     ///< malformed / oversized streams closed
@@ -113,15 +115,24 @@ public:
     /// Listens on `host:port` (port 0 picks one); returns the port.
     virtual expected<std::uint16_t> listen(const std::string& host = "127.0.0.1",
                                            std::uint16_t port = 0) = 0;
-    /// Connects and completes the handshake. Fails with `node_unreachable`
-    /// (no connection), `unauthenticated` (wrong secret), `incompatible`
-    /// (another protocol version), `malformed`, `timeout`, `would_block`
-    /// (inside an actor).
+    /// Connects and completes the handshake. Two nodes have at most one link:
+    /// when this node is linked to that peer already, returns the link's peer
+    /// as soon as the peer's HELLO names it (the new connection closes); when
+    /// another connection between the two is in the handshake (the peer
+    /// connects to this node at the same time, or this node connects twice),
+    /// one of them is kept, and every such `connect` on either side returns
+    /// the kept link's peer once it is up, or fails as it failed
+    /// (`node_unreachable` if it was lost). Fails with `node_unreachable` (no
+    /// connection), `unauthenticated` (wrong secret), `incompatible` (another
+    /// protocol version), `malformed`, `timeout`, `would_block` (inside an
+    /// actor).
     virtual expected<peer_info> connect(const std::string& host, std::uint16_t port) = 0;
-    /// The peers with an established link now.
+    /// The peers with an established link now (one entry per peer).
     [[nodiscard]] virtual std::vector<peer_info> peers() const = 0;
     /// Called with (peer, true) when a link comes up and (peer, false,
-    /// cause) when it is lost, on the I/O thread: keep hooks short; from a
+    /// cause) when it is lost, on the I/O thread (a connection declined in
+    /// favour of another to the same peer never was a link and reports
+    /// nothing): keep hooks short; from a
     /// hook `connect` and `lookup` are refused (`would_block`) and `close`
     /// does nothing (it would wait for the I/O thread itself).
     [[nodiscard]] virtual hook_list<const peer_info&, bool, const error&>&
