@@ -8,6 +8,8 @@
 #include <troupe/actors/system.hpp>
 #include <troupe/net/node.hpp>
 
+#include "net_test_util.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -84,6 +86,7 @@ struct member {
     troupe::system sys;
     std::shared_ptr<node> n;
     std::uint16_t port = 0;
+    actor_ref<ping_protocol> victim; // published as "victim", for a monitor to see it stop
 
     explicit member(const std::string& name) {
         auto attached = node::attach(sys, options(name));
@@ -99,6 +102,8 @@ struct member {
         EXPECT_TRUE(p) << p.error();
         port = p ? *p : 0;
         EXPECT_TRUE(n->publish("pong", sys.spawn<pong>(name)));
+        victim = sys.spawn<pong>(name);
+        EXPECT_TRUE(n->publish("victim", victim));
     }
     member(const member&) = delete;
     member& operator=(const member&) = delete;
@@ -143,6 +148,20 @@ void expect_ping(member& from, member& to) {
     auto r = ref->ask(connect_demo::ping{"ping"}, 10s).get();
     ASSERT_TRUE(r) << r.error();
     EXPECT_EQ(*r, "ping from " + to.n->name());
+}
+
+/// A monitor on `from` of `to`'s victim sees it stop, with its cause.
+void expect_monitor(member& from, member& to) {
+    auto ref = from.n->lookup<ping_protocol>(to.n->id(), "victim", 10s);
+    ASSERT_TRUE(ref) << ref.error();
+    // After a reply the peer has the proxy's watch (it travels ahead of the ask).
+    ASSERT_TRUE(ref->ask(connect_demo::ping{"ping"}, 10s).get());
+    auto probe = std::make_shared<testing::down_probe>();
+    ASSERT_TRUE(from.sys.on_exit(ref->addr(), [probe](const error& e) { probe->set(e); }));
+    ASSERT_TRUE(to.victim.stop(error{errc::stopped, "stopped by the test"}));
+    auto cause = probe->wait();
+    ASSERT_TRUE(cause.has_value());
+    EXPECT_EQ(cause->code(), errc::stopped) << *cause;
 }
 
 /// One link between `a` and `b`, seen alike by every connect result of each
@@ -203,6 +222,8 @@ TEST(ConnectRace, NodesConnectingToEachOtherAtOnceKeepOneLink) {
         EXPECT_EQ(results[0]->id, b.n->id());
         EXPECT_EQ(results[1]->id, a.n->id());
         expect_one_link(a, b, {results[0]}, {results[1]});
+        expect_monitor(a, b);
+        expect_monitor(b, a);
         expect_one_up_one_down(a, b);
         if (::testing::Test::HasFailure()) {
             return;
