@@ -174,17 +174,8 @@ public:
     template <wire_protocol P, class F>
     requires std::is_invocable_v<F&, expected<actor_ref<P>>> expected<void>
     lookup_then(std::uint64_t peer, std::string_view name, duration timeout, F fn) {
-        auto pending = lookup_erased(peer, name, detail::protocol_signature<P>(), timeout);
-        if (!pending) {
-            return troupe::unexpected(pending.error());
-        }
-        return pending->then([fn = std::move(fn)](expected<detail::found_actor> found) mutable {
-            if (!found) {
-                fn(expected<actor_ref<P>>(troupe::unexpected(found.error())));
-                return;
-            }
-            fn(detail::proxy_for<P>(*found));
-        });
+        return then_proxy<P>(lookup_erased(peer, name, detail::protocol_signature<P>(), timeout),
+                             std::move(fn));
     }
 
     /// Lets peers spawn `Impl` here as `kind` (with `spawn_then`, or as a
@@ -235,7 +226,22 @@ public:
     requires std::is_invocable_v<F&, expected<actor_ref<P>>> expected<void>
     spawn_then(const actor_addr& owner, std::string_view peer, std::string_view kind,
                duration timeout, F fn) {
-        auto pending = spawn_erased(owner, peer, kind, detail::protocol_signature<P>(), timeout);
+        return then_proxy<P>(
+            spawn_erased(owner, peer, kind, detail::protocol_signature<P>(), timeout),
+            std::move(fn));
+    }
+
+    /// Counters (relaxed snapshots).
+    [[nodiscard]] virtual node_counters counters() const noexcept = 0;
+
+    /// Closes every link (peers see the node go down) and stops listening.
+    /// Idempotent; also run when the system shuts down.
+    virtual void close() noexcept = 0;
+
+private:
+    // `fn` gets a proxy for what `pending` finds, on the asking actor's turn.
+    template <class P, class F>
+    static expected<void> then_proxy(expected<ask_handle<detail::found_actor>> pending, F fn) {
         if (!pending) {
             return troupe::unexpected(pending.error());
         }
@@ -247,13 +253,6 @@ public:
             fn(detail::proxy_for<P>(*found));
         });
     }
-
-    /// Counters (relaxed snapshots).
-    [[nodiscard]] virtual node_counters counters() const noexcept = 0;
-
-    /// Closes every link (peers see the node go down) and stops listening.
-    /// Idempotent; also run when the system shuts down.
-    virtual void close() noexcept = 0;
 
 protected:
     node() = default;
