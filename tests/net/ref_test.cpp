@@ -84,6 +84,12 @@ struct strict_received {
     troupe::actor_ref<ping> who;
     MSGPACK_DEFINE(who)
 };
+/// Holds a ref whose protocol has the signature of `ping` alone, as another C++ type.
+struct single_check {
+    using reply_type = std::string;
+    troupe::actor_ref<std::variant<ping>> who;
+    MSGPACK_DEFINE(who)
+};
 } // namespace refs
 TROUPE_WIRE_TYPE(::refs::ping, "ref.ping", 1);
 TROUPE_WIRE_TYPE(::refs::boom, "ref.boom", 1);
@@ -95,6 +101,7 @@ TROUPE_WIRE_TYPE(::refs::pass, "ref.pass", 1);
 TROUPE_WIRE_TYPE(::refs::keep, "ref.keep", 1);
 TROUPE_WIRE_TYPE(::refs::strict_sent, "ref.strict", 1);
 TROUPE_WIRE_TYPE(::refs::strict_received, "ref.strict", 1);
+TROUPE_WIRE_TYPE(::refs::single_check, "ref.single_check", 1);
 
 namespace troupe::net {
 namespace {
@@ -153,6 +160,16 @@ public:
 class strict_service final : public actor<refs::strict_received> {
 public:
     std::string on(refs::strict_received& s) { return s.who ? "a ref" : "no ref"; }
+};
+
+/// Speaks `ping` alone (its signature is that of `std::variant<ping>`).
+class ping_only final : public actor<refs::ping> {
+public:
+    std::string on(refs::ping& p) { return "beta:" + p.text; }
+};
+class single_service final : public actor<refs::single_check> {
+public:
+    std::string on(refs::single_check& s) { return s.who ? "a ref" : "no ref"; }
 };
 
 /// Holds the last ref it was given, for the test thread.
@@ -290,6 +307,23 @@ TEST_F(RefsTwoNodes, ARefOfAnotherProtocolIsATypedRefusal) {
     auto ok = svc_.ask(refs::call{local_, "still"}, 10s).get();
     ASSERT_TRUE(ok) << ok.error();
     EXPECT_EQ(*ok, "alpha:still");
+}
+
+TEST_F(RefsTwoNodes, AHandedBackRefOfAnotherCxxProtocolIsATypeMismatch) {
+    ASSERT_TRUE(beta_->publish("ping", b_.spawn<ping_only>()));
+    ASSERT_TRUE(beta_->publish("single", b_.spawn<single_service>()));
+    // One signature, two C++ types: the lookup accepts it, the proxy speaks the variant.
+    auto pinger = alpha_->lookup<std::variant<refs::ping>>(beta_id_, "ping", 5s);
+    ASSERT_TRUE(pinger) << pinger.error();
+    auto single = alpha_->lookup<refs::single_check>(beta_id_, "single", 5s);
+    ASSERT_TRUE(single) << single.error();
+    // Handed back, the ref is beta's own actor, which speaks `ping`, not the variant.
+    auto r = single->ask(refs::single_check{*pinger}, 10s).get();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), errc::type_mismatch) << r.error();
+    auto empty = single->ask(refs::single_check{}, 10s).get();
+    ASSERT_TRUE(empty) << empty.error();
+    EXPECT_EQ(*empty, "no ref");
 }
 
 TEST_F(RefsTwoNodes, AMonitorOfTheRefOnThePeerSeesTheRealCause) {
