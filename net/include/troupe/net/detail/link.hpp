@@ -262,6 +262,9 @@ private:
 /// `block_timeout`; then a tell becomes a `link_overflow` dead letter and an
 /// ask fails with `mailbox_full`. The proxy terminates with the remote
 /// actor's exit cause, or with `node_unreachable` when the link is lost.
+/// Refs inside a message are encoded for this proxy's link (`ref_codec`); a
+/// message that does not encode fails its asker, or is a `malformed` dead
+/// letter.
 template <class P>
 class remote_proxy final : public actor<P> {
 public:
