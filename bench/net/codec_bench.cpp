@@ -73,7 +73,10 @@ void BM_Troupe_CodecRoundtrip(benchmark::State& state) {
     net::bytes buf;
     for (auto _ : state) {
         buf.clear();
-        net::encode(msg, buf);
+        if (!net::encode(msg, buf)) {
+            state.SkipWithError("encode failed");
+            break;
+        }
         auto back = net::decode<T>(buf);
         if (!back) {
             state.SkipWithError("decode failed");

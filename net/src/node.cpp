@@ -58,8 +58,34 @@ public:
         if (!name.empty()) {
             by_name_.emplace(std::move(name), id);
         }
+        by_addr_.try_emplace(e.who, id); // its first export: what refs to it reuse
         by_id_.emplace(id, std::make_shared<export_entry>(std::move(e)));
         return id;
+    }
+    /// An export of `who` for a ref speaking `signature`: its first export if
+    /// that speaks `signature` too (O(1); then `fresh` is false), else a new
+    /// anonymous one whose deliverer `make` builds.
+    struct ref_export {
+        std::uint64_t id = 0;
+        bool fresh = false;
+    };
+    ref_export add_ref(const actor_addr& who, const std::string& signature,
+                       detail::deliverer (*make)(const actor_addr&)) {
+        std::lock_guard lock(mutex_);
+        if (auto it = by_addr_.find(who); it != by_addr_.end()) {
+            if (by_id_.at(it->second)->signature == signature) {
+                return {it->second, false};
+            }
+        }
+        const std::uint64_t id = ++last_id_;
+        by_addr_.try_emplace(who, id);
+        by_id_.emplace(id, std::make_shared<export_entry>(export_entry{who, signature, make(who)}));
+        return {id, true};
+    }
+    /// True if `id` was ever issued (a missing one then belongs to an actor that terminated).
+    [[nodiscard]] bool issued(std::uint64_t id) const {
+        std::lock_guard lock(mutex_);
+        return id != 0 && id <= last_id_;
     }
     /// The actor of export `id` terminated: its entry (and its name) go.
     void forget(std::uint64_t id) {
@@ -71,12 +97,16 @@ public:
         }
         doomed = std::move(it->second);
         by_id_.erase(it);
+        if (auto a = by_addr_.find(doomed->who); a != by_addr_.end() && a->second == id) {
+            by_addr_.erase(a);
+        }
         std::erase_if(by_name_, [id](const auto& e) { return e.second == id; });
     }
     void clear() {
         decltype(by_id_) doomed;
         std::lock_guard lock(mutex_);
         by_name_.clear();
+        by_addr_.clear();
         doomed.swap(by_id_);
     }
     expected<void> remove(std::string_view name) {
@@ -108,7 +138,18 @@ private:
     std::uint64_t last_id_ = 0;                                              // guarded
     std::unordered_map<std::string, std::uint64_t> by_name_;                 // guarded
     std::unordered_map<std::uint64_t, std::shared_ptr<export_entry>> by_id_; // guarded
+    std::unordered_map<actor_addr, std::uint64_t> by_addr_; // guarded; each actor's first export
 };
+
+/// Forgets export `id` once `who` terminates (at once if it has).
+void forget_at_exit(troupe::system& sys, const std::shared_ptr<export_table>& exports,
+                    const actor_addr& who, std::uint64_t id) {
+    (void)sys.on_exit(who, [weak = std::weak_ptr<export_table>(exports), id](const error&) {
+        if (auto table = weak.lock()) {
+            table->forget(id);
+        }
+    });
+}
 
 /// Exports `e` (under `name`, if not empty) until its actor terminates: a
 /// terminated actor's entry would keep its cell (and what it was spawned
@@ -119,12 +160,7 @@ expected<std::uint64_t> export_until_exit(troupe::system& sys,
     const actor_addr watched = e.who;
     auto id = exports->add(std::move(name), std::move(e));
     if (id) {
-        (void)sys.on_exit(watched, [weak = std::weak_ptr<export_table>(exports),
-                                    id = *id](const error& /*cause*/) {
-            if (auto table = weak.lock()) {
-                table->forget(id);
-            }
-        });
+        forget_at_exit(sys, exports, watched, *id);
     }
     return id;
 }
@@ -316,7 +352,8 @@ public:
     static dead_letter_reason reason_for(errc code) noexcept {
         switch (code) {
         case errc::unknown_type: return dead_letter_reason::unknown_type;
-        case errc::malformed: return dead_letter_reason::malformed;
+        case errc::malformed:
+        case errc::type_mismatch: return dead_letter_reason::malformed; // a ref of another protocol
         case errc::mailbox_full:
         case errc::would_block:
         case errc::timeout: return dead_letter_reason::mailbox_full;
@@ -558,6 +595,99 @@ public:
         });
     }
 
+    // ---- refs inside messages (docs/net.md "Refs inside messages") ----------------
+
+    /// Link actor, on its start: where refs for this link are exported and
+    /// their proxies made. Only ids: the link actor's cell holds this link.
+    void serve_refs(const std::shared_ptr<export_table>& exports, std::uint64_t actor_id,
+                    std::string actor_path, spawn_options proxy_mailbox) {
+        std::lock_guard lock(refs_mutex_);
+        exports_ = exports;
+        actor_id_ = actor_id;
+        actor_path_ = std::move(actor_path);
+        proxy_mailbox_ = std::move(proxy_mailbox);
+    }
+
+    expected<detail::wire_ref> ref_to_wire(const actor_addr& who, const std::string& signature,
+                                           detail::deliverer (*make)(const actor_addr&)) override {
+        std::shared_ptr<export_table> exports;
+        {
+            std::lock_guard lock(refs_mutex_);
+            if (auto it = proxies_.find(who.id()); it != proxies_.end()) {
+                return detail::wire_ref{detail::ref_tag::yours, it->second};
+            }
+            exports = exports_.lock();
+        }
+        if (!exports) {
+            return fail(errc::receiver_down, "the node does not export refs (closed)");
+        }
+        const auto e = exports->add_ref(who, signature, make);
+        if (e.fresh) {
+            forget_at_exit(sys_, exports, who, e.id);
+        }
+        return detail::wire_ref{detail::ref_tag::mine, e.id};
+    }
+
+    expected<actor_addr> exported_actor(std::uint64_t id, std::string_view signature) override {
+        std::shared_ptr<export_table> exports;
+        {
+            std::lock_guard lock(refs_mutex_);
+            exports = exports_.lock();
+        }
+        auto entry = exports ? exports->by_id(id) : nullptr;
+        if (!entry) {
+            if (exports && exports->issued(id)) {
+                return fail(errc::receiver_down, "a ref to the actor exported as " +
+                                                     std::to_string(id) + ", which terminated");
+            }
+            return fail(errc::malformed,
+                        "a ref to " + std::to_string(id) + ", which this node never exported");
+        }
+        if (entry->signature != signature) {
+            return fail(errc::type_mismatch, "the actor exported as " + std::to_string(id) +
+                                                 " speaks " + entry->signature + ", not " +
+                                                 std::string(signature));
+        }
+        return entry->who;
+    }
+
+    expected<detail::found_actor> peer_export(std::uint64_t id) override {
+        detail::found_actor found;
+        {
+            std::lock_guard lock(refs_mutex_);
+            found.proxy_path = actor_path_;
+            found.proxy_mailbox = proxy_mailbox_;
+            found.parent =
+                actor_id_ == 0 ? actor_addr{} : sys_.find_addr(actor_id_).value_or(actor_addr{});
+        }
+        if (!found.parent) {
+            return fail(errc::node_unreachable, "the link to " + peer_.name + " is lost");
+        }
+        found.sys = &sys_;
+        found.over = shared_from_this();
+        found.export_id = id;
+        found.proxy_name = "r" + std::to_string(id);
+        found.proxy_path += "/" + found.proxy_name;
+        return found;
+    }
+
+    void adopt_proxy(const actor_addr& proxy, std::uint64_t id) override {
+        {
+            std::lock_guard lock(refs_mutex_);
+            proxies_.insert_or_assign(proxy.id(), id);
+        }
+        (void)sys_.on_exit(proxy, [weak = weak_from_this(), proxy_id = proxy.id()](const error&) {
+            if (auto l = weak.lock()) {
+                std::lock_guard lock(l->refs_mutex_);
+                l->proxies_.erase(proxy_id);
+            }
+        });
+    }
+
+    void not_encoded(std::string_view type, std::uint64_t trace, const error& /*why*/) override {
+        record_dead_letter(dead_letter_reason::malformed, type, trace);
+    }
+
 private:
     enum class lane : std::uint8_t {
         data,    ///< tell, ask, down, exit: FIFO, covered by the peer's credit, bounded
@@ -660,6 +790,13 @@ private:
     bytes inbound_;                          // guarded by inbound_mutex_: frames for the link actor
     std::atomic<std::uint64_t> inflight_{0}; // received, not yet delivered (I/O thread, link actor)
     std::uint64_t ungranted_ = 0;            // link actor only: delivered, not yet granted back
+
+    std::mutex refs_mutex_;
+    std::weak_ptr<export_table> exports_; // guarded by refs_mutex_ (weak: entries hold proxies)
+    std::uint64_t actor_id_ = 0;          // guarded; the link actor's
+    std::string actor_path_;              // guarded
+    spawn_options proxy_mailbox_;         // guarded
+    std::unordered_map<std::uint64_t, std::uint64_t> proxies_; // guarded: proxy actor id -> export
 };
 
 /// Delivers a link's inbound frames on a troupe worker (so `then` works and
@@ -674,7 +811,10 @@ public:
         : link_(std::move(l)), exports_(std::move(exports)), kinds_(std::move(kinds)),
           max_frame_(max_frame), proxy_mailbox_(std::move(proxy_mailbox)) {}
 
+    void on_start() override { link_->serve_refs(exports_, addr().id(), path(), proxy_mailbox_); }
+
     void on(inbound_ready& /*unused*/) {
+        const detail::link_scope refs(*link_); // refs in messages and replies decode for it
         const bytes batch = link_->take_inbound();
         frame_reader frames(max_frame_ + 1);
         std::uint64_t data_bytes = 0;

@@ -25,8 +25,15 @@ struct ping {
     int n = 0;
     MSGPACK_DEFINE(n)
 };
+/// Holds a ref to a pinger (docs/net.md "Refs inside messages").
+struct with_ref {
+    using reply_type = std::string;
+    troupe::actor_ref<ping> who;
+    MSGPACK_DEFINE(who)
+};
 } // namespace refusal
 TROUPE_WIRE_TYPE(::refusal::ping, "refusal.ping", 1);
+TROUPE_WIRE_TYPE(::refusal::with_ref, "refusal.with_ref", 1);
 
 namespace troupe::net {
 namespace {
@@ -36,6 +43,12 @@ using namespace std::chrono_literals;
 class pinger final : public actor<refusal::ping> {
 public:
     int on(refusal::ping& p) { return p.n + 1; }
+};
+
+/// Answers with the path of the ref it got ("" for an empty one).
+class ref_reader final : public actor<refusal::with_ref> {
+public:
+    std::string on(refusal::with_ref& w) { return w.who ? w.who.path() : std::string(); }
 };
 
 /// A blocking loopback client with a 10 s receive bound.
@@ -326,7 +339,7 @@ protected:
 
 bytes payload_of(const refusal::ping& p) {
     bytes b;
-    detail::encode(p, b);
+    (void)detail::encode(p, b); // a ping holds no refs: it always encodes
     return b;
 }
 
@@ -363,6 +376,60 @@ TEST_F(RawPeer, APlainFrameOnASealedLinkClosesIt) {
     peer.ask(1, 1, "refusal.ping", 1, payload_of({1}));
     EXPECT_FALSE(peer.reply_code(1).has_value()); // closed, not answered
     EXPECT_EQ(node_->counters().links_lost, 1u);
+}
+
+// A `with_ref` payload whose ref is [tag, id, signature], as a peer may forge it.
+bytes ref_payload(std::uint64_t tag, std::uint64_t id, const std::string& sig) {
+    msgpack::sbuffer sb;
+    msgpack::packer<msgpack::sbuffer> pk(sb);
+    pk.pack_array(1);
+    pk.pack_array(3);
+    pk.pack(tag);
+    pk.pack(id);
+    pk.pack(sig);
+    const auto* p = reinterpret_cast<const std::byte*>(sb.data()); // NOLINT: byte view
+    return {p, p + sb.size()};
+}
+
+TEST_F(RawPeer, AForgedRefIsRefusedWithATypedError) {
+    start(false);
+    ASSERT_TRUE(node_->publish("reader", sys_.spawn<ref_reader>())); // export id 2
+    auto gone = sys_.spawn<pinger>();
+    ASSERT_TRUE(node_->publish("gone", gone)); // export id 3
+    ASSERT_TRUE(gone.stop());
+    ASSERT_TRUE(sys_.wait_for_exit(gone.addr(), 10s));
+    hand_peer peer(port_, secret);
+    ASSERT_TRUE(peer.established());
+    const std::string sig = "refusal.ping@1";
+    // "Yours": this node's own export, the pinger, is handed back: a ref to it.
+    peer.ask(1, 2, "refusal.with_ref", 1, ref_payload(1, 1, sig));
+    EXPECT_EQ(peer.reply_code(1), errc::none);
+    // Another protocol's signature; an export speaking another protocol.
+    peer.ask(2, 2, "refusal.with_ref", 1, ref_payload(1, 1, "refusal.other@1"));
+    EXPECT_EQ(peer.reply_code(2), errc::type_mismatch);
+    peer.ask(3, 2, "refusal.with_ref", 1,
+             ref_payload(1, 2, sig)); // export 2 speaks with_ref, not ping
+    EXPECT_EQ(peer.reply_code(3), errc::type_mismatch);
+    // An id never issued, an unknown tag, an empty ref with an id.
+    peer.ask(4, 2, "refusal.with_ref", 1, ref_payload(1, 999, sig));
+    EXPECT_EQ(peer.reply_code(4), errc::malformed);
+    peer.ask(5, 2, "refusal.with_ref", 1, ref_payload(7, 1, sig));
+    EXPECT_EQ(peer.reply_code(5), errc::malformed);
+    peer.ask(6, 2, "refusal.with_ref", 1, ref_payload(0, 1, sig));
+    EXPECT_EQ(peer.reply_code(6), errc::malformed);
+    // The export of an actor that terminated.
+    peer.ask(7, 2, "refusal.with_ref", 1, ref_payload(1, 3, sig));
+    EXPECT_EQ(peer.reply_code(7), errc::receiver_down);
+    // "Mine": the peer's export 42, a proxy here; the empty ref.
+    peer.ask(8, 2, "refusal.with_ref", 1, ref_payload(2, 42, sig));
+    EXPECT_EQ(peer.reply_code(8), errc::none);
+    peer.ask(9, 2, "refusal.with_ref", 1, ref_payload(0, 0, sig));
+    EXPECT_EQ(peer.reply_code(9), errc::none);
+    EXPECT_EQ(sys_.dead_letters().count(dead_letter_reason::malformed), 5u); // + type_mismatch
+    EXPECT_EQ(sys_.dead_letters().count(dead_letter_reason::receiver_down), 1u);
+    // The link is still up.
+    peer.ask(10, 1, "refusal.ping", 1, payload_of({2}));
+    EXPECT_EQ(peer.reply_code(10), errc::none);
 }
 
 } // namespace

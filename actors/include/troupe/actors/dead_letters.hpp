@@ -24,7 +24,7 @@ enum class dead_letter_reason : std::uint8_t {
     injected_drop,   ///< dropped by an interceptor (fault injection), not by overflow
     stash_full,      ///< its handler stashed it while the stash was at capacity
     unknown_type,    ///< net: arrived from a peer with a wire type (or version) not known here
-    malformed,       ///< net: arrived from a peer and failed to decode
+    malformed,       ///< net: failed to decode (from a peer) or to encode (for one)
     link_lost,       ///< net: queued for a peer whose link was lost before it was sent
     link_overflow,   ///< net: waited too long for room in the outbound queue to a peer
     mailbox_full,    ///< net: arrived from a peer while its receiver's mailbox was full

@@ -86,7 +86,8 @@ struct node_counters {
 /// A `troupe::system`'s presence on the network: listens, connects to peers
 /// (mutual challenge-response over the cluster secret before anything else),
 /// publishes local actors under names and looks up remote ones. A ref from
-/// `lookup` has exactly the type of a local ref.
+/// `lookup`, or inside a message from a peer, has exactly the type of a
+/// local ref (docs/net.md "Refs inside messages").
 ///
 /// **Semantics:** delivery to a remote actor is at most once; per
 /// sender-receiver pair, messages arrive in send order. A remote ref is bound

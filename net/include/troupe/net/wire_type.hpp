@@ -28,8 +28,13 @@
 // `errc::unknown_type` (naming both versions), never guesses.
 // **Failure:** every decoding failure (truncated, trailing bytes, wrong shape,
 // over a limit) is `errc::malformed`; decoding never throws.
+//
+// **Refs:** a field may be a `troupe::actor_ref<P>` of a wire protocol `P`
+// (also inside vectors and optionals): the receiving node gets a working ref
+// of exactly that type (docs/net.md "Refs inside messages").
 
 #include <troupe/actors/actor_ref.hpp>
+#include <troupe/net/detail/ref_adaptor.hpp>
 
 #include <msgpack.hpp>
 
@@ -78,9 +83,11 @@ concept wire_integer = std::integral<T> && !std::same_as<T, bool> && !std::same_
 /// (a reply without a value), or a built-in: `bool`, the integers, `float`,
 /// `double`, `std::string`, `std::vector<std::byte>` (a byte string), and
 /// `std::vector<V>`, `std::optional<V>`, `std::pair<A, B>`,
-/// `std::map<std::string, V>` of wire values. Built-ins have fixed portable
-/// names ("bool", "i32", "u64", "f64", "str", "bin", "list<i32>",
-/// "opt<str>", "pair<i32,str>", "map<str,f64>") and version 0.
+/// `std::map<std::string, V>` of wire values, and `actor_ref<P>` of a
+/// `wire_protocol` `P`. Built-ins have fixed portable names ("bool", "i32",
+/// "u64", "f64", "str", "bin", "list<i32>", "opt<str>", "pair<i32,str>",
+/// "map<str,f64>", "ref<a@1,b@1>" with `P`'s protocol signature) and
+/// version 0.
 template <class T>
 concept wire_value = wire_message<T> || std::is_void_v<T> || detail::is_wire_builtin<T>::value;
 
@@ -117,6 +124,11 @@ template <class P>
 struct is_wire_protocol : std::bool_constant<wire_alternative<P>> {};
 template <class... Ms>
 struct is_wire_protocol<std::variant<Ms...>> : std::bool_constant<(wire_alternative<Ms> && ...)> {};
+
+/// A ref to an actor whose protocol crosses the wire (`ref_adaptor.hpp`).
+template <class P>
+requires is_wire_protocol<P>::value struct is_wire_builtin<actor_ref<P>> : std::true_type {
+};
 
 /// Adds (name, version) to the process-wide type table (what
 /// `TROUPE_WIRE_TYPE` calls during static initialisation). Idempotent.

@@ -14,6 +14,7 @@
 
 #include <msgpack.hpp>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstddef>
@@ -78,12 +79,29 @@ packer<troupe::net::detail::byte_appender>::pack_double(double d) {
 
 namespace troupe::net::detail {
 
-/// Appends `v`, packed as msgpack, to `out`.
+/// Appends `v`, packed as msgpack, to `out`. A ref inside `v` encodes only
+/// for a link (`link_scope`, net/detail/link.hpp): elsewhere, or when its
+/// actor cannot be exported, encoding fails with the ref's error
+/// (`invalid_argument` without a link); an adaptor that throws fails it with
+/// `invalid_argument`. On failure `out` is as before; never throws.
 template <class T>
 requires detail::wire_field<T>
-void encode(const T& v, bytes& out) {
+[[nodiscard]] expected<void> encode(const T& v, bytes& out) {
+    const std::size_t before = out.size();
     byte_appender sink{out};
-    msgpack::pack(sink, v);
+    try {
+        msgpack::pack(sink, v);
+        return {};
+    } catch (const ref_error& e) {
+        out.resize(before);
+        return troupe::unexpected(e.get());
+    } catch (const std::exception& e) {
+        out.resize(before);
+        return fail(errc::invalid_argument, std::string("the value does not encode: ") + e.what());
+    } catch (...) { // a user adaptor may throw anything
+        out.resize(before);
+        return fail(errc::invalid_argument, "the value does not encode");
+    }
 }
 
 /// The first chunk of the zone that unpacks a payload of `size` bytes: room
@@ -99,7 +117,9 @@ void encode(const T& v, bytes& out) {
 
 /// Decodes one `T` that fills `in` exactly. Every failure (truncated,
 /// trailing bytes, a type mismatch or wrong shape, a limit) is
-/// `errc::malformed`; never throws.
+/// `errc::malformed`, except a ref's own refusal (`ref_codec`): a ref of
+/// another protocol is `type_mismatch`, one to an actor that terminated
+/// `receiver_down`, one outside a link `invalid_argument`. Never throws.
 template <class T>
 requires detail::wire_field<T>
 [[nodiscard]] expected<T> decode(byte_view in, const decode_limits& limits = {}) {
@@ -110,6 +130,8 @@ requires detail::wire_field<T>
     }
     try {
         return obj->as<T>();
+    } catch (const ref_error& e) {
+        return troupe::unexpected(e.get());
     } catch (const std::exception& e) {
         return fail(errc::malformed, std::string("payload does not fit the type: ") + e.what());
     } catch (...) { // a user adaptor may throw anything
@@ -122,6 +144,11 @@ requires detail::wire_field<T>
 template <class T>
 requires wire_value<T>
 [[nodiscard]] std::string wire_name();
+
+/// "name@version,..." of `P`'s alternatives, sorted: what a lookup checks,
+/// and what travels with a ref.
+template <class P>
+[[nodiscard]] std::string protocol_signature();
 
 /// `wire_type<T>::version` for a message, 0 for a built-in.
 template <class T>
@@ -165,6 +192,11 @@ struct builtin_name<std::map<std::string, V>> {
 };
 
 template <class P>
+struct builtin_name<actor_ref<P>> {
+    static std::string get() { return "ref<" + protocol_signature<P>() + ">"; }
+};
+
+template <class P>
 struct alternatives {
     using type = std::variant<P>;
 };
@@ -183,8 +215,8 @@ expected<void> decode_as(std::uint32_t version, byte_view payload, const decode_
                                             std::to_string(wire_type<M>::version));
     }
     auto m = decode<M>(payload, limits);
-    if (!m) {
-        return fail(errc::malformed,
+    if (!m) { // malformed, or a ref's refusal (see decode)
+        return fail(m.error().code(),
                     "wire type " + std::string(wire_type<M>::name) + ": " + m.error().message());
     }
     on_message(std::move(*m));
@@ -244,12 +276,28 @@ requires wire_value<T> std::string wire_name() {
     }
 }
 
+template <class P>
+std::string protocol_signature() {
+    std::vector<std::string> parts;
+    [&]<class... Ms>(std::variant<Ms...>*) {
+        (parts.push_back(wire_name<Ms>() + "@" + std::to_string(wire_version<Ms>())), ...);
+    }(static_cast<typename codec_detail::alternatives<P>::type*>(nullptr));
+    std::sort(parts.begin(), parts.end());
+    std::string out;
+    for (const auto& p : parts) {
+        out += out.empty() ? "" : ",";
+        out += p;
+    }
+    return out;
+}
+
 /// Decodes `payload` as the alternative of protocol `P` whose wire name is
 /// `name`, and calls `on_message(M&&)` with it, once. Refuses a name `P` does
 /// not have and a version other than `P`'s with `errc::unknown_type` (the
 /// message names the type, and both versions), a bad payload with
 /// `errc::malformed`; `on_message` is not called then. Two alternatives of
-/// `P` with one wire name do not compile.
+/// `P` with one wire name do not compile. A ref in the message may refuse it
+/// with its own error (see `decode`).
 template <class P, class F>
 requires wire_protocol<P>
 [[nodiscard]] expected<void> decode_protocol(std::string_view name, std::uint32_t version,

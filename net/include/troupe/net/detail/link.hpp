@@ -54,6 +54,20 @@ struct inbound {
     const decode_limits* limits = nullptr;
 };
 
+/// Delivers an inbound message to a published actor.
+using deliverer = std::function<void(const inbound&)>;
+
+/// What a lookup found: where the proxy of the peer's actor lives.
+struct found_actor {
+    troupe::system* sys = nullptr;
+    std::shared_ptr<link> over;
+    std::uint64_t export_id = 0;
+    actor_addr parent; ///< the link actor; proxies are its children
+    std::string proxy_name;
+    std::string proxy_path;
+    spawn_options proxy_mailbox;
+};
+
 /// One established connection to a peer, shared by the node, the link
 /// actor and the proxies of the peer's actors.
 ///
@@ -96,10 +110,53 @@ public:
     /// A local actor linked to the peer's actor `export_id` failed with
     /// `cause`: the peer stops that actor with `linked_exit` <- `cause`.
     virtual void exit(std::uint64_t export_id, const error& cause) = 0;
+
+    // Refs inside messages (`ref_codec`; docs/net.md "Refs inside messages").
+
+    /// What a ref to `who`, speaking the protocol `signature`, becomes in a
+    /// message to this link's peer: `yours` with the peer's export id when
+    /// `who` is a proxy of this link; else `mine` with an export of `who` on
+    /// this node, anonymous, until it terminates (one per actor: `make`
+    /// builds its deliverer the first time). A proxy of another link is
+    /// exported like a local actor: the peer's messages are routed through
+    /// this node.
+    virtual expected<wire_ref> ref_to_wire(const actor_addr& who, const std::string& signature,
+                                           deliverer (*make)(const actor_addr&)) = 0;
+    /// A ref the peer handed back (`yours`): this node's actor exported as
+    /// `id`. Fails with `type_mismatch` (it speaks another protocol than
+    /// `signature`), `receiver_down` (it terminated), `malformed` (no such
+    /// id was ever issued).
+    virtual expected<actor_addr> exported_actor(std::uint64_t id, std::string_view signature) = 0;
+    /// A ref to the peer's export `id` (`mine`): where its proxy lives, as
+    /// for a lookup. On the link actor's turn.
+    virtual expected<found_actor> peer_export(std::uint64_t id) = 0;
+    /// `proxy` (made by `proxy_for`) stands for the peer's export `id`: a
+    /// ref to it goes back to the peer as `yours`.
+    virtual void adopt_proxy(const actor_addr& proxy, std::uint64_t id) = 0;
+    /// A tell for the peer did not encode (`why`): a `malformed` dead letter here.
+    virtual void not_encoded(std::string_view type, std::uint64_t trace, const error& why) = 0;
 };
 
-/// Delivers an inbound message to a published actor.
-using deliverer = std::function<void(const inbound&)>;
+/// The link whose message this thread encodes or decodes now (what a ref
+/// inside the message becomes depends on it), or null.
+[[nodiscard]] link* current_link() noexcept;
+
+/// Makes `over` the `current_link()` for its lifetime, then restores the one
+/// before (scopes nest). Set where messages are encoded for a link (a
+/// proxy's turn, a reply to the peer) and decoded from one (the link
+/// actor's turn); it must not span a `co_await` (the task may move threads).
+class link_scope {
+public:
+    explicit link_scope(link& over) noexcept;
+    link_scope(const link_scope&) = delete;
+    link_scope& operator=(const link_scope&) = delete;
+    link_scope(link_scope&&) = delete;
+    link_scope& operator=(link_scope&&) = delete;
+    ~link_scope();
+
+private:
+    link* previous_;
+};
 
 /// An actor a peer asked this node to spawn (`node::allow_spawn`).
 struct spawned {
@@ -109,38 +166,11 @@ struct spawned {
 /// Spawns one actor of an allowed kind as a child of `parent` named `name`.
 using spawner = std::function<expected<spawned>(const actor_addr& parent, std::string name)>;
 
-/// What a lookup found: where the proxy of the peer's actor lives.
-struct found_actor {
-    troupe::system* sys = nullptr;
-    std::shared_ptr<link> over;
-    std::uint64_t export_id = 0;
-    actor_addr parent; ///< the link actor; proxies are its children
-    std::string proxy_name;
-    std::string proxy_path;
-    spawn_options proxy_mailbox;
-};
-
 /// Thread-local scratch for encoding payloads in the sending thread.
 inline bytes& scratch() {
     thread_local bytes buf;
     buf.clear();
     return buf;
-}
-
-/// "name@version,..." of `P`'s alternatives, sorted: what a lookup checks.
-template <class P>
-std::string protocol_signature() {
-    std::vector<std::string> parts;
-    [&]<class... Ms>(std::variant<Ms...>*) {
-        (parts.push_back(wire_name<Ms>() + "@" + std::to_string(wire_version<Ms>())), ...);
-    }(static_cast<typename codec_detail::alternatives<P>::type*>(nullptr));
-    std::sort(parts.begin(), parts.end());
-    std::string out;
-    for (const auto& p : parts) {
-        out += out.empty() ? "" : ",";
-        out += p;
-    }
-    return out;
 }
 
 /// Sends the outcome `r` of a local ask back to the peer's asker.
@@ -152,7 +182,11 @@ void answer(link& to, std::uint64_t request, expected<R>& r) {
     }
     auto& buf = scratch();
     if constexpr (!std::is_void_v<R>) {
-        encode(*r, buf);
+        const link_scope scope(to); // refs in the reply become exports for the peer
+        if (auto ok = encode(*r, buf); !ok) {
+            to.send_reply(request, ok.error(), {});
+            return;
+        }
     }
     to.send_reply(request, error{}, buf);
 }
@@ -228,6 +262,9 @@ private:
 /// `block_timeout`; then a tell becomes a `link_overflow` dead letter and an
 /// ask fails with `mailbox_full`. The proxy terminates with the remote
 /// actor's exit cause, or with `node_unreachable` when the link is lost.
+/// Refs inside a message are encoded for this proxy's link (`ref_codec`); a
+/// message that does not encode fails its asker, or is a `malformed` dead
+/// letter.
 template <class P>
 class remote_proxy final : public actor<P> {
 public:
@@ -261,10 +298,13 @@ public:
             const duration left = deadline == time_point::max() ? duration::max()
                                   : deadline > now              ? deadline - now
                                                                 : duration::zero();
-            auto& buf = scratch();
-            encode(m, buf);
+            auto buf = encoded(m);
+            if (!buf) {
+                pending->complete(buf.error(), {});
+                co_return;
+            }
             auto ok = link_->send_ask(export_id_, this->trace_id(), wire_type<M>::name,
-                                      wire_type<M>::version, buf, left, pending);
+                                      wire_type<M>::version, *buf, left, pending);
             if (ok) {
                 co_return;
             }
@@ -275,10 +315,13 @@ public:
             if (!(co_await link_->writable(std::min(left, patience_)))) {
                 // One more try: the wait also ends when the link is lost, and then
                 // the asker should hear node_unreachable, not mailbox_full.
-                auto& again_buf = scratch(); // this thread's: the task may have moved
-                encode(m, again_buf);
+                auto again_buf = encoded(m); // this thread's: the task may have moved
+                if (!again_buf) {
+                    pending->complete(again_buf.error(), {});
+                    co_return;
+                }
                 auto again = link_->send_ask(export_id_, this->trace_id(), wire_type<M>::name,
-                                             wire_type<M>::version, again_buf, left, pending);
+                                             wire_type<M>::version, *again_buf, left, pending);
                 if (!again) {
                     pending->complete(again.error(), {});
                 }
@@ -292,25 +335,43 @@ private:
     template <class M>
     task<> tell(M& m) {
         for (;;) {
-            auto& buf = scratch();
-            encode(m, buf);
+            auto buf = encoded(m);
+            if (!buf) {
+                link_->not_encoded(wire_type<M>::name, this->trace_id(), buf.error());
+                co_return;
+            }
             auto ok = link_->send_tell(export_id_, this->trace_id(), wire_type<M>::name,
-                                       wire_type<M>::version, buf);
+                                       wire_type<M>::version, *buf);
             if (ok || ok.error().code() != errc::mailbox_full) {
                 co_return;
             }
             if (!(co_await link_->writable(patience_))) {
                 // One more try (a lost link then says so: a link_lost dead letter).
-                auto& again_buf = scratch(); // this thread's: the task may have moved
-                encode(m, again_buf);
+                auto again_buf = encoded(m); // this thread's: the task may have moved
+                if (!again_buf) {
+                    link_->not_encoded(wire_type<M>::name, this->trace_id(), again_buf.error());
+                    co_return;
+                }
                 auto again = link_->send_tell(export_id_, this->trace_id(), wire_type<M>::name,
-                                              wire_type<M>::version, again_buf);
+                                              wire_type<M>::version, *again_buf);
                 if (!again && again.error().code() == errc::mailbox_full) {
                     link_->overflowed(wire_type<M>::name, this->trace_id());
                 }
                 co_return;
             }
         }
+    }
+
+    // `m` packed into this thread's scratch buffer for the link (refs inside
+    // it become what the peer can use). Valid until the next co_await.
+    template <class M>
+    expected<byte_view> encoded(const M& m) {
+        auto& buf = scratch();
+        const link_scope scope(*link_);
+        if (auto ok = encode(m, buf); !ok) {
+            return troupe::unexpected(ok.error());
+        }
+        return byte_view(buf);
     }
 
     std::shared_ptr<link> link_;
@@ -334,10 +395,97 @@ expected<actor_ref<P>> proxy_for(const found_actor& found) {
         }
         auto cause = made->addr().exit_cause();
         if (!cause || cause->code() != errc::name_taken) {
-            return *made; // live, or terminated for another reason (the link went down)
+            // live, or terminated for another reason (the link went down)
+            found.over->adopt_proxy(made->addr(), found.export_id);
+            return *made;
         }
     }
     return fail(errc::name_taken, "two lookups raced to make the proxy " + found.proxy_path);
 }
+
+/// How a ref speaking `P` crosses a link (the msgpack adaptor in
+/// ref_adaptor.hpp calls it; docs/net.md "Refs inside messages"). It needs
+/// the link the message crosses, `current_link()`: with none, only an empty
+/// ref encodes or decodes. Failures throw `ref_error`, which `encode` and
+/// `decode` return as their error.
+template <class P>
+struct ref_codec {
+    static_assert(wire_protocol<P>, "a ref inside a wire message must speak a wire protocol");
+
+    /// `protocol_signature<P>()`, computed once.
+    static const std::string& signature() {
+        static const std::string sig = protocol_signature<P>();
+        return sig;
+    }
+
+    /// Encoding: what `r` is for the peer of the current link.
+    static wire_ref to_wire(const actor_ref<P>& r) {
+        if (!r) {
+            return {};
+        }
+        link* over = current_link();
+        if (over == nullptr) {
+            throw ref_error(error{errc::invalid_argument,
+                                  "an actor_ref encodes only in a message to a peer (no link "
+                                  "on this thread)"});
+        }
+        auto w = over->ref_to_wire(r.addr(), signature(), &deliverer_of);
+        if (!w) {
+            throw ref_error(w.error());
+        }
+        return *w;
+    }
+
+    /// Decoding, on the link actor's turn: the ref the peer sent.
+    static actor_ref<P> from_wire(wire_ref w, std::string_view sig) {
+        if (sig != signature()) {
+            throw ref_error(error{errc::type_mismatch, "a ref speaking " + std::string(sig) +
+                                                           " where one speaking " + signature() +
+                                                           " was expected"});
+        }
+        if (w.tag == ref_tag::none) {
+            if (w.id != 0) {
+                throw ref_error(error{errc::malformed, "an empty ref with an export id"});
+            }
+            return {};
+        }
+        if (w.tag != ref_tag::yours && w.tag != ref_tag::mine) {
+            throw ref_error(
+                error{errc::malformed, "a ref with the unknown tag " +
+                                           std::to_string(static_cast<unsigned>(w.tag))});
+        }
+        link* over = current_link();
+        if (over == nullptr) {
+            throw ref_error(error{errc::invalid_argument,
+                                  "an actor_ref decodes only from a peer's message (no link on "
+                                  "this thread)"});
+        }
+        expected<actor_ref<P>> ref;
+        if (w.tag == ref_tag::yours) {
+            auto who = over->exported_actor(w.id, sig);
+            if (!who) {
+                throw ref_error(who.error());
+            }
+            ref = troupe::detail::typed_ref<P>(troupe::detail::cell_ptr(who->cell()),
+                                               "the actor exported as " + std::to_string(w.id));
+        } else {
+            auto found = over->peer_export(w.id);
+            if (!found) {
+                throw ref_error(found.error());
+            }
+            ref = proxy_for<P>(*found);
+        }
+        if (!ref) {
+            throw ref_error(ref.error());
+        }
+        return *std::move(ref);
+    }
+
+private:
+    // The deliverer of a fresh export of `who` (a ref speaking `P`).
+    static deliverer deliverer_of(const actor_addr& who) {
+        return make_deliverer<P>(actor_ref<P>(troupe::detail::cell_ptr(who.cell())));
+    }
+};
 
 } // namespace troupe::net::detail
