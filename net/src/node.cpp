@@ -357,6 +357,7 @@ public:
         case errc::mailbox_full:
         case errc::would_block:
         case errc::timeout: return dead_letter_reason::mailbox_full;
+        case errc::cancelled: return dead_letter_reason::link_lost; // waited for room, then lost
         default: return dead_letter_reason::receiver_down;
         }
     }
@@ -813,18 +814,44 @@ public:
 
     void on_start() override { link_->serve_refs(exports_, addr().id(), path(), proxy_mailbox_); }
 
-    void on(inbound_ready& /*unused*/) {
-        const detail::link_scope refs(*link_); // refs in messages and replies decode for it
+    // Frames in order; a tell to a full receiver that waits for room (policy
+    // `block` or `suspend`) holds back the frames after it: this actor
+    // suspends in the send, and the credit of what it has not delivered
+    // stays with it, so the peer's senders slow down.
+    task<> on(inbound_ready& /*unused*/) {
         const bytes batch = link_->take_inbound();
-        frame_reader frames(max_frame_ + 1);
+        frames_.clear(); // no other handler runs while this one is suspended
+        frame_reader reader(max_frame_ + 1);
+        (void)reader.feed(batch, [&](frame_view f) {
+            frames_.push_back(f);
+            return true;
+        });
         std::uint64_t data_bytes = 0;
-        (void)frames.feed(batch, [&](frame_view f) {
+        for (const frame_view& f : frames_) {
+            std::optional<sending> tell;
+            {
+                // Refs in messages and replies decode for this link (on this
+                // thread: a resumed task may run on another one).
+                const detail::link_scope refs(*link_);
+                handle(f, tell);
+            }
+            if (tell && tell->send) {
+                link_->delivered(std::exchange(data_bytes, 0)); // before it: delivered
+                auto sent = co_await std::move(*tell->send);
+                // A refusal has no sender here to go back to: the receiver counts it
+                // (`rejected`) and it becomes a dead letter on this node too (drops
+                // and sends to a terminated actor are dead letters already).
+                // A wait cut short by the link's loss (`cancelled`) is one too.
+                if (!sent && (sent.error().code() == errc::mailbox_full ||
+                              sent.error().code() == errc::timeout ||
+                              sent.error().code() == errc::cancelled)) {
+                    link_->refuse(tell->in, sent.error());
+                }
+            }
             if (is_credited(f.kind)) {
                 data_bytes += frame_prefix_size + 1 + f.body.size();
             }
-            handle(f);
-            return true;
-        });
+        }
         link_->delivered(data_bytes);
     }
 
@@ -872,11 +899,20 @@ public:
     }
 
 private:
-    void handle(frame_view f) {
+    // An inbound tell on its way to its receiver, with what a refusal after
+    // the wait needs.
+    struct sending {
+        detail::pending_send send;
+        detail::inbound in;
+        std::string type;                          // `in.type` views it
+        std::shared_ptr<const export_entry> entry; // holds the receiver's ref
+    };
+
+    void handle(frame_view f, std::optional<sending>& tell) {
         wire_reader r(f.body);
         switch (f.kind) {
         case frame_kind::tell:
-        case frame_kind::ask: deliver(f.kind == frame_kind::ask, r); return;
+        case frame_kind::ask: deliver(f.kind == frame_kind::ask, r, tell); return;
         case frame_kind::reply: {
             const std::uint64_t request = r.u64();
             const auto code = static_cast<errc>(r.u8());
@@ -1030,8 +1066,9 @@ private:
         link_->send_lookup_reply(request, id ? error{} : id.error(), id ? *id : 0);
     }
 
-    void deliver(bool is_ask, wire_reader& r) {
-        detail::inbound in;
+    void deliver(bool is_ask, wire_reader& r, std::optional<sending>& out) {
+        auto& s = out.emplace(); // in place: `in.type` views `s.type`
+        detail::inbound& in = s.in;
         in.is_ask = is_ask;
         if (is_ask) {
             in.request = r.u64();
@@ -1044,8 +1081,8 @@ private:
                              ? duration::max()
                              : std::chrono::duration_cast<duration>(std::chrono::nanoseconds(ns));
         }
-        const std::string type = r.str(max_type_name);
-        in.type = type;
+        s.type = r.str(max_type_name);
+        in.type = s.type;
         in.version = r.u32();
         in.payload = r.rest();
         in.from = link_;
@@ -1054,12 +1091,14 @@ private:
             link_->refuse(in, error{errc::malformed, "a message frame that does not parse"});
             return;
         }
-        auto entry = exports_->by_id(id);
-        if (!entry || entry->who.is_terminated()) {
+        s.entry = exports_->by_id(id);
+        if (!s.entry || s.entry->who.is_terminated()) {
             link_->refuse(in, error{errc::receiver_down, "no such actor on this node"});
             return;
         }
-        entry->deliver(in);
+        if (auto send = s.entry->deliver(in, *this)) {
+            s.send.emplace(std::move(*send));
+        }
     }
 
     std::shared_ptr<link_impl> link_;
@@ -1068,7 +1107,8 @@ private:
     std::uint32_t max_frame_;
     spawn_options proxy_mailbox_;
     detail::decode_limits limits_;
-    std::uint64_t last_lookup_ = 0; // lookups and spawns
+    std::vector<frame_view> frames_; // of the batch being delivered
+    std::uint64_t last_lookup_ = 0;  // lookups and spawns
     std::uint64_t last_spawn_ = 0;
     std::map<std::uint64_t, response_promise<detail::found_actor>> lookups_;
     std::map<std::uint64_t, actor_addr> owners_; // of the spawns among lookups_

@@ -87,7 +87,8 @@ enum class windows { small, defaults };
 
 struct two_nodes {
     explicit two_nodes(std::uint32_t sink_capacity, overflow_policy proxy_policy,
-                       windows w = windows::small) {
+                       windows w = windows::small,
+                       overflow_policy sink_policy = overflow_policy::reject) {
         node_options o;
         o.secret = "a shared cluster secret";
         if (w == windows::small) {
@@ -103,7 +104,8 @@ struct two_nodes {
         o.name = "sender";
         sender = *node::attach(sender_sys, o);
         auto port = receiver->listen();
-        the_sink = receiver_sys.spawn_with<sink>(spawn_options{.capacity = sink_capacity});
+        the_sink = receiver_sys.spawn_with<sink>(
+            spawn_options{.capacity = sink_capacity, .policy = sink_policy});
         (void)receiver->publish("sink", the_sink);
         auto peer = sender->connect("127.0.0.1", *port);
         remote = *sender->lookup<sink_protocol>(peer->id, "sink", 5s);

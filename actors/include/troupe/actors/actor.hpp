@@ -185,7 +185,7 @@ public:
     template <class P, class M>
     requires protocol_accepts_v<P, M> detail::send_awaiter send(const actor_ref<P>& to, M&& m) {
         auto* e = new detail::user_envelope<P>(std::forward<M>(m));
-        e->trace_id = trace_id();
+        e->trace_id = detail::outgoing_trace_id(); // as tell: a trace_scope first
         return detail::send_awaiter(to.cell(), e);
     }
     /// Keeps the message being handled in this actor's stash instead of

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -54,8 +55,16 @@ struct inbound {
     const decode_limits* limits = nullptr;
 };
 
-/// Delivers an inbound message to a published actor.
-using deliverer = std::function<void(const inbound&)>;
+/// An inbound tell, sent as `co_await self.send(...)` would send it: the link
+/// actor awaits it before the link's later frames, so a receiver whose
+/// policy is `block` or `suspend` makes the link wait for room (credit then
+/// stops, and the peer's senders slow down) instead of refusing it. Empty
+/// when the message was handled at once (an ask, or refused).
+using pending_send = std::optional<troupe::detail::send_awaiter>;
+
+/// Delivers an inbound message to a published actor, on the turn of the
+/// link actor `self` (a tell comes back to be awaited there).
+using deliverer = std::function<pending_send(const inbound&, actor_base& self)>;
 
 /// What a lookup found: where the proxy of the peer's actor lives.
 struct found_actor {
@@ -177,7 +186,14 @@ inline bytes& scratch() {
 template <class R>
 void answer(link& to, std::uint64_t request, expected<R>& r) {
     if (!r) {
-        to.send_reply(request, r.error(), {});
+        // Asks from a peer do not wait for room (the link actor asks from a
+        // worker): to the peer's asker a full receiver is full, whatever its
+        // policy.
+        to.send_reply(request,
+                      r.error().code() == errc::would_block
+                          ? error{errc::mailbox_full, "the receiver's mailbox is full", r.error()}
+                          : r.error(),
+                      {});
         return;
     }
     auto& buf = scratch();
@@ -193,20 +209,13 @@ void answer(link& to, std::uint64_t request, expected<R>& r) {
 
 template <class P>
 deliverer make_deliverer(actor_ref<P> ref) {
-    return [ref = std::move(ref)](const inbound& in) {
-        const trace_scope trace(in.trace);
+    return [ref = std::move(ref)](const inbound& in, actor_base& self) -> pending_send {
+        const trace_scope trace(in.trace); // the send carries the peer sender's trace id
+        pending_send send;
         auto ok = decode_protocol<P>(in.type, in.version, in.payload, *in.limits, [&](auto&& m) {
             using msg_t = std::remove_cvref_t<decltype(m)>;
             if (!in.is_ask) {
-                // A refusal has no sender here to go back to: the receiver counts it
-                // (`rejected`) and it becomes a dead letter on this node too (drops and
-                // sends to a terminated actor are dead letters already).
-                if (auto sent = ref.tell(std::forward<decltype(m)>(m));
-                    !sent && (sent.error().code() == errc::mailbox_full ||
-                              sent.error().code() == errc::would_block ||
-                              sent.error().code() == errc::timeout)) {
-                    in.from->refuse(in, sent.error());
-                }
+                send.emplace(self.send(ref, std::forward<decltype(m)>(m)));
                 return;
             }
             if constexpr (askable<msg_t>) {
@@ -225,6 +234,7 @@ deliverer make_deliverer(actor_ref<P> ref) {
         if (!ok) {
             in.from->refuse(in, ok.error());
         }
+        return send;
     };
 }
 
