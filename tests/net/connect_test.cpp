@@ -35,6 +35,8 @@ TROUPE_WIRE_TYPE(::connect_demo::ping, "test.connect.ping", 1);
 namespace troupe::net {
 namespace {
 
+using testing::options;
+
 using namespace std::chrono_literals;
 using ping_protocol = std::variant<connect_demo::ping>;
 
@@ -72,13 +74,6 @@ struct event_log {
         return {ups, downs};
     }
 };
-
-node_options options(std::string name) {
-    node_options o;
-    o.name = std::move(name);
-    o.secret = "a shared cluster secret";
-    return o;
-}
 
 /// One node with a listening port, a published `pong` and an event log.
 struct member {

@@ -2,9 +2,14 @@
 
 #pragma once
 
-// Shared by the net tests: a probe for an actor's exit, and a loopback socket.
+// Shared by the net tests: node options, a probe for an actor's exit, a
+// loopback socket and a forged ref.
 
 #include <troupe/actors/error.hpp>
+#include <troupe/net/detail/codec.hpp>
+#include <troupe/net/node.hpp>
+
+#include <msgpack.hpp>
 
 #include <arpa/inet.h>
 #include <chrono>
@@ -13,11 +18,34 @@
 #include <mutex>
 #include <netinet/in.h>
 #include <optional>
+#include <string>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 namespace troupe::net::testing {
+
+/// Options of a test node named `name`, with a cluster secret.
+inline node_options options(std::string name, std::string secret = "a shared cluster secret") {
+    node_options o;
+    o.name = std::move(name);
+    o.secret = std::move(secret);
+    return o;
+}
+
+/// The payload of a message whose one field is a ref, written as a peer
+/// could forge it: [tag, export id, protocol signature].
+inline detail::bytes ref_payload(std::uint64_t tag, std::uint64_t id, const std::string& sig) {
+    msgpack::sbuffer sb;
+    msgpack::packer<msgpack::sbuffer> pk(sb);
+    pk.pack_array(1);
+    pk.pack_array(3);
+    pk.pack(tag);
+    pk.pack(id);
+    pk.pack(sig);
+    const auto* p = reinterpret_cast<const std::byte*>(sb.data()); // NOLINT: byte view
+    return {p, p + sb.size()};
+}
 
 /// Records the exit cause an observer (`system::on_exit`) reports; `wait`
 /// returns it, or nullopt after 20 s.

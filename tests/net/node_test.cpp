@@ -44,6 +44,8 @@ TROUPE_WIRE_TYPE(::demo::crash, "test.crash", 1);
 namespace troupe::net {
 namespace {
 
+using testing::options;
+
 using namespace std::chrono_literals;
 using testing::down_probe;
 using service_protocol = std::variant<demo::echo, demo::add, demo::note, demo::crash>;
@@ -80,13 +82,6 @@ public:
 private:
     inbox* box_;
 };
-
-node_options options(std::string name, std::string secret = "a shared cluster secret") {
-    node_options o;
-    o.name = std::move(name);
-    o.secret = std::move(secret);
-    return o;
-}
 
 class TwoNodes : public ::testing::Test {
 protected:

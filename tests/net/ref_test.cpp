@@ -106,6 +106,8 @@ TROUPE_WIRE_TYPE(::refs::single_check, "ref.single_check", 1);
 namespace troupe::net {
 namespace {
 
+using testing::options;
+
 using namespace std::chrono_literals;
 using refs::answer_protocol;
 using testing::down_probe;
@@ -208,13 +210,6 @@ public:
 private:
     actor_ref<refs::keep> to_;
 };
-
-node_options options(std::string name) {
-    node_options o;
-    o.name = std::move(name);
-    o.secret = "a shared cluster secret";
-    return o;
-}
 
 /// Alpha connects to beta, which publishes a service.
 class RefsTwoNodes : public ::testing::Test {
@@ -457,18 +452,7 @@ TEST(RefCodec, AnEmptyRefRoundTripsAnywhere) {
     EXPECT_EQ(back->text, "t");
 }
 
-// [tag, id, signature] as a peer could send it.
-detail::bytes ref_payload(std::uint64_t tag, std::uint64_t id, const std::string& sig) {
-    msgpack::sbuffer sb;
-    msgpack::packer<msgpack::sbuffer> pk(sb);
-    pk.pack_array(1); // a `where`: one field
-    pk.pack_array(3);
-    pk.pack(tag);
-    pk.pack(id);
-    pk.pack(sig);
-    const auto* p = reinterpret_cast<const std::byte*>(sb.data()); // NOLINT: byte view
-    return {p, p + sb.size()};
-}
+using testing::ref_payload;
 
 TEST(RefCodec, WhatCannotBeARefIsRefusedWithATypedError) {
     const std::string sig = detail::protocol_signature<answer_protocol>();

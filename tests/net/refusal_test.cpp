@@ -378,18 +378,7 @@ TEST_F(RawPeer, APlainFrameOnASealedLinkClosesIt) {
     EXPECT_EQ(node_->counters().links_lost, 1u);
 }
 
-// A `with_ref` payload whose ref is [tag, id, signature], as a peer may forge it.
-bytes ref_payload(std::uint64_t tag, std::uint64_t id, const std::string& sig) {
-    msgpack::sbuffer sb;
-    msgpack::packer<msgpack::sbuffer> pk(sb);
-    pk.pack_array(1);
-    pk.pack_array(3);
-    pk.pack(tag);
-    pk.pack(id);
-    pk.pack(sig);
-    const auto* p = reinterpret_cast<const std::byte*>(sb.data()); // NOLINT: byte view
-    return {p, p + sb.size()};
-}
+using testing::ref_payload;
 
 TEST_F(RawPeer, AForgedRefIsRefusedWithATypedError) {
     start(false);
