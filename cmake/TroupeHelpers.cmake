@@ -32,8 +32,18 @@ function(troupe_add_test name)
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_LIBRARIES} GTest::gtest GTest::gmock
                                         GTest::gtest_main $<BUILD_INTERFACE:troupe_build_options>)
-  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
-                       PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_MODULE};${ARG_LABELS}")
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST PROPERTIES TIMEOUT ${ARG_TIMEOUT}
+                                                                LABELS ${ARG_MODULE})
+  if(ARG_LABELS)
+    # gtest_discover_tests (CMake 3.25) keeps only the first entry of a LABELS
+    # list: the whole list is set after discovery, by a generated include file.
+    set(target ${name})
+    list(JOIN ARG_LABELS ";" extra)
+    set(labels "${ARG_MODULE};${extra}")
+    set(file "${CMAKE_CURRENT_BINARY_DIR}/${name}_labels.cmake")
+    configure_file(${PROJECT_SOURCE_DIR}/cmake/test_labels.cmake.in "${file}" @ONLY)
+    set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${file}")
+  endif()
 endfunction()
 
 # troupe_compile_probe(<test> SOURCE <file> LIBRARIES ... [DEFINE <macro>] [PASS <regex>]
