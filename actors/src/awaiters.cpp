@@ -231,6 +231,7 @@ void ask_state_base::finish(std::unique_lock<spin_lock>& lock, status outcome) n
     std::uint64_t gen = generation_;
     std::uint32_t slot = slot_;
     notify how = notify_;
+    ask_callback* callback = std::exchange(callback_, nullptr);
     lock.unlock();
     if (parked_.load(std::memory_order_seq_cst)) {
         parking_stripe& p = parking_for(this);
@@ -239,6 +240,12 @@ void ask_state_base::finish(std::unique_lock<spin_lock>& lock, status outcome) n
     }
     if (armed_) {
         sys_->deadlines().disarm(*this);
+    }
+    if (callback != nullptr) {
+        // Runs last: it may take the outcome and drop the last reference.
+        const std::unique_ptr<ask_callback> run_once(callback);
+        run_once->run(*this);
+        return;
     }
     if (waiter) {
         if (how == notify::wake) {
@@ -327,6 +334,20 @@ bool ask_state_base::set_waiter(cell* c, continuation_ticket ticket) {
     slot_ = ticket.slot;
     notify_ = notify::continuation;
     return true;
+}
+
+void ask_state_base::set_callback(std::unique_ptr<ask_callback> cb) noexcept {
+    {
+        std::lock_guard lock(lock_);
+        if (status_.load(std::memory_order_relaxed) == status::pending) {
+            delete callback_;
+            callback_ = cb.release();
+            waiter_.reset();
+            notify_ = notify::callback;
+            return;
+        }
+    }
+    cb->run(*this);
 }
 
 // ---- when_all / when_any ----------------------------------------------------------

@@ -199,5 +199,102 @@ TEST_F(AskTest, CancelledWhenTheAskingActorStops) {
     EXPECT_TRUE(h.ready());
 }
 
+// ---- on_complete: the outcome on the completing thread, from anywhere ---------------
+
+// What an on_complete callback saw: how often it ran and the last outcome.
+struct seen {
+    int runs = 0;
+    std::optional<expected<std::vector<int>>> outcome;
+};
+
+auto into(seen& s) {
+    return [&s](expected<std::vector<int>> r) noexcept {
+        ++s.runs;
+        s.outcome = std::move(r);
+    };
+}
+
+TEST_F(AskTest, OnCompleteRunsWhenTheReplyArrives) {
+    record& rec = new_record();
+    auto r = sys_->spawn<recorder>(&rec);
+    EXPECT_TRUE(r.tell(ping{7}));
+    seen s;
+    r.ask(get_values{}, 1s).on_complete(into(s));
+    EXPECT_EQ(s.runs, 0) << "nothing runs before the reply";
+    run();
+    ASSERT_EQ(s.runs, 1);
+    ASSERT_TRUE(*s.outcome);
+    EXPECT_EQ(**s.outcome, (std::vector<int>{7}));
+}
+
+TEST_F(AskTest, OnCompleteOfAKnownOutcomeRunsAtOnce) {
+    record& rec = new_record();
+    auto r = sys_->spawn_with<recorder>(options(1, overflow_policy::reject), &rec);
+    EXPECT_TRUE(r.tell(ping{1}));
+    seen s;
+    r.ask(get_values{}, 1s).on_complete(into(s));
+    ASSERT_EQ(s.runs, 1);
+    EXPECT_EQ(code_of(std::move(s.outcome)), errc::mailbox_full);
+}
+
+TEST_F(AskTest, OnCompleteGetsTheTimeoutOnceAndTheLateReplyIsCounted) {
+    record& rec = new_record();
+    auto r = sys_->spawn<recorder>(&rec);
+    seen s;
+    r.ask(get_values{}, 5s).on_complete(into(s));
+    clk_.advance(5s);
+    ASSERT_EQ(s.runs, 1);
+    EXPECT_EQ(code_of(std::move(s.outcome)), errc::timeout);
+    run(); // the actor answers: too late, and the callback does not run again
+    EXPECT_EQ(s.runs, 1);
+    EXPECT_EQ(sys_->late_replies(), 1u);
+}
+
+TEST_F(AskTest, OnCompleteOfADeadReceiverRunsAtOnce) {
+    record& rec = new_record();
+    auto r = sys_->spawn<recorder>(&rec);
+    r.stop();
+    run();
+    seen s;
+    r.ask(get_values{}, 1s).on_complete(into(s));
+    ASSERT_EQ(s.runs, 1);
+    EXPECT_EQ(code_of(std::move(s.outcome)), errc::receiver_down);
+}
+
+TEST_F(AskTest, AskNowaitRefusesAFullBlockingReceiverWithoutBlockingThisThread) {
+    record& rec = new_record();
+    auto r = sys_->spawn_with<recorder>(options(1, overflow_policy::block), &rec);
+    EXPECT_TRUE(r.tell(ping{1}));
+    seen s;
+    // A plain ask here would block this thread for room (nothing runs the actor).
+    r.ask_nowait(get_values{}, 1s, 42, into(s));
+    ASSERT_EQ(s.runs, 1);
+    EXPECT_EQ(code_of(std::move(s.outcome)), errc::would_block);
+    EXPECT_EQ(sys_->counters(r.addr()).value().rejected, 1u);
+    run();
+    seen later;
+    r.ask_nowait(get_values{}, 1s, 43, into(later)); // room now: it is answered
+    EXPECT_EQ(later.runs, 0);
+    run();
+    ASSERT_EQ(later.runs, 1);
+    ASSERT_TRUE(*later.outcome);
+    EXPECT_EQ(**later.outcome, (std::vector<int>{1}));
+}
+
+TEST_F(AskTest, PostIfRoomQueuesOnlyWhileThereIsRoom) {
+    record& rec = new_record();
+    auto r = sys_->spawn_with<recorder>(options(1, overflow_policy::drop_oldest), &rec);
+    auto first = r.post_if_room(ping{1}, 0);
+    ASSERT_TRUE(first.has_value());
+    EXPECT_TRUE(*first);
+    // Full: refused without the policy (drop_oldest would have evicted ping{1}).
+    EXPECT_FALSE(r.post_if_room(ping{2}, 0).has_value());
+    run();
+    EXPECT_EQ(rec.values, (std::vector<int>{1}));
+    const auto c = sys_->counters(r.addr()).value();
+    EXPECT_EQ(c.sent, 1u) << "a push refused for room is not a send";
+    EXPECT_EQ(c.dropped + c.rejected + c.dead_lettered, 0u);
+}
+
 } // namespace
 } // namespace troupe

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -118,6 +119,48 @@ public:
         e->trace_id = trace;
         e->reply = reply;
         return cell_->enqueue_user(e);
+    }
+
+    /// @private runtime (net's inbound path): as `ask`, but never blocks
+    /// this thread, carries `trace`, and its outcome goes to `done`
+    /// (`ask_handle::on_complete`). A full receiver whose policy is `block`
+    /// or `suspend` fails it with `would_block` at once.
+    template <class M, class F>
+    requires protocol_accepts_v<Protocol, M> && askable<std::remove_cvref_t<M>>
+    void ask_nowait(M&& m, duration timeout, std::uint64_t trace, F&& done) const {
+        using reply = typename std::remove_cvref_t<M>::reply_type;
+        if (!cell_ || cell_->is_terminated()) {
+            std::move(detail::failed_ask<reply>(
+                          error{errc::receiver_down, "the receiver has terminated"}))
+                .on_complete(std::forward<F>(done));
+            return;
+        }
+        boost::intrusive_ptr<detail::ask_state<reply>> state(
+            new detail::ask_state<reply>(&cell_->sys()), false);
+        state->arm(timeout);
+        ask_handle<reply> handle(state);
+        std::move(handle).on_complete(std::forward<F>(done));
+        auto* e = new detail::user_envelope<Protocol>(std::forward<M>(m));
+        e->trace_id = trace;
+        e->reply = state.detach(); // the envelope's reference; a refusal fails it
+        (void)cell_->enqueue_user_nowait(e);
+    }
+    /// @private runtime (net's inbound path): queues `m` (carrying `trace`)
+    /// if the mailbox has room now, without applying the overflow policy:
+    /// nullopt when it is full (`m` is consumed either way), else the
+    /// outcome (accepted, or `receiver_down`).
+    template <class M>
+    requires protocol_accepts_v<Protocol, M> std::optional<send_result>
+    post_if_room(M&& m, std::uint64_t trace)
+    const {
+        auto* e = new detail::user_envelope<Protocol>(std::forward<M>(m));
+        e->trace_id = trace;
+        send_result result;
+        if (!cell_->try_send(e, result)) {
+            delete e;
+            return std::nullopt;
+        }
+        return result;
     }
 
 private:

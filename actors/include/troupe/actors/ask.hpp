@@ -13,6 +13,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <tuple>
 #include <type_traits>
@@ -141,6 +142,27 @@ public:
                 ok(std::move(*r));
             }
         });
+    }
+
+    /// From anywhere (an actor, a plain thread, another event loop): runs
+    /// `f(outcome)` once the outcome is known, on the thread that makes it
+    /// known (the replier's turn, the deadline timer's thread, a thread
+    /// that cancels), or here and now if it is known already. Nothing is
+    /// waited for and no actor's turn is taken: `f` must be short, must
+    /// not block, and must be `noexcept` (it runs inside other code's
+    /// turn). Takes the handle (its outcome goes to `f`).
+    template <class F>
+    requires std::is_nothrow_invocable_v < std::decay_t<F>
+    &, expected < R >> void on_complete(F&& f) && {
+        struct run_f final : detail::ask_callback {
+            explicit run_f(F&& g) : fn(std::forward<F>(g)) {}
+            void run(detail::ask_state_base& s) noexcept override {
+                fn(static_cast<detail::ask_state<R>&>(s).take());
+            }
+            std::decay_t<F> fn;
+        };
+        auto state = std::move(state_);
+        state->set_callback(std::make_unique<run_f>(std::forward<F>(f)));
     }
 
     /// @private runtime

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 
@@ -29,13 +30,26 @@ namespace troupe::detail {
 /// late reply: counted, dead-lettered. Threads blocked in `wait` park on a
 /// condition variable shared by a stripe of states (the state itself holds
 /// none): a completion that sees `parked_` set notifies that stripe.
+class ask_state_base;
+
+/// What `ask_handle::on_complete` runs: once, on the thread that completes
+/// the ask, then deleted.
+class ask_callback {
+public:
+    ask_callback() = default;
+    ask_callback(const ask_callback&) = delete;
+    ask_callback& operator=(const ask_callback&) = delete;
+    virtual ~ask_callback() = default;
+    virtual void run(ask_state_base& completed) noexcept = 0;
+};
+
 class ask_state_base : public pooled {
 public:
     /// `sys` may be null for an ask that fails before it is sent.
     explicit ask_state_base(system_core* sys) noexcept : sys_(sys) {}
     ask_state_base(const ask_state_base&) = delete;
     ask_state_base& operator=(const ask_state_base&) = delete;
-    virtual ~ask_state_base() = default;
+    virtual ~ask_state_base() { delete callback_; } // one never run: its ask never completed
 
     void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
     void release() noexcept {
@@ -67,8 +81,9 @@ public:
     void wait() const;
     /// How a completion reaches the actor waiting for it.
     enum class notify : std::uint8_t {
-        wake,        ///< `cell::wake(generation)`: resume an awaiting task
-        continuation ///< `cell::post_continuation(ticket)`: run a `then`
+        wake,         ///< `cell::wake(generation)`: resume an awaiting task
+        continuation, ///< `cell::post_continuation(ticket)`: run a `then`
+        callback      ///< run `callback_` on the completing thread
     };
     /// For an awaiting actor: records whom to wake (`cell::wake(generation)`).
     /// Returns false (and records nothing) if already completed, so the
@@ -76,6 +91,10 @@ public:
     bool set_waiter(cell* c, std::uint64_t generation);
     /// As `set_waiter`, for a `then`: completion posts `ticket` to `c`.
     bool set_waiter(cell* c, continuation_ticket ticket);
+    /// For `on_complete`: completion runs `cb` on the completing thread,
+    /// after the outcome is published. Already completed: runs it here, now.
+    /// Takes `cb` either way. At most one waiter of any kind.
+    void set_callback(std::unique_ptr<ask_callback> cb) noexcept;
 
     // ---- deferred replies (response_promise) ------------------------------------
     // While the handler that received a promise runs, an unanswered promise
@@ -135,11 +154,12 @@ private:
     // status store, either the completion sees it or the parker sees the
     // completion (no lost wake-up).
     mutable std::atomic<bool> parked_{false};
-    error error_;                  // guarded by lock_ until completed, then immutable
-    cell_ptr waiter_;              // guarded by lock_
-    std::uint64_t generation_ = 0; // guarded by lock_; a ticket's seq
-    std::uint32_t slot_ = 0;       // guarded by lock_; a ticket's slot
-    notify notify_ = notify::wake; // guarded by lock_
+    error error_;                      // guarded by lock_ until completed, then immutable
+    cell_ptr waiter_;                  // guarded by lock_
+    std::uint64_t generation_ = 0;     // guarded by lock_; a ticket's seq
+    std::uint32_t slot_ = 0;           // guarded by lock_; a ticket's slot
+    notify notify_ = notify::wake;     // guarded by lock_
+    ask_callback* callback_ = nullptr; // guarded by lock_; owned; notify::callback
     // The ask's place in its timeout's deadline list, guarded by that
     // object's lock (internal::ask_deadlines); `deadline_list_` is null
     // while unlinked. `armed_` is written by `arm`, before the state is shared.
