@@ -494,22 +494,45 @@ public:
         return out;
     }
 
-    /// I/O thread: appends inbound frames for the link actor; true if it must
-    /// be told (nothing was waiting).
+    // Inbound delivery has one owner at a time: the I/O thread, which
+    // delivers message frames directly while it can, or the link actor, from
+    // the first frame the I/O thread cannot deliver (a receiver without room,
+    // upkeep that needs the actor) until it has drained every frame queued
+    // behind it. Frames keep their order across the hand-overs, which happen
+    // under `inbound_mutex_` (so what one owner wrote, `ungranted_` too, the
+    // next one sees).
+
+    /// I/O thread: true while the link actor owns delivery (frames must
+    /// queue behind it). Once false it stays false until `push_inbound`.
+    bool actor_delivers() const noexcept {
+        // acquire: pairs with the link actor's release in `more_inbound`, so
+        // what it wrote before handing delivery back (`ungranted_`) is seen.
+        return actor_delivers_.load(std::memory_order_acquire);
+    }
+    /// I/O thread: queues frames for the link actor, which owns delivery
+    /// from now on; true if it must be told (it did not own it yet).
     bool push_inbound(bytes frames) {
         std::lock_guard lock(inbound_mutex_);
-        const bool was_empty = inbound_.empty();
-        if (was_empty) {
+        if (inbound_.empty()) {
             inbound_ = std::move(frames);
         } else {
             inbound_.insert(inbound_.end(), frames.begin(), frames.end());
         }
-        return was_empty;
+        return !actor_delivers_.exchange(true, std::memory_order_relaxed); // under the lock
     }
     /// Link actor: every inbound frame waiting.
     bytes take_inbound() {
         std::lock_guard lock(inbound_mutex_);
         return std::exchange(inbound_, {});
+    }
+    /// Link actor, after delivering what it took: true if more frames wait
+    /// (it keeps delivery and must come back for them); otherwise delivery
+    /// goes back to the I/O thread.
+    bool more_inbound() {
+        std::lock_guard lock(inbound_mutex_);
+        const bool more = !inbound_.empty();
+        actor_delivers_.store(more, std::memory_order_release);
+        return more;
     }
 
     /// I/O thread: the peer granted `bytes` more of message frames.
@@ -532,7 +555,7 @@ public:
         return inflight_.fetch_add(bytes, std::memory_order_relaxed) + bytes <= receive_window_;
     }
 
-    /// Link actor: `bytes` of message frames were delivered; grants them
+    /// Delivery's owner: `bytes` of message frames were delivered; grants them
     /// back to the peer once a quarter of the window is due.
     void delivered(std::uint64_t bytes) {
         const std::uint64_t left = inflight_.fetch_sub(bytes, std::memory_order_relaxed) - bytes;
@@ -598,8 +621,10 @@ public:
 
     // ---- refs inside messages (docs/net.md "Refs inside messages") ----------------
 
-    /// Link actor, on its start: where refs for this link are exported and
-    /// their proxies made. Only ids: the link actor's cell holds this link.
+    /// The node, once the link actor exists and before any frame is read:
+    /// where refs for this link are exported and their proxies made (as
+    /// children of the link actor). Only ids: the link actor's cell holds
+    /// this link.
     void serve_refs(const std::shared_ptr<export_table>& exports, std::uint64_t actor_id,
                     std::string actor_path, spawn_options proxy_mailbox) {
         std::lock_guard lock(refs_mutex_);
@@ -788,9 +813,12 @@ private:
     actor_ref<link_protocol> actor_; // guarded by mutex_; released at the loss
     std::atomic<bool> want_writable_{false};
     std::mutex inbound_mutex_;
-    bytes inbound_;                          // guarded by inbound_mutex_: frames for the link actor
+    bytes inbound_; // guarded by inbound_mutex_: frames for the link actor
+    // Written under inbound_mutex_ (set by the I/O thread, cleared by the link
+    // actor); read by the I/O thread without it: see `actor_delivers`.
+    std::atomic<bool> actor_delivers_{false};
     std::atomic<std::uint64_t> inflight_{0}; // received, not yet delivered (I/O thread, link actor)
-    std::uint64_t ungranted_ = 0;            // link actor only: delivered, not yet granted back
+    std::uint64_t ungranted_ = 0; // delivery's owner only: delivered, not yet granted back
 
     std::mutex refs_mutex_;
     std::weak_ptr<export_table> exports_; // guarded by refs_mutex_ (weak: entries hold proxies)
@@ -799,6 +827,64 @@ private:
     spawn_options proxy_mailbox_;         // guarded
     std::unordered_map<std::uint64_t, std::uint64_t> proxies_; // guarded: proxy actor id -> export
 };
+
+/// An inbound tell or ask on its way to its receiver, with what a refusal
+/// after a wait for room needs.
+struct inbound_message {
+    detail::delivery sent;
+    detail::inbound in;
+    std::string type;                          // `in.type` views it
+    std::shared_ptr<const export_entry> entry; // holds the receiver's ref
+};
+
+/// Reads the tell or ask in `r` from `from`'s peer into `out` (in place:
+/// `in.type` views `out.type`) and finds its receiver; false (refused: a
+/// dead letter here, the error to an asker) if it does not parse or its
+/// receiver is gone.
+bool read_message(bool is_ask, wire_reader& r, const std::shared_ptr<link_impl>& from,
+                  const export_table& exports, const detail::decode_limits& limits,
+                  inbound_message& out) {
+    detail::inbound& in = out.in;
+    in.is_ask = is_ask;
+    if (is_ask) {
+        in.request = r.u64();
+    }
+    const std::uint64_t id = r.u64();
+    in.trace = r.u64();
+    if (is_ask) {
+        const std::uint64_t ns = r.u64();
+        in.timeout = ns >= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
+                         ? duration::max()
+                         : std::chrono::duration_cast<duration>(std::chrono::nanoseconds(ns));
+    }
+    out.type = r.str(max_type_name);
+    in.type = out.type;
+    in.version = r.u32();
+    in.payload = r.rest();
+    in.from = from;
+    in.limits = &limits;
+    if (!r.ok()) {
+        from->refuse(in, error{errc::malformed, "a message frame that does not parse"});
+        return false;
+    }
+    out.entry = exports.by_id(id);
+    if (!out.entry || out.entry->who.is_terminated()) {
+        from->refuse(in, error{errc::receiver_down, "no such actor on this node"});
+        return false;
+    }
+    return true;
+}
+
+/// Completes the ask `request` from the reply frame in `r` (any thread).
+void read_reply(wire_reader& r, std::size_t frame_size, link_impl& from) {
+    const std::uint64_t request = r.u64();
+    const auto code = static_cast<errc>(r.u8());
+    if (code == errc::none) {
+        from.complete(request, error{}, r.rest());
+    } else {
+        from.complete(request, error{code, r.str(frame_size)}, {});
+    }
+}
 
 /// Delivers a link's inbound frames on a troupe worker (so `then` works and
 /// no receiver's policy can block the I/O thread) and runs its lookups and
@@ -812,47 +898,18 @@ public:
         : link_(std::move(l)), exports_(std::move(exports)), kinds_(std::move(kinds)),
           max_frame_(max_frame), proxy_mailbox_(std::move(proxy_mailbox)) {}
 
-    void on_start() override { link_->serve_refs(exports_, addr().id(), path(), proxy_mailbox_); }
-
-    // Frames in order; a tell to a full receiver that waits for room (policy
+    // Frames in order, from the first one the I/O thread could not deliver
+    // directly; a tell to a full receiver that waits for room (policy
     // `block` or `suspend`) holds back the frames after it: this actor
     // suspends in the send, and the credit of what it has not delivered
-    // stays with it, so the peer's senders slow down.
+    // stays with it, so the peer's senders slow down. Delivery goes back to
+    // the I/O thread once no frame waits.
     task<> on(inbound_ready& /*unused*/) {
-        const bytes batch = link_->take_inbound();
-        frames_.clear(); // no other handler runs while this one is suspended
-        frame_reader reader(max_frame_ + 1);
-        (void)reader.feed(batch, [&](frame_view f) {
-            frames_.push_back(f);
-            return true;
-        });
-        std::uint64_t data_bytes = 0;
-        for (const frame_view& f : frames_) {
-            std::optional<sending> tell;
-            {
-                // Refs in messages and replies decode for this link (on this
-                // thread: a resumed task may run on another one).
-                const detail::link_scope refs(*link_);
-                handle(f, tell);
-            }
-            if (tell && tell->send) {
-                link_->delivered(std::exchange(data_bytes, 0)); // before it: delivered
-                auto sent = co_await std::move(*tell->send);
-                // A refusal has no sender here to go back to: the receiver counts it
-                // (`rejected`) and it becomes a dead letter on this node too (drops
-                // and sends to a terminated actor are dead letters already).
-                // A wait cut short by the link's loss (`cancelled`) is one too.
-                if (!sent && (sent.error().code() == errc::mailbox_full ||
-                              sent.error().code() == errc::timeout ||
-                              sent.error().code() == errc::cancelled)) {
-                    link_->refuse(tell->in, sent.error());
-                }
-            }
-            if (is_credited(f.kind)) {
-                data_bytes += frame_prefix_size + 1 + f.body.size();
-            }
-        }
-        link_->delivered(data_bytes);
+        do {
+            co_await deliver_inbound();
+            // Later frames on a later turn (lookups and writable waits go
+            // between), or now if this actor's own mailbox has no room.
+        } while (link_->more_inbound() && !self().tell(inbound_ready{}));
     }
 
     void on(lookup_request& r, response_promise<detail::found_actor> reply) {
@@ -899,30 +956,58 @@ public:
     }
 
 private:
-    // An inbound tell on its way to its receiver, with what a refusal after
-    // the wait needs.
-    struct sending {
-        detail::pending_send send;
-        detail::inbound in;
-        std::string type;                          // `in.type` views it
-        std::shared_ptr<const export_entry> entry; // holds the receiver's ref
-    };
+    // The frames the I/O thread queued, in order.
+    task<> deliver_inbound() {
+        const bytes batch = link_->take_inbound();
+        frames_.clear(); // no other handler runs while this one is suspended
+        frame_reader reader(max_frame_ + 1);
+        (void)reader.feed(batch, [&](frame_view f) {
+            frames_.push_back(f);
+            return true;
+        });
+        std::uint64_t data_bytes = 0;
+        for (const frame_view& f : frames_) {
+            std::optional<inbound_message> tell;
+            {
+                // Refs in messages and replies decode for this link (on this
+                // thread: a resumed task may run on another one).
+                const detail::link_scope refs(*link_);
+                handle(f, tell);
+            }
+            if (tell && tell->sent.send) {
+                link_->delivered(std::exchange(data_bytes, 0)); // before it: delivered
+                auto sent = co_await std::move(*tell->sent.send);
+                // A refusal has no sender here to go back to: the receiver counts it
+                // (`rejected`) and it becomes a dead letter on this node too (drops
+                // and sends to a terminated actor are dead letters already).
+                // A wait cut short by the link's loss (`cancelled`) is one too.
+                if (!sent && (sent.error().code() == errc::mailbox_full ||
+                              sent.error().code() == errc::timeout ||
+                              sent.error().code() == errc::cancelled)) {
+                    link_->refuse(tell->in, sent.error());
+                }
+            }
+            if (is_credited(f.kind)) {
+                data_bytes += frame_prefix_size + 1 + f.body.size();
+            }
+        }
+        link_->delivered(data_bytes);
+    }
 
-    void handle(frame_view f, std::optional<sending>& tell) {
+    void handle(frame_view f, std::optional<inbound_message>& tell) {
         wire_reader r(f.body);
         switch (f.kind) {
         case frame_kind::tell:
-        case frame_kind::ask: deliver(f.kind == frame_kind::ask, r, tell); return;
-        case frame_kind::reply: {
-            const std::uint64_t request = r.u64();
-            const auto code = static_cast<errc>(r.u8());
-            if (code == errc::none) {
-                link_->complete(request, error{}, r.rest());
-            } else {
-                link_->complete(request, error{code, r.str(f.body.size())}, {});
+        case frame_kind::ask: {
+            auto& m = tell.emplace(); // in place: `in.type` views `m.type`
+            if (read_message(f.kind == frame_kind::ask, r, link_, *exports_, limits_, m)) {
+                if (auto d = m.entry->deliver(m.in, this); d.send) {
+                    m.sent.send.emplace(std::move(*d.send));
+                }
             }
             return;
         }
+        case frame_kind::reply: read_reply(r, f.body.size(), *link_); return;
         case frame_kind::lookup: {
             const std::uint64_t request = r.u64();
             const std::string name = r.str(max_actor_name);
@@ -1064,41 +1149,6 @@ private:
             export_until_exit(system(), exports_, {},
                               export_entry{made->who, sig, std::move(made->deliver), addr().id()});
         link_->send_lookup_reply(request, id ? error{} : id.error(), id ? *id : 0);
-    }
-
-    void deliver(bool is_ask, wire_reader& r, std::optional<sending>& out) {
-        auto& s = out.emplace(); // in place: `in.type` views `s.type`
-        detail::inbound& in = s.in;
-        in.is_ask = is_ask;
-        if (is_ask) {
-            in.request = r.u64();
-        }
-        const std::uint64_t id = r.u64();
-        in.trace = r.u64();
-        if (is_ask) {
-            const std::uint64_t ns = r.u64();
-            in.timeout = ns >= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
-                             ? duration::max()
-                             : std::chrono::duration_cast<duration>(std::chrono::nanoseconds(ns));
-        }
-        s.type = r.str(max_type_name);
-        in.type = s.type;
-        in.version = r.u32();
-        in.payload = r.rest();
-        in.from = link_;
-        in.limits = &limits_;
-        if (!r.ok()) {
-            link_->refuse(in, error{errc::malformed, "a message frame that does not parse"});
-            return;
-        }
-        s.entry = exports_->by_id(id);
-        if (!s.entry || s.entry->who.is_terminated()) {
-            link_->refuse(in, error{errc::receiver_down, "no such actor on this node"});
-            return;
-        }
-        if (auto send = s.entry->deliver(in, *this)) {
-            s.send.emplace(std::move(*send));
-        }
     }
 
     std::shared_ptr<link_impl> link_;
@@ -1247,6 +1297,8 @@ public:
         c.links_lost = links_lost_.load(std::memory_order_relaxed);
         c.frames_refused = frames_refused_.load(std::memory_order_relaxed);
         c.messages_refused = box_->messages_refused.load(std::memory_order_relaxed);
+        c.delivered_directly = delivered_directly_.load(std::memory_order_relaxed);
+        c.delivered_by_link_actor = delivered_by_link_actor_.load(std::memory_order_relaxed);
         return c;
     }
 
@@ -1346,6 +1398,14 @@ protected:
 
     // ---- I/O thread ---------------------------------------------------------------
 
+    // What one read of a link's stream left: frames for the link actor, and
+    // the bytes of message frames the I/O thread delivered directly (their
+    // credit is granted once per read).
+    struct inbound_read {
+        bytes for_actor;
+        std::uint64_t delivered = 0;
+    };
+
     struct session {
         session(conn_id id, bool in, std::string addr, std::uint32_t max_frame, node_identity self,
                 const cluster_secret& secret)
@@ -1384,14 +1444,14 @@ protected:
         }
         session& s = it->second;
         s.last_rx = steady::now();
-        bytes batch;
+        inbound_read read;
         error why;
         auto ok = s.reader.feed(data, [&](frame_view f) {
             if (!s.link) {
                 return handshake_frame(s, f, why);
             }
             if (!s.opener) {
-                return link_frame(s, f, batch, why);
+                return link_frame(s, f, read, why);
             }
             if (f.kind != frame_kind::sealed) {
                 why = error{errc::unauthenticated, "a plain frame on a sealed link"};
@@ -1409,7 +1469,7 @@ protected:
             frame_reader frames(opts_.max_frame_size);
             bool go_on = true;
             auto whole = frames.feed(inner->body, [&](frame_view g) {
-                go_on = link_frame(s, g, batch, why);
+                go_on = link_frame(s, g, read, why);
                 return go_on;
             });
             if (!whole || frames.mid_frame()) {
@@ -1419,7 +1479,10 @@ protected:
             }
             return go_on;
         });
-        if (!batch.empty() && s.link && s.link->push_inbound(std::move(batch))) {
+        if (s.link && read.delivered != 0) {
+            s.link->delivered(read.delivered); // before a hand-over: its credit is ours
+        }
+        if (!read.for_actor.empty() && s.link && s.link->push_inbound(std::move(read.for_actor))) {
             // One notice at a time (the frames wait in the link, bounded by the credit).
             if (!s.actor.tell(inbound_ready{})) {
                 why = error{errc::mailbox_full, "the link actor refused its inbound notice"};
@@ -1551,9 +1614,10 @@ private:
         box_->ep->write(s.c, sealed);
     }
 
-    // One frame of an established link: upkeep handled here, the rest
-    // appended to `batch` for the link actor. False (with `why`) closes it.
-    bool link_frame(session& s, frame_view f, bytes& batch, error& why) {
+    // One frame of an established link: upkeep handled here, messages
+    // delivered here while this thread owns delivery, the rest queued in
+    // `read` for the link actor. False (with `why`) closes it.
+    bool link_frame(session& s, frame_view f, inbound_read& read, error& why) {
         switch (f.kind) {
         case frame_kind::heartbeat: return true;
         case frame_kind::credit: {
@@ -1572,17 +1636,40 @@ private:
         case frame_kind::reply:
         case frame_kind::down:
         case frame_kind::exit:
-        case frame_kind::stop:
+        case frame_kind::stop: {
             if (!s.link->received(frame_prefix_size + 1 + f.body.size())) {
                 why = error{errc::malformed, "the peer sent beyond the credit it was given"};
                 return false;
             }
+            // Directly while nothing waits for the link actor (nor in this
+            // read: `for_actor` holds what it queued for it already).
+            const bool message = f.kind == frame_kind::tell || f.kind == frame_kind::ask ||
+                                 f.kind == frame_kind::reply;
+            if (message && read.for_actor.empty() && !s.link->actor_delivers()) {
+                bool delivered = false;
+                try {
+                    delivered = deliver_directly(s, f);
+                } catch (const std::exception& e) {
+                    // As when the link actor fails delivering: the link goes.
+                    why = error{errc::exception, std::string("delivering a frame: ") + e.what()};
+                    return false;
+                }
+                if (delivered) {
+                    read.delivered += frame_prefix_size + 1 + f.body.size();
+                    bump(delivered_directly_);
+                    return true;
+                }
+            }
+            if (message) {
+                bump(delivered_by_link_actor_);
+            }
+        }
             [[fallthrough]];
         case frame_kind::lookup:
         case frame_kind::lookup_reply:
         case frame_kind::spawn:
         case frame_kind::monitor: {
-            wire_writer w(batch);
+            wire_writer w(read.for_actor);
             const auto at = w.begin_frame(f.kind);
             w.raw(f.body);
             w.end_frame(at);
@@ -1592,6 +1679,28 @@ private:
             why = error{errc::malformed, "an unexpected frame: " + std::string(to_string(f.kind))};
             return false;
         }
+    }
+
+    // A counter only this thread writes: no read-modify-write needed.
+    static void bump(std::atomic<std::uint64_t>& counter) noexcept {
+        counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+
+    // I/O thread, owning delivery: a reply, an ask, or a tell whose receiver
+    // has room, delivered now (saving the hops through the link actor);
+    // false (a tell to a full receiver) leaves the frame to the link actor.
+    bool deliver_directly(session& s, frame_view f) {
+        const detail::link_scope refs(*s.link); // refs inside decode for this link
+        wire_reader r(f.body);
+        if (f.kind == frame_kind::reply) {
+            read_reply(r, f.body.size(), *s.link);
+            return true;
+        }
+        inbound_message m;
+        if (!read_message(f.kind == frame_kind::ask, r, s.link, *exports_, limits_, m)) {
+            return true; // refused, and counted
+        }
+        return !m.entry->deliver(m.in, nullptr).no_room;
     }
 
     bool handshake_frame(session& s, frame_view f, error& why) {
@@ -1731,6 +1840,8 @@ private:
             return false;
         }
         l->set_actor(*actor);
+        // Before any frame: the I/O thread decodes refs in what it delivers.
+        l->serve_refs(exports_, actor->addr().id(), actor->addr().path(), opts_.proxy_mailbox);
         s.link = l;
         s.actor = *actor;
         s.kept = false;
@@ -1844,11 +1955,14 @@ private:
     std::vector<superseded_connect> superseded_;                // guarded; set on the I/O thread
 
     std::unordered_map<conn_id, session> sessions_; // I/O thread (then `close`)
+    const detail::decode_limits limits_;            // of messages delivered directly
 
     std::atomic<std::uint64_t> handshakes_refused_{0};
     std::atomic<std::uint64_t> handshake_timeouts_{0};
     std::atomic<std::uint64_t> links_lost_{0};
     std::atomic<std::uint64_t> frames_refused_{0};
+    std::atomic<std::uint64_t> delivered_directly_{0};      // written by the I/O thread only
+    std::atomic<std::uint64_t> delivered_by_link_actor_{0}; // written by the I/O thread only
 };
 
 /// The system extension that owns a node: closes it at the system's shutdown.

@@ -48,6 +48,16 @@ TEST(FlowControl, AReceiverThatWaitsForRoomSlowsTheSenderAndLosesNothing) {
         // wait for room, they are refused and retried.)
         EXPECT_EQ(t.receiver->counters().messages_refused, 0u);
         EXPECT_EQ(t.receiver->counters().frames_refused, 0u);
+        // The full sink sent frames to the link actor; once it drained them
+        // the I/O thread delivers directly again.
+        const node_counters before = t.receiver->counters();
+        EXPECT_GT(before.delivered_by_link_actor, 0u);
+        bool direct_again = false;
+        for (int attempt = 0; attempt < 1000 && !direct_again; ++attempt) {
+            ASSERT_TRUE(t.remote.ask(flow::count{}, 10s).get());
+            direct_again = t.receiver->counters().delivered_directly > before.delivered_directly;
+        }
+        EXPECT_TRUE(direct_again);
     }
 }
 

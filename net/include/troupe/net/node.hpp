@@ -81,6 +81,11 @@ struct node_counters {
     std::uint64_t links_lost = 0;         ///< established links that went down
     std::uint64_t frames_refused = 0;     ///< malformed / oversized streams closed
     std::uint64_t messages_refused = 0;   ///< inbound messages that could not be delivered
+    /// Inbound tells, asks and replies delivered by the I/O thread itself,
+    /// and those queued for a link actor (behind a receiver without room,
+    /// or behind upkeep such as lookups); docs/net.md "Transport".
+    std::uint64_t delivered_directly = 0;
+    std::uint64_t delivered_by_link_actor = 0;
 };
 
 /// A `troupe::system`'s presence on the network: listens, connects to peers

@@ -42,7 +42,7 @@ public:
 class link;
 
 /// One message from a peer for a published actor, as its deliverer sees it
-/// (on the link actor's turn; the views live for the call only).
+/// (the views live for the call only).
 struct inbound {
     std::string_view type;
     std::uint32_t version = 0;
@@ -58,13 +58,27 @@ struct inbound {
 /// An inbound tell, sent as `co_await self.send(...)` would send it: the link
 /// actor awaits it before the link's later frames, so a receiver whose
 /// policy is `block` or `suspend` makes the link wait for room (credit then
-/// stops, and the peer's senders slow down) instead of refusing it. Empty
-/// when the message was handled at once (an ask, or refused).
+/// stops, and the peer's senders slow down) instead of refusing it.
 using pending_send = std::optional<troupe::detail::send_awaiter>;
 
-/// Delivers an inbound message to a published actor, on the turn of the
-/// link actor `self` (a tell comes back to be awaited there).
-using deliverer = std::function<pending_send(const inbound&, actor_base& self)>;
+/// What a deliverer did with an inbound message.
+struct delivery {
+    /// Direct delivery only: the receiver had no room for a tell. Nothing
+    /// was sent; the frame goes to the link actor, which applies the
+    /// receiver's overflow policy.
+    bool no_room = false;
+    /// On the link actor's turn: the tell, to be awaited (empty when it was
+    /// handled at once: an ask, or refused).
+    pending_send send;
+};
+
+/// Delivers an inbound message to a published actor. With `self` null,
+/// **directly**, on the I/O thread: a tell only if the receiver has room
+/// now, never blocking. With `self`, on the turn of the link actor `self`:
+/// a tell comes back to be awaited there. Either way an ask is sent without
+/// waiting, and its outcome goes back to the peer from the thread that
+/// completes it (`ask_handle::on_complete`).
+using deliverer = std::function<delivery(const inbound&, actor_base* self)>;
 
 /// What a lookup found: where the proxy of the peer's actor lives.
 struct found_actor {
@@ -137,7 +151,7 @@ public:
     /// id was ever issued).
     virtual expected<actor_addr> exported_actor(std::uint64_t id, std::string_view signature) = 0;
     /// A ref to the peer's export `id` (`mine`): where its proxy lives, as
-    /// for a lookup. On the link actor's turn.
+    /// for a lookup. Where the message is decoded (any thread).
     virtual expected<found_actor> peer_export(std::uint64_t id) = 0;
     /// `proxy` (made by `proxy_for`) stands for the peer's export `id`: a
     /// ref to it goes back to the peer as `yours`.
@@ -152,8 +166,8 @@ public:
 
 /// Makes `over` the `current_link()` for its lifetime, then restores the one
 /// before (scopes nest). Set where messages are encoded for a link (a
-/// proxy's turn, a reply to the peer) and decoded from one (the link
-/// actor's turn); it must not span a `co_await` (the task may move threads).
+/// proxy's turn, a reply to the peer) and decoded from one (the I/O thread
+/// or the link actor's turn); it must not span a `co_await` (the task may move threads).
 class link_scope {
 public:
     explicit link_scope(link& over) noexcept;
@@ -186,9 +200,8 @@ inline bytes& scratch() {
 template <class R>
 void answer(link& to, std::uint64_t request, expected<R>& r) {
     if (!r) {
-        // Asks from a peer do not wait for room (the link actor asks from a
-        // worker): to the peer's asker a full receiver is full, whatever its
-        // policy.
+        // Asks from a peer do not wait for room (`ask_nowait`): to the
+        // peer's asker a full receiver is full, whatever its policy.
         to.send_reply(request,
                       r.error().code() == errc::would_block
                           ? error{errc::mailbox_full, "the receiver's mailbox is full", r.error()}
@@ -207,22 +220,38 @@ void answer(link& to, std::uint64_t request, expected<R>& r) {
     to.send_reply(request, error{}, buf);
 }
 
+/// `answer`, from a thread that completed an ask (its replier's turn, the
+/// deadline timer's thread), where nothing may throw: a reply that cannot
+/// even be built (out of memory) is left to the peer asker's deadline.
+template <class R>
+void answer_noexcept(link& to, std::uint64_t request, expected<R>& r) noexcept {
+    try {
+        answer<R>(to, request, r);
+    } catch (...) { // NOLINT(bugprone-empty-catch): the asker's deadline answers it
+    }
+}
+
 template <class P>
 deliverer make_deliverer(actor_ref<P> ref) {
-    return [ref = std::move(ref)](const inbound& in, actor_base& self) -> pending_send {
-        const trace_scope trace(in.trace); // the send carries the peer sender's trace id
-        pending_send send;
+    return [ref = std::move(ref)](const inbound& in, actor_base* self) -> delivery {
+        delivery out;
         auto ok = decode_protocol<P>(in.type, in.version, in.payload, *in.limits, [&](auto&& m) {
             using msg_t = std::remove_cvref_t<decltype(m)>;
             if (!in.is_ask) {
-                send.emplace(self.send(ref, std::forward<decltype(m)>(m)));
+                if (self == nullptr) {
+                    out.no_room = !ref.post_if_room(std::forward<decltype(m)>(m), in.trace);
+                    return;
+                }
+                const trace_scope trace(in.trace); // the send carries the peer sender's trace id
+                out.send.emplace(self->send(ref, std::forward<decltype(m)>(m)));
                 return;
             }
             if constexpr (askable<msg_t>) {
                 using reply_t = typename msg_t::reply_type;
-                (void)ref.ask(std::forward<decltype(m)>(m), in.timeout)
-                    .then([from = in.from, request = in.request](expected<reply_t> r) {
-                        answer<reply_t>(*from, request, r);
+                ref.ask_nowait(
+                    std::forward<decltype(m)>(m), in.timeout, in.trace,
+                    [from = in.from, request = in.request](expected<reply_t> r) noexcept {
+                        answer_noexcept<reply_t>(*from, request, r);
                     });
             } else {
                 in.from->send_reply(
@@ -234,7 +263,7 @@ deliverer make_deliverer(actor_ref<P> ref) {
         if (!ok) {
             in.from->refuse(in, ok.error());
         }
-        return send;
+        return out;
     };
 }
 
@@ -291,15 +320,22 @@ public:
         }
     }
 
+    // The handlers return the task that does the work (one coroutine frame
+    // per message, not two).
     template <class M>
-    requires(!askable<M>) task<> on(M& m) { co_await tell(m); }
+    requires(!askable<M>) task<> on(M& m) { return tell(m); }
 
     template <class M>
     requires askable<M> task<> on(M& m, response_promise<typename M::reply_type> reply) {
         if (!reply.has_asker()) {
-            co_await tell(m);
-            co_return;
+            return tell(m);
         }
+        return ask(m, std::move(reply));
+    }
+
+private:
+    template <class M>
+    task<> ask(M& m, response_promise<typename M::reply_type> reply) {
         const time_point deadline = reply.deadline();
         std::unique_ptr<pending_reply> pending =
             std::make_unique<reply_into<typename M::reply_type>>(std::move(reply));
@@ -340,7 +376,6 @@ public:
         }
     }
 
-private:
     // Queues `m` as a tell, waiting while the outbound queue is full.
     template <class M>
     task<> tell(M& m) {
@@ -446,7 +481,7 @@ struct ref_codec {
         return *w;
     }
 
-    /// Decoding, on the link actor's turn: the ref the peer sent.
+    /// Decoding, where the message is delivered: the ref the peer sent.
     static actor_ref<P> from_wire(wire_ref w, std::string_view sig) {
         if (sig != signature()) {
             throw ref_error(error{errc::type_mismatch, "a ref speaking " + std::string(sig) +
