@@ -1398,10 +1398,17 @@ protected:
 
     // ---- I/O thread ---------------------------------------------------------------
 
+    // Tells are delivered directly only from reads up to this size: a small
+    // read is latency-bound traffic (a tell answering a tell), a big one a
+    // stream, which the link actor delivers faster, in parallel with this
+    // thread's reading and decoding (measured: docs/net-bench.md).
+    static constexpr std::size_t direct_tell_read_limit = 4096;
+
     // What one read of a link's stream left: frames for the link actor, and
     // the bytes of message frames the I/O thread delivered directly (their
     // credit is granted once per read).
     struct inbound_read {
+        bool small = false; // at most direct_tell_read_limit bytes
         bytes for_actor;
         std::uint64_t delivered = 0;
     };
@@ -1445,6 +1452,7 @@ protected:
         session& s = it->second;
         s.last_rx = steady::now();
         inbound_read read;
+        read.small = data.size() <= direct_tell_read_limit;
         error why;
         auto ok = s.reader.feed(data, [&](frame_view f) {
             if (!s.link) {
@@ -1645,7 +1653,8 @@ private:
             // read: `for_actor` holds what it queued for it already).
             const bool message = f.kind == frame_kind::tell || f.kind == frame_kind::ask ||
                                  f.kind == frame_kind::reply;
-            if (message && read.for_actor.empty() && !s.link->actor_delivers()) {
+            if (message && (f.kind != frame_kind::tell || read.small) && read.for_actor.empty() &&
+                !s.link->actor_delivers()) {
                 bool delivered = false;
                 try {
                     delivered = deliver_directly(s, f);
@@ -1686,9 +1695,10 @@ private:
         counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
 
-    // I/O thread, owning delivery: a reply, an ask, or a tell whose receiver
-    // has room, delivered now (saving the hops through the link actor);
-    // false (a tell to a full receiver) leaves the frame to the link actor.
+    // I/O thread, owning delivery: a reply, an ask, or a tell (of a small
+    // read) whose receiver has room, delivered now (saving the hop through
+    // the link actor); false (a tell to a full receiver) leaves the frame to
+    // the link actor.
     bool deliver_directly(session& s, frame_view f) {
         const detail::link_scope refs(*s.link); // refs inside decode for this link
         wire_reader r(f.body);
