@@ -242,7 +242,7 @@ void ask_state_base::finish(std::unique_lock<spin_lock>& lock, status outcome) n
         sys_->deadlines().disarm(*this);
     }
     if (callback != nullptr) {
-        // Runs last: it may take the outcome and drop the last reference.
+        // Runs last, once: it takes the outcome (the completer holds a reference).
         const std::unique_ptr<ask_callback> run_once(callback);
         run_once->run(*this);
         return;

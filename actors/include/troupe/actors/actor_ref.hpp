@@ -145,8 +145,8 @@ public:
         e->reply = state.detach(); // the envelope's reference; a refusal fails it
         (void)cell_->enqueue_user_nowait(e);
     }
-    /// @private runtime (net's inbound path): queues `m` (carrying `trace`)
-    /// if the mailbox has room now, without applying the overflow policy:
+    /// @private runtime (net's inbound path), on a non-empty ref: queues `m`
+    /// (carrying `trace`) if the mailbox has room now, without applying the overflow policy:
     /// nullopt when it is full (`m` is consumed either way), else the
     /// outcome (accepted, or `receiver_down`).
     template <class M>
