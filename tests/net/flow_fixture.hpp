@@ -99,6 +99,14 @@ struct two_nodes {
         o.proxy_mailbox.capacity = 256;
         o.proxy_mailbox.policy = proxy_policy;
         o.proxy_mailbox.block_timeout = 30s;
+        if (sanitized) {
+            // Under the sanitizers, with other tests on both cores, an I/O
+            // thread can be kept off the CPU for a second, which the 1 s
+            // default reads as a silent peer (measured: a tick 840 ms late).
+            // Without them the default stays, so these tests also show that
+            // heartbeats keep flowing under load.
+            o.heartbeat_timeout = 30s;
+        }
         o.name = "receiver";
         receiver = *node::attach(receiver_sys, o);
         o.name = "sender";
@@ -125,12 +133,15 @@ struct two_nodes {
     // means they were all delivered or refused. It may itself be refused
     // while the queues are full (by the proxy at once, or by the sink); it
     // is retried, with a pause for the queues to drain, until it goes
-    // through or 30 s have passed. The pause only spaces the retries: the
-    // outcome is the reply, whatever the timing.
+    // through or 120 s have passed. Each try waits for the rest of that
+    // budget: the queues ahead of it can hold ~200 k items, which a starved
+    // sanitizer build drains at under 10 k/s. The pause only spaces the
+    // retries: the outcome is the reply, whatever the timing.
     expected<std::uint64_t> sync() {
-        const auto give_up = std::chrono::steady_clock::now() + 30s;
+        const auto give_up = std::chrono::steady_clock::now() + 120s;
         for (;;) {
-            auto received = remote.ask(flow::count{}, 10s).get();
+            auto received =
+                remote.ask(flow::count{}, give_up - std::chrono::steady_clock::now()).get();
             if (received || received.error().code() != errc::mailbox_full ||
                 std::chrono::steady_clock::now() > give_up) {
                 return received;
