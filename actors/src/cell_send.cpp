@@ -24,11 +24,6 @@ send_result cell::enqueue_user(envelope* e) noexcept {
     return place(mailbox_.push(e), e);
 }
 
-send_result cell::enqueue_user_nowait(envelope* e) noexcept {
-    count_send();
-    return place(mailbox_.push(e), e, /*may_block=*/false);
-}
-
 send_result cell::requeue_user(envelope* e) noexcept { return place(mailbox_.push(e), e); }
 
 void cell::count_abandoned_send() noexcept {
@@ -36,19 +31,19 @@ void cell::count_abandoned_send() noexcept {
     bump(shared().rejected); // release: after the send it balances
 }
 
-send_result cell::place(push_result r, envelope* e, bool may_block) noexcept {
+send_result cell::place(push_result r, envelope* e) noexcept {
     switch (r) {
     case push_result::accepted: return {};
     case push_result::accepted_unblocked: sys_.exec().schedule(this); return {};
     case push_result::closed:
         dead_letter(e, dead_letter_reason::receiver_down);
         return troupe::fail(errc::receiver_down, "the receiver has terminated");
-    case push_result::full: return overflow(e, may_block);
+    case push_result::full: return overflow(e);
     }
     return {};
 }
 
-send_result cell::overflow(envelope* e, bool may_block) noexcept {
+send_result cell::overflow(envelope* e) noexcept {
     switch (policy_) {
     case overflow_policy::reject:
         bump(shared().rejected);
@@ -73,7 +68,7 @@ send_result cell::overflow(envelope* e, bool may_block) noexcept {
         return troupe::fail(errc::dropped, "dropped: the receiver's queue kept filling");
     case overflow_policy::block:
     case overflow_policy::suspend:
-        if (!may_block || this_thread_context().worker != nullptr) {
+        if (this_thread_context().worker != nullptr) {
             bump(shared().rejected);
             e->fail(error{errc::would_block, "the receiver is full and the sender may not block"});
             delete e;

@@ -218,9 +218,8 @@ int serve_troupe(int fd, bool sealed) {
         std::fprintf(stderr, "troupe server: %s\n", node.error().to_string().c_str());
         return 1;
     }
-    // The link actor delivers inbound tells with a plain `tell`, which cannot wait for room (it
-    // runs on a worker), and returns the peer's credit once a message is in the mailbox: a
-    // mailbox smaller than a burst of inbound frames refuses messages (docs/net-bench.md).
+    // Policy `reject` (the default) refuses what finds the mailbox full; with this much room no
+    // burst of inbound frames does, or the counted sync fails the run (docs/net-bench.md).
     troupe::spawn_options roomy;
     roomy.capacity = service_capacity;
     auto svc = sys.spawn_with<service>(roomy);

@@ -899,8 +899,8 @@ public:
           max_frame_(max_frame), proxy_mailbox_(std::move(proxy_mailbox)) {}
 
     // Frames in order, from the first one the I/O thread could not deliver
-    // directly; a tell to a full receiver that waits for room (policy
-    // `block` or `suspend`) holds back the frames after it: this actor
+    // directly; a tell or an ask to a full receiver that waits for room
+    // (policy `block` or `suspend`) holds back the frames after it: this actor
     // suspends in the send, and the credit of what it has not delivered
     // stays with it, so the peer's senders slow down. Delivery goes back to
     // the I/O thread once no frame waits.
@@ -967,24 +967,26 @@ private:
         });
         std::uint64_t data_bytes = 0;
         for (const frame_view& f : frames_) {
-            std::optional<inbound_message> tell;
+            std::optional<inbound_message> decoded;
             {
                 // Refs in messages and replies decode for this link (on this
                 // thread: a resumed task may run on another one).
                 const detail::link_scope refs(*link_);
-                handle(f, tell);
+                handle(f, decoded);
             }
-            if (tell && tell->sent.send) {
+            if (decoded && decoded->sent.send) {
                 link_->delivered(std::exchange(data_bytes, 0)); // before it: delivered
-                auto sent = co_await std::move(*tell->sent.send);
-                // A refusal has no sender here to go back to: the receiver counts it
-                // (`rejected`) and it becomes a dead letter on this node too (drops
+                auto sent = co_await std::move(*decoded->sent.send);
+                // A refused tell has no sender here to go back to: the receiver counts
+                // it (`rejected`) and it becomes a dead letter on this node too (drops
                 // and sends to a terminated actor are dead letters already).
-                // A wait cut short by the link's loss (`cancelled`) is one too.
-                if (!sent && (sent.error().code() == errc::mailbox_full ||
-                              sent.error().code() == errc::timeout ||
-                              sent.error().code() == errc::cancelled)) {
-                    link_->refuse(tell->in, sent.error());
+                // A wait cut short by the link's loss (`cancelled`) is one too. A
+                // refused ask's error went to the peer's asker already.
+                if (!sent && !decoded->in.is_ask &&
+                    (sent.error().code() == errc::mailbox_full ||
+                     sent.error().code() == errc::timeout ||
+                     sent.error().code() == errc::cancelled)) {
+                    link_->refuse(decoded->in, sent.error());
                 }
             }
             if (is_credited(f.kind)) {
@@ -994,12 +996,12 @@ private:
         link_->delivered(data_bytes);
     }
 
-    void handle(frame_view f, std::optional<inbound_message>& tell) {
+    void handle(frame_view f, std::optional<inbound_message>& decoded) {
         wire_reader r(f.body);
         switch (f.kind) {
         case frame_kind::tell:
         case frame_kind::ask: {
-            auto& m = tell.emplace(); // in place: `in.type` views `m.type`
+            auto& m = decoded.emplace(); // in place: `in.type` views `m.type`
             if (read_message(f.kind == frame_kind::ask, r, link_, *exports_, limits_, m)) {
                 if (auto d = m.entry->deliver(m.in, this); d.send) {
                     m.sent.send.emplace(std::move(*d.send));
@@ -1697,8 +1699,8 @@ private:
 
     // I/O thread, owning delivery: a reply, an ask, or a tell (of a small
     // read) whose receiver has room, delivered now (saving the hop through
-    // the link actor); false (a tell to a full receiver) leaves the frame to
-    // the link actor.
+    // the link actor); false (a tell or an ask to a full receiver) leaves
+    // the frame to the link actor.
     bool deliver_directly(session& s, frame_view f) {
         const detail::link_scope refs(*s.link); // refs inside decode for this link
         wire_reader r(f.body);

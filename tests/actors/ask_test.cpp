@@ -261,24 +261,93 @@ TEST_F(AskTest, OnCompleteOfADeadReceiverRunsAtOnce) {
     EXPECT_EQ(code_of(std::move(s.outcome)), errc::receiver_down);
 }
 
-TEST_F(AskTest, AskNowaitRefusesAFullBlockingReceiverWithoutBlockingThisThread) {
+TEST_F(AskTest, AskIfRoomSendsNothingToAFullReceiverAndNeverBlocks) {
     record& rec = new_record();
     auto r = sys_->spawn_with<recorder>(options(1, overflow_policy::block), &rec);
     EXPECT_TRUE(r.tell(ping{1}));
     seen s;
     // A plain ask here would block this thread for room (nothing runs the actor).
-    r.ask_nowait(get_values{}, 1s, 42, into(s));
-    ASSERT_EQ(s.runs, 1);
-    EXPECT_EQ(code_of(std::move(s.outcome)), errc::would_block);
-    EXPECT_EQ(sys_->counters(r.addr()).value().rejected, 1u);
+    EXPECT_FALSE(r.ask_if_room(get_values{}, 1s, 42, into(s)));
+    clk_.advance(2s); // its deadline was disarmed: nothing fires
+    EXPECT_EQ(s.runs, 0) << "a refusal for room is the caller's, not the callback's";
+    auto c = sys_->counters(r.addr()).value();
+    EXPECT_EQ(c.sent, 1u) << "an ask refused for room is not a send";
+    EXPECT_EQ(c.rejected + c.dropped + c.dead_lettered, 0u);
     run();
     seen later;
-    r.ask_nowait(get_values{}, 1s, 43, into(later)); // room now: it is answered
+    EXPECT_TRUE(r.ask_if_room(get_values{}, 1s, 43, into(later))); // room now
     EXPECT_EQ(later.runs, 0);
     run();
     ASSERT_EQ(later.runs, 1);
     ASSERT_TRUE(*later.outcome);
     EXPECT_EQ(**later.outcome, (std::vector<int>{1}));
+}
+
+TEST_F(AskTest, AskIfRoomOfADeadReceiverReportsReceiverDownToTheCallback) {
+    record& rec = new_record();
+    auto r = sys_->spawn<recorder>(&rec);
+    r.stop();
+    run();
+    seen s;
+    EXPECT_TRUE(r.ask_if_room(get_values{}, 1s, 0, into(s)));
+    ASSERT_EQ(s.runs, 1);
+    EXPECT_EQ(code_of(std::move(s.outcome)), errc::receiver_down);
+}
+
+// Fills the receiver (capacity 1) with a tell, then asks it through
+// ask_awaiting_room: the ask waits for room per the receiver's policy.
+struct fill_then_ask {
+    using reply_type = int;
+};
+class room_asker : public actor<fill_then_ask> {
+public:
+    room_asker(actor_ref<rec_proto> to, seen* s) : to_(std::move(to)), seen_(s) {}
+    task<int> on(fill_then_ask&) {
+        (void)to_.tell(ping{1});
+        auto sent = co_await to_.ask_awaiting_room(get_values{}, 1h, 7, into(*seen_));
+        co_return sent ? 0 : static_cast<int>(sent.error().code());
+    }
+
+private:
+    actor_ref<rec_proto> to_;
+    seen* seen_;
+};
+
+TEST_F(AskTest, AskAwaitingRoomSuspendsTheAskingActorUntilThereIsRoom) {
+    record& rec = new_record();
+    auto target = sys_->spawn_with<recorder>(options(1, overflow_policy::suspend), &rec);
+    seen s;
+    auto a = sys_->spawn<room_asker>(target, &s);
+    run();
+    auto h = a.ask(fill_then_ask{}, 1h);
+    ASSERT_TRUE(ex_.run_once()); // the asker fills the mailbox, then suspends
+    EXPECT_FALSE(h.ready());
+    EXPECT_EQ(sys_->counters(target.addr()).value().queued, 1u);
+    EXPECT_EQ(s.runs, 0);
+    run();
+    ASSERT_EQ(s.runs, 1);
+    ASSERT_TRUE(*s.outcome) << s.outcome->error();
+    EXPECT_EQ(**s.outcome, (std::vector<int>{1})) << "answered behind the tell";
+    auto v = h.try_get();
+    ASSERT_TRUE(v && *v);
+    EXPECT_EQ(**v, 0);
+    EXPECT_EQ(sys_->counters(target.addr()).value().rejected, 0u);
+}
+
+TEST_F(AskTest, AskAwaitingRoomGivesARejectPoliciesRefusalToTheCallback) {
+    record& rec = new_record();
+    auto target = sys_->spawn_with<recorder>(options(1, overflow_policy::reject), &rec);
+    seen s;
+    auto a = sys_->spawn<room_asker>(target, &s);
+    run();
+    auto h = a.ask(fill_then_ask{}, 1h);
+    run();
+    ASSERT_EQ(s.runs, 1);
+    EXPECT_EQ(code_of(std::move(s.outcome)), errc::mailbox_full);
+    auto v = h.try_get();
+    ASSERT_TRUE(v && *v);
+    EXPECT_EQ(**v, static_cast<int>(errc::mailbox_full)) << "the awaiter sees it too";
+    EXPECT_EQ(sys_->counters(target.addr()).value().rejected, 1u);
 }
 
 TEST_F(AskTest, PostIfRoomQueuesOnlyWhileThereIsRoom) {

@@ -44,8 +44,8 @@ TEST(FlowControl, AReceiverThatWaitsForRoomSlowsTheSenderAndLosesNothing) {
         EXPECT_EQ(*received, n); // in order (the sink counts 0 if not)
         EXPECT_EQ(t.sender_sys.dead_letters().total(), 0u);
         EXPECT_EQ(t.receiver_sys.dead_letters().total(), 0u);
-        // (The sink's `rejected` may count a count ask of sync(): asks do not
-        // wait for room, they are refused and retried.)
+        // Not even sync()'s count ask was refused: it waited for room too.
+        EXPECT_EQ(t.receiver_sys.counters(t.the_sink.addr()).value().rejected, 0u);
         EXPECT_EQ(t.receiver->counters().messages_refused, 0u);
         EXPECT_EQ(t.receiver->counters().frames_refused, 0u);
         // The full sink sent frames to the link actor; once it drained them

@@ -11,9 +11,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <variant>
 
 namespace demo {
@@ -337,6 +339,90 @@ TEST_F(TwoNodes, ANameGoesWithItsActor) {
     auto again = remote_svc(); // not a proxy of the dead actor that never hears of its end
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().code(), errc::receiver_down);
+}
+
+/// Opened once by the test; bounded waits, so a failed test cannot hang.
+struct gate {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool reached = false; ///< a handler waits at the gate
+    bool open = false;
+
+    void release() {
+        {
+            std::lock_guard lock(mutex);
+            open = true;
+        }
+        cv.notify_all();
+    }
+    void pass() {
+        std::unique_lock lock(mutex);
+        reached = true;
+        cv.notify_all();
+        cv.wait_for(lock, 10s, [&] { return open; });
+    }
+    bool wait_reached() {
+        std::unique_lock lock(mutex);
+        return cv.wait_for(lock, 10s, [&] { return reached; });
+    }
+};
+
+/// As `service`, but each note waits at the gate: its mailbox stays full.
+class gated_service final : public actor<service_protocol> {
+public:
+    explicit gated_service(std::shared_ptr<gate> g) : gate_(std::move(g)) {}
+    std::string on(demo::echo& e) { return e.text; }
+    int on(demo::add& a) { return a.a + a.b; }
+    void on(demo::note& /*unused*/) { gate_->pass(); }
+    void on(demo::crash& /*unused*/) { throw std::runtime_error("asked to crash"); }
+
+private:
+    std::shared_ptr<gate> gate_;
+};
+
+// A remote ask to a full receiver whose policy waits for room (`block`,
+// `suspend`) waits, as a local one does (in the link actor, which holds the
+// link's later frames back), and is answered once there is room; a
+// receiver that rejects refuses it with `mailbox_full`.
+TEST_F(TwoNodes, ARemoteAskToAFullReceiverFollowsTheReceiversPolicy) {
+    for (auto policy :
+         {overflow_policy::block, overflow_policy::suspend, overflow_policy::reject}) {
+        auto g = std::make_shared<gate>();
+        auto held = b_.spawn_with<gated_service>(spawn_options{.capacity = 1, .policy = policy}, g);
+        const std::string name = "held-" + std::to_string(static_cast<int>(policy));
+        ASSERT_TRUE(beta_->publish(name, held));
+        auto remote = alpha_->lookup<service_protocol>(beta_id_, name, 5s);
+        ASSERT_TRUE(remote) << remote.error();
+        const auto c = beta_->counters();
+        const std::uint64_t before = c.delivered_directly + c.delivered_by_link_actor;
+        EXPECT_TRUE(remote->tell(demo::note{"held at the gate"}));
+        ASSERT_TRUE(g->wait_reached()); // out of the mailbox: the next note fills it
+        EXPECT_TRUE(remote->tell(demo::note{"fills the mailbox"}));
+        auto answer = remote->ask(demo::echo{"behind them"}, 20s);
+        // Before the gate opens: with `reject`, the ask was refused; else the
+        // three frames are on the receiving node (the ask queued behind the
+        // second note, in a full mailbox, which only the gate can empty).
+        for (int i = 0; i < 10000; ++i) {
+            const auto now = beta_->counters();
+            if (policy == overflow_policy::reject
+                    ? b_.counters(held.addr()).value().rejected > 0
+                    : now.delivered_directly + now.delivered_by_link_actor >= before + 3) {
+                break;
+            }
+            std::this_thread::sleep_for(1ms);
+        }
+        g->release();
+        auto r = answer.get();
+        if (policy == overflow_policy::reject) {
+            ASSERT_FALSE(r);
+            EXPECT_EQ(r.error().code(), errc::mailbox_full);
+            EXPECT_EQ(b_.counters(held.addr()).value().rejected, 1u);
+            continue;
+        }
+        ASSERT_TRUE(r) << r.error();
+        EXPECT_EQ(*r, "behind them");
+        EXPECT_EQ(b_.counters(held.addr()).value().rejected, 0u);
+    }
 }
 
 TEST(Node, TheSmallestWindowStillCarriesTheLargestFrame) {

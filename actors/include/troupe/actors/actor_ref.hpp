@@ -5,6 +5,7 @@
 #include <troupe/actors/actor_addr.hpp>
 #include <troupe/actors/ask.hpp>
 #include <troupe/actors/detail/message.hpp>
+#include <troupe/actors/detail/send_awaiter.hpp>
 #include <troupe/actors/detail/system_core.hpp>
 #include <troupe/actors/expected.hpp>
 
@@ -121,29 +122,51 @@ public:
         return cell_->enqueue_user(e);
     }
 
-    /// @private runtime (net's inbound path): as `ask`, but never blocks
-    /// this thread, carries `trace`, and its outcome goes to `done`
-    /// (`ask_handle::on_complete`). A full receiver whose policy is `block`
-    /// or `suspend` fails it with `would_block` at once.
+    /// @private runtime (net's inbound path), on a non-empty ref: asks with
+    /// `m` (carrying `trace`, deadline `timeout`) if the mailbox has room
+    /// now, without applying the overflow policy and never blocking. False
+    /// when it is full: nothing was sent (`m` is consumed) and `done` never
+    /// runs. Else true, and the outcome goes to `done`
+    /// (`ask_handle::on_complete`), `receiver_down` included.
     template <class M, class F>
     requires protocol_accepts_v<Protocol, M> && askable<std::remove_cvref_t<M>>
-    void ask_nowait(M&& m, duration timeout, std::uint64_t trace, F&& done) const {
+    bool ask_if_room(M&& m, duration timeout, std::uint64_t trace, F&& done) const {
         using reply = typename std::remove_cvref_t<M>::reply_type;
-        if (!cell_ || cell_->is_terminated()) {
-            std::move(detail::failed_ask<reply>(
-                          error{errc::receiver_down, "the receiver has terminated"}))
-                .on_complete(std::forward<F>(done));
-            return;
-        }
         boost::intrusive_ptr<detail::ask_state<reply>> state(
             new detail::ask_state<reply>(&cell_->sys()), false);
         state->arm(timeout);
-        ask_handle<reply> handle(state);
-        std::move(handle).on_complete(std::forward<F>(done));
+        auto* e = new detail::user_envelope<Protocol>(std::forward<M>(m));
+        e->trace_id = trace;
+        state->add_ref();
+        e->reply = state.get(); // the envelope's reference
+        send_result sent;
+        if (!cell_->try_send(e, sent)) {
+            // Never shared and nobody waits on it: failing it only disarms its deadline.
+            (void)state->fail(error{errc::cancelled, "not sent: the mailbox is full"});
+            delete e;
+            return false;
+        }
+        ask_handle<reply>(std::move(state)).on_complete(std::forward<F>(done));
+        return true;
+    }
+    /// @private runtime (net's inbound path), on a non-empty ref: as
+    /// `ask_if_room`, sent as `co_await self.send(...)` sends a tell: the
+    /// returned awaiter applies the receiver's overflow policy (`block` and
+    /// `suspend` suspend the awaiting actor until there is room). Every
+    /// outcome, a refusal included, goes to `done`.
+    template <class M, class F>
+    requires protocol_accepts_v<Protocol, M> && askable<std::remove_cvref_t<M>> detail::send_awaiter
+    ask_awaiting_room(M&& m, duration timeout, std::uint64_t trace, F&& done)
+    const {
+        using reply = typename std::remove_cvref_t<M>::reply_type;
+        boost::intrusive_ptr<detail::ask_state<reply>> state(
+            new detail::ask_state<reply>(&cell_->sys()), false);
+        state->arm(timeout);
+        ask_handle<reply>(state).on_complete(std::forward<F>(done));
         auto* e = new detail::user_envelope<Protocol>(std::forward<M>(m));
         e->trace_id = trace;
         e->reply = state.detach(); // the envelope's reference; a refusal fails it
-        (void)cell_->enqueue_user_nowait(e);
+        return detail::send_awaiter(cell_.get(), e);
     }
     /// @private runtime (net's inbound path), on a non-empty ref: queues `m`
     /// (carrying `trace`) if the mailbox has room now, without applying the overflow policy:

@@ -180,10 +180,6 @@ public:
     /// envelope is failed and destroyed (or dead-lettered) here. Counted in
     /// `sent` (see `counters` for the accounting).
     send_result enqueue_user(envelope* e) noexcept;
-    /// As `enqueue_user`, but never blocks the calling thread: when the
-    /// mailbox is full and the policy is `block` or `suspend`, it refuses
-    /// with `would_block` as it does for a sender on a scheduler worker.
-    send_result enqueue_user_nowait(envelope* e) noexcept;
     /// As `enqueue_user` for a message this actor already counted as sent
     /// (an interceptor's held message going back to the queue).
     send_result requeue_user(envelope* e) noexcept;
@@ -445,10 +441,8 @@ private:
     // cell_intercept.cpp
     void intercept_user(envelope* e);
     // cell_send.cpp: the send side
-    // `may_block`: policies block and suspend may block this thread (not a
-    // worker's) for room; else they refuse with `would_block` at once.
-    send_result place(push_result r, envelope* e, bool may_block = true) noexcept;
-    send_result overflow(envelope* e, bool may_block) noexcept;
+    send_result place(push_result r, envelope* e) noexcept;
+    send_result overflow(envelope* e) noexcept;
     send_result block_until_space(envelope* e) noexcept;
     void dead_letter(envelope* e, dead_letter_reason reason) noexcept; // counted: from the queue
     void publish_dead_letter(envelope* e, dead_letter_reason reason) noexcept; // the sink, the ask

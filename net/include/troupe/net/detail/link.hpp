@@ -55,29 +55,29 @@ struct inbound {
     const decode_limits* limits = nullptr;
 };
 
-/// An inbound tell, sent as `co_await self.send(...)` would send it: the link
-/// actor awaits it before the link's later frames, so a receiver whose
-/// policy is `block` or `suspend` makes the link wait for room (credit then
-/// stops, and the peer's senders slow down) instead of refusing it.
+/// An inbound tell or ask, sent as `co_await self.send(...)` would send it:
+/// the link actor awaits it before the link's later frames, so a receiver
+/// whose policy is `block` or `suspend` makes the link wait for room (credit
+/// then stops, and the peer's senders slow down) instead of refusing it.
 using pending_send = std::optional<troupe::detail::send_awaiter>;
 
 /// What a deliverer did with an inbound message.
 struct delivery {
-    /// Direct delivery only: the receiver had no room for a tell. Nothing
-    /// was sent; the frame goes to the link actor, which applies the
+    /// Direct delivery only: the receiver had no room for the tell or ask.
+    /// Nothing was sent; the frame goes to the link actor, which applies the
     /// receiver's overflow policy.
     bool no_room = false;
-    /// On the link actor's turn: the tell, to be awaited (empty when it was
-    /// handled at once: an ask, or refused).
+    /// On the link actor's turn: the send, to be awaited (empty when the
+    /// message was refused). An ask's outcome, a refusal of the send
+    /// included, goes to the peer's asker by itself.
     pending_send send;
 };
 
 /// Delivers an inbound message to a published actor. With `self` null,
-/// **directly**, on the I/O thread: a tell only if the receiver has room
-/// now, never blocking. With `self`, on the turn of the link actor `self`:
-/// a tell comes back to be awaited there. Either way an ask is sent without
-/// waiting, and its outcome goes back to the peer from the thread that
-/// completes it (`ask_handle::on_complete`).
+/// **directly**, on the I/O thread: only if the receiver has room now,
+/// never blocking. With `self`, on the turn of the link actor `self`: the
+/// send comes back to be awaited there. An ask's outcome goes back to the
+/// peer from the thread that completes it (`ask_handle::on_complete`).
 using deliverer = std::function<delivery(const inbound&, actor_base* self)>;
 
 /// What a lookup found: where the proxy of the peer's actor lives.
@@ -200,13 +200,7 @@ inline bytes& scratch() {
 template <class R>
 void answer(link& to, std::uint64_t request, expected<R>& r) {
     if (!r) {
-        // Asks from a peer do not wait for room (`ask_nowait`): to the
-        // peer's asker a full receiver is full, whatever its policy.
-        to.send_reply(request,
-                      r.error().code() == errc::would_block
-                          ? error{errc::mailbox_full, "the receiver's mailbox is full", r.error()}
-                          : r.error(),
-                      {});
+        to.send_reply(request, r.error(), {});
         return;
     }
     auto& buf = scratch();
@@ -248,11 +242,16 @@ deliverer make_deliverer(actor_ref<P> ref) {
             }
             if constexpr (askable<msg_t>) {
                 using reply_t = typename msg_t::reply_type;
-                ref.ask_nowait(
-                    std::forward<decltype(m)>(m), in.timeout, in.trace,
-                    [from = in.from, request = in.request](expected<reply_t> r) noexcept {
-                        answer_noexcept<reply_t>(*from, request, r);
-                    });
+                auto done = [from = in.from, request = in.request](expected<reply_t> r) noexcept {
+                    answer_noexcept<reply_t>(*from, request, r);
+                };
+                if (self == nullptr) {
+                    out.no_room =
+                        !ref.ask_if_room(std::forward<decltype(m)>(m), in.timeout, in.trace, done);
+                } else {
+                    out.send.emplace(ref.ask_awaiting_room(std::forward<decltype(m)>(m), in.timeout,
+                                                           in.trace, done));
+                }
             } else {
                 in.from->send_reply(
                     in.request,
