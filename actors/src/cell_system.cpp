@@ -156,8 +156,9 @@ bool cell::observes_exits() const noexcept {
 
 void cell::handle_exit_signal(system_envelope& e) {
     // Only a linked peer's exit counts (an empty address: a link to no actor,
-    // answered with noproc); one unlinked meanwhile, or linked to an earlier
-    // incarnation, is ignored.
+    // answered with noproc, or a linked actor with no address here:
+    // `actor_addr::signal_exit`); one unlinked meanwhile, or linked to an
+    // earlier incarnation, is ignored.
     const bool linked = !e.other || (extras_ && extras_->observers.has_link(e.other.get()));
     if (!linked) {
         return;
@@ -176,8 +177,10 @@ void cell::handle_exit_signal(system_envelope& e) {
         // replaced does not die of its predecessor's links.
         return;
     }
-    const std::string who = e.other ? e.other->path() : std::string("<none>");
-    begin_stop(error{errc::linked_exit, "linked actor " + who + " exited", e.cause},
+    begin_stop(error{errc::linked_exit,
+                     e.other ? "linked actor " + e.other->path() + " exited"
+                             : std::string("a linked actor exited"),
+                     e.cause},
                stop_origin::other);
 }
 

@@ -392,6 +392,14 @@ expected<void> actor_addr::stop(error cause) const {
     return {};
 }
 
+expected<void> actor_addr::signal_exit(error cause) const {
+    if (!cell_) {
+        return fail(errc::invalid_argument, "exit signal to an empty actor address");
+    }
+    cell_->post(detail::sys_kind::exit_signal, std::move(cause), {});
+    return {};
+}
+
 expected<void> actor_addr::kill(error cause) const {
     if (!cell_) {
         return fail(errc::invalid_argument, "kill of an empty actor address");

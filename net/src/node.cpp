@@ -1090,9 +1090,10 @@ private:
             std::string message = r.str(f.body.size());
             auto entry = exports_->by_id(id);
             if (entry && r.done()) {
-                (void)entry->who.stop(error{errc::linked_exit,
-                                            "a linked actor on " + link_->peer().name + " failed",
-                                            error{code, std::move(message)}});
+                (void)entry->who.signal_exit(
+                    code == errc::none ? error{}
+                                       : error{code, "a linked actor on " + link_->peer().name +
+                                                         " exited: " + message});
             }
             return;
         }

@@ -250,6 +250,37 @@ TEST_F(LinkMonitorTest, NormalExitStopsNoOneAndReachesTrappers) {
     EXPECT_FALSE(b_log.exits[0].second);
 }
 
+// An exit signal from a linked actor with no address here (net: a remote
+// one) acts as a linked actor's exit: trapped, it reaches on_exit with an
+// empty source; else an abnormal one stops the actor and a normal one does not.
+TEST_F(LinkMonitorTest, AnExitSignalFromNoAddressActsAsALinkedExit) {
+    watch_log& trap_log = new_log();
+    watch_log& plain_log = new_log();
+    spawn_options trap;
+    trap.trap_exits = true;
+    auto t = sys_->spawn_with<watcher>(trap, &trap_log);
+    auto p = sys_->spawn<watcher>(&plain_log);
+    run();
+    ASSERT_TRUE(t.addr().signal_exit({}));
+    ASSERT_TRUE(p.addr().signal_exit({}));
+    run();
+    EXPECT_FALSE(p.addr().is_terminated()) << "a normal exit stops no one";
+    ASSERT_TRUE(t.addr().signal_exit(error{errc::exception, "far away"}));
+    ASSERT_TRUE(p.addr().signal_exit(error{errc::exception, "far away"}));
+    run();
+    EXPECT_FALSE(t.addr().is_terminated());
+    ASSERT_EQ(trap_log.exits.size(), 2u);
+    EXPECT_FALSE(trap_log.exits[0].first) << "the linked actor has no address here";
+    EXPECT_FALSE(trap_log.exits[0].second);
+    EXPECT_EQ(trap_log.exits[1].second.code(), errc::exception);
+    EXPECT_TRUE(p.addr().is_terminated());
+    ASSERT_TRUE(plain_log.stopped.has_value());
+    EXPECT_EQ(plain_log.stopped->code(), errc::linked_exit);
+    ASSERT_NE(plain_log.stopped->cause(), nullptr);
+    EXPECT_EQ(plain_log.stopped->cause()->code(), errc::exception);
+    EXPECT_EQ(actor_addr{}.signal_exit({}).error().code(), errc::invalid_argument);
+}
+
 struct token_probe {
     std::stop_token token;
     bool requested_in_on_stop = false;

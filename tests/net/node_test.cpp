@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 #include <variant>
+#include <vector>
 
 namespace demo {
 struct echo {
@@ -287,10 +288,12 @@ TEST_F(TwoNodes, LosingTheLinkFiresMonitorsWithNodeUnreachable) {
     EXPECT_EQ(late.error().code(), errc::receiver_down);
 }
 
-/// Links itself to a ref on its first message; records its own exit cause.
+/// Links itself to a ref on its first message, then fails, stops normally,
+/// or goes on.
 struct link_to {
     actor_ref<service_protocol> peer;
     bool fail = false;
+    bool stop = false;
 };
 class linker final : public actor<link_to> {
 public:
@@ -298,6 +301,9 @@ public:
         link(l.peer.addr());
         if (l.fail) {
             throw std::runtime_error("the linker fails");
+        }
+        if (l.stop) {
+            stop();
         }
     }
 };
@@ -327,6 +333,53 @@ TEST_F(TwoNodes, ALinkedLocalActorsFailureStopsTheRemoteOne) {
     ASSERT_TRUE(cause.has_value());
     EXPECT_EQ(cause->code(), errc::linked_exit) << *cause;
     EXPECT_NE(cause->to_string().find("the linker fails"), std::string::npos) << *cause;
+}
+
+/// As `service`, trapping exits: each exit signal goes to a probe, in turn.
+class trapping_service final : public actor<service_protocol> {
+public:
+    explicit trapping_service(std::vector<std::shared_ptr<down_probe>> probes)
+        : probes_(std::move(probes)) {}
+    std::string on(demo::echo& e) { return e.text; }
+    int on(demo::add& a) { return a.a + a.b; }
+    void on(demo::note& /*unused*/) {}
+    void on(demo::crash& /*unused*/) { throw std::runtime_error("asked to crash"); }
+    void on_exit(const exit_msg& m) override {
+        if (next_ < probes_.size()) {
+            probes_[next_++]->set(m.cause);
+        }
+    }
+
+private:
+    std::vector<std::shared_ptr<down_probe>> probes_;
+    std::size_t next_ = 0;
+};
+
+// OTP: a remote actor that traps exits hears of a linked actor's exit,
+// normal or not, and goes on serving.
+TEST_F(TwoNodes, ARemoteActorThatTrapsExitsHearsOfALinkedLocalActorsExit) {
+    std::vector<std::shared_ptr<down_probe>> probes{std::make_shared<down_probe>(),
+                                                    std::make_shared<down_probe>()};
+    spawn_options trap;
+    trap.trap_exits = true;
+    auto trapper = b_.spawn_with<trapping_service>(trap, probes);
+    ASSERT_TRUE(beta_->publish("trapper", trapper));
+    auto remote = alpha_->lookup<service_protocol>(beta_id_, "trapper", 5s);
+    ASSERT_TRUE(remote) << remote.error();
+    auto normal = a_.spawn<linker>();
+    ASSERT_TRUE(normal.tell(link_to{*remote, false, true}));
+    auto first = probes[0]->wait();
+    ASSERT_TRUE(first.has_value());
+    EXPECT_FALSE(*first) << "a normal exit: " << *first;
+    auto failing = a_.spawn<linker>();
+    ASSERT_TRUE(failing.tell(link_to{*remote, true}));
+    auto second = probes[1]->wait();
+    ASSERT_TRUE(second.has_value());
+    EXPECT_EQ(second->code(), errc::exception) << *second;
+    EXPECT_NE(second->to_string().find("the linker fails"), std::string::npos) << *second;
+    auto still = remote->ask(demo::add{2, 3}, 5s).get();
+    ASSERT_TRUE(still) << still.error();
+    EXPECT_EQ(*still, 5);
 }
 
 TEST_F(TwoNodes, ANameGoesWithItsActor) {

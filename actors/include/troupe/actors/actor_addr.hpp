@@ -44,6 +44,12 @@ public:
     /// queued, without `on_stop`; exit cause `killed` <- `cause`. Its
     /// children are killed too.
     expected<void> kill(error cause = {}) const;
+    /// @private runtime (net): an exit signal from a linked actor that has
+    /// no address in this system (a remote one) that exited with `cause`:
+    /// with `trap_exits`, `on_exit` gets it (an empty `source`); else an
+    /// abnormal cause stops the actor with `linked_exit` <- `cause`, and a
+    /// normal one is ignored. Never refused for capacity.
+    expected<void> signal_exit(error cause) const;
     /// How the actor ended (`errc::none`: normally); `unsupported` while it
     /// still runs.
     [[nodiscard]] expected<error> exit_cause() const;

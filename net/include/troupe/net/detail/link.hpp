@@ -130,8 +130,9 @@ public:
     virtual void refuse(const inbound& in, const error& why) = 0;
     /// Asks the peer for a `down` when its actor `export_id` terminates.
     virtual void watch(std::uint64_t export_id) = 0;
-    /// A local actor linked to the peer's actor `export_id` failed with
-    /// `cause`: the peer stops that actor with `linked_exit` <- `cause`.
+    /// A local actor linked to the peer's actor `export_id` exited with
+    /// `cause`: the peer sends that actor an exit signal
+    /// (`actor_addr::signal_exit`).
     virtual void exit(std::uint64_t export_id, const error& cause) = 0;
 
     // Refs inside messages (`ref_codec`; docs/net.md "Refs inside messages").
@@ -311,13 +312,10 @@ public:
 
     void on_start() override { link_->watch(export_id_); }
 
-    /// A local actor linked to this proxy exited (proxies trap exits): an
-    /// abnormal exit goes on to the remote actor, as an exit signal does.
-    void on_exit(const exit_msg& m) override {
-        if (m.cause) {
-            link_->exit(export_id_, m.cause);
-        }
-    }
+    /// A local actor linked to this proxy exited (proxies trap exits): the
+    /// exit signal goes on to the remote actor, a normal exit too (an actor
+    /// that traps exits hears of it; one that does not ignores it).
+    void on_exit(const exit_msg& m) override { link_->exit(export_id_, m.cause); }
 
     // The handlers return the task that does the work (one coroutine frame
     // per message, not two).
