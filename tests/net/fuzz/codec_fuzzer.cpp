@@ -10,19 +10,29 @@
 //     version (expect unknown_type)
 //   byte 0 % 8 in 4..7: decode<T> of a built-in or nested container
 //   byte 0 bit 3: tight decode_limits instead of the defaults
+//   byte 0 bit 4 (overrides the above): decode<with_refs>, a message of
+//     actor refs, as from a peer: a stand-in link resolves the peer's ref
+//     to this node's export 1 (an actor), says export 2 terminated, and
+//     has no other exports; refs to the peer's own exports are refused
+//     (its proxies are out of scope here)
 // Checked: decoding never crashes, throws or leaks (the sanitizers); a refusal
 // carries the errc the contract names; whatever decodes re-encodes to bytes
 // that decode again and re-encode to the same bytes.
 
+#include <troupe/actors/actor.hpp>
+#include <troupe/actors/system.hpp>
 #include <troupe/net/detail/codec.hpp>
+#include <troupe/net/detail/link.hpp>
 #include <troupe/net/wire_type.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -52,11 +62,21 @@ struct note {
     MSGPACK_DEFINE(text, blob, nested)
 };
 
+using ref_proto = std::variant<item>;
+
+struct with_refs {
+    troupe::actor_ref<ref_proto> who;
+    std::vector<troupe::actor_ref<ref_proto>> many;
+    std::optional<troupe::actor_ref<ref_proto>> maybe;
+    MSGPACK_DEFINE(who, many, maybe)
+};
+
 } // namespace codec_fuzz
 
 TROUPE_WIRE_TYPE(::codec_fuzz::item, "fuzz.item", 1);
 TROUPE_WIRE_TYPE(::codec_fuzz::order, "fuzz.order", 2);
 TROUPE_WIRE_TYPE(::codec_fuzz::note, "fuzz.note", 7);
+TROUPE_WIRE_TYPE(::codec_fuzz::with_refs, "fuzz.with_refs", 1);
 
 namespace {
 
@@ -113,6 +133,88 @@ void decode_message(in::byte_view payload, const in::decode_limits& limits, bool
     }
 }
 
+// ---- refs ----------------------------------------------------------------------
+
+class item_sink final : public troupe::actor<codec_fuzz::ref_proto> {
+public:
+    void on(codec_fuzz::item& /*unused*/) {}
+};
+
+/// The link a message of refs is decoded from. Decoding and re-encoding
+/// refs may only resolve and export them: anything that would send aborts.
+class stand_in_link final : public in::link {
+public:
+    explicit stand_in_link(troupe::actor_addr exported) : exported_(std::move(exported)) {}
+
+    troupe::send_result send_tell(std::uint64_t, std::uint64_t, std::string_view, std::uint32_t,
+                                  in::byte_view) override {
+        return never();
+    }
+    troupe::send_result send_ask(std::uint64_t, std::uint64_t, std::string_view, std::uint32_t,
+                                 in::byte_view, troupe::duration,
+                                 std::unique_ptr<in::pending_reply>&) override {
+        return never();
+    }
+    troupe::ask_handle<void> writable(troupe::duration) override {
+        never();
+        return troupe::detail::failed_ask<void>(unreachable());
+    }
+    void overflowed(std::string_view, std::uint64_t) override { never(); }
+    void send_reply(std::uint64_t, const troupe::error&, in::byte_view) override { never(); }
+    void refuse(const in::inbound&, const troupe::error&) override { never(); }
+    void watch(std::uint64_t) override { never(); }
+    void exit(std::uint64_t, const troupe::error&) override { never(); }
+    void adopt_proxy(const troupe::actor_addr&, std::uint64_t) override { never(); }
+    void not_encoded(std::string_view, std::uint64_t, const troupe::error&) override { never(); }
+
+    // Only refs that decoded re-encode: the export, handed back as the peer's.
+    troupe::expected<in::wire_ref>
+    ref_to_wire(const troupe::actor_addr& who, const std::string& signature,
+                in::deliverer (*)(const troupe::actor_addr&)) override {
+        check(who == exported_ && signature == in::ref_codec<codec_fuzz::ref_proto>::signature());
+        return in::wire_ref{in::ref_tag::yours, 1};
+    }
+    troupe::expected<troupe::actor_addr> exported_actor(std::uint64_t id,
+                                                        std::string_view) override {
+        if (id == 1) {
+            return exported_;
+        }
+        if (id == 2) {
+            return troupe::fail(troupe::errc::receiver_down, "export 2 terminated");
+        }
+        return troupe::fail(troupe::errc::malformed, "no such export");
+    }
+    troupe::expected<in::found_actor> peer_export(std::uint64_t) override {
+        return troupe::unexpected(unreachable());
+    }
+
+private:
+    static troupe::error unreachable() {
+        return troupe::error{troupe::errc::node_unreachable, "a stand-in link"};
+    }
+    static troupe::send_result never() {
+        check(false);
+        return troupe::unexpected(unreachable());
+    }
+
+    troupe::actor_addr exported_;
+};
+
+void decode_refs(in::byte_view payload, const in::decode_limits& limits) {
+    static troupe::system sys(troupe::system_config{.workers = 1});
+    static const auto sink = sys.spawn<item_sink>();
+    static stand_in_link over(sink.addr());
+    const in::link_scope scope(over);
+    auto v = in::decode<codec_fuzz::with_refs>(payload, limits);
+    if (v) {
+        check_stable(*v);
+        return;
+    }
+    const auto code = v.error().code();
+    check(code == troupe::errc::malformed || code == troupe::errc::type_mismatch ||
+          code == troupe::errc::receiver_down || code == troupe::errc::node_unreachable);
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -126,6 +228,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (choice & 8U) != 0
             ? in::decode_limits{.max_depth = 4, .max_string = 64, .max_elements = 256}
             : in::decode_limits{};
+    if ((choice & 16U) != 0) {
+        decode_refs(payload, limits);
+        return 0;
+    }
     switch (choice % 8) {
     case 0: decode_message<codec_fuzz::item>(payload, limits, wrong_version, "fuzz.item"); break;
     case 1: decode_message<codec_fuzz::order>(payload, limits, wrong_version, "fuzz.order"); break;
