@@ -313,13 +313,25 @@ private:
     seen* seen_;
 };
 
-TEST_F(AskTest, AskAwaitingRoomSuspendsTheAskingActorUntilThereIsRoom) {
-    record& rec = new_record();
-    auto target = sys_->spawn_with<recorder>(options(1, overflow_policy::suspend), &rec);
-    seen s;
-    auto a = sys_->spawn<room_asker>(target, &s);
-    run();
-    auto h = a.ask(fill_then_ask{}, 1h);
+class AskAwaitingRoomTest : public AskTest {
+protected:
+    /// A recorder of capacity 1 under `policy`, and a room_asker told to
+    /// fill it and then ask it (what `seen_` records); `asked_` is that order.
+    actor_ref<rec_proto> start(overflow_policy policy) {
+        auto target = sys_->spawn_with<recorder>(options(1, policy), &new_record());
+        auto a = sys_->spawn<room_asker>(target, &seen_);
+        run();
+        asked_.emplace(a.ask(fill_then_ask{}, 1h));
+        return target;
+    }
+    seen seen_;
+    std::optional<ask_handle<int>> asked_;
+};
+
+TEST_F(AskAwaitingRoomTest, TheAskingActorSuspendsUntilThereIsRoom) {
+    auto target = start(overflow_policy::suspend);
+    seen& s = seen_;
+    auto& h = *asked_;
     ASSERT_TRUE(ex_.run_once()); // the asker fills the mailbox, then suspends
     EXPECT_FALSE(h.ready());
     EXPECT_EQ(sys_->counters(target.addr()).value().queued, 1u);
@@ -334,13 +346,10 @@ TEST_F(AskTest, AskAwaitingRoomSuspendsTheAskingActorUntilThereIsRoom) {
     EXPECT_EQ(sys_->counters(target.addr()).value().rejected, 0u);
 }
 
-TEST_F(AskTest, AskAwaitingRoomGivesARejectPoliciesRefusalToTheCallback) {
-    record& rec = new_record();
-    auto target = sys_->spawn_with<recorder>(options(1, overflow_policy::reject), &rec);
-    seen s;
-    auto a = sys_->spawn<room_asker>(target, &s);
-    run();
-    auto h = a.ask(fill_then_ask{}, 1h);
+TEST_F(AskAwaitingRoomTest, ARejectPoliciesRefusalGoesToTheCallback) {
+    auto target = start(overflow_policy::reject);
+    seen& s = seen_;
+    auto& h = *asked_;
     run();
     ASSERT_EQ(s.runs, 1);
     EXPECT_EQ(code_of(std::move(s.outcome)), errc::mailbox_full);
