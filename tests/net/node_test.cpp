@@ -408,10 +408,16 @@ struct gate {
         }
         cv.notify_all();
     }
-    void pass() {
-        std::unique_lock lock(mutex);
-        reached = true;
+    void arrive() {
+        {
+            std::lock_guard lock(mutex);
+            reached = true;
+        }
         cv.notify_all();
+    }
+    void pass() {
+        arrive();
+        std::unique_lock lock(mutex);
         cv.wait_for(lock, 10s, [&] { return open; });
     }
     bool wait_reached() {
@@ -427,6 +433,23 @@ public:
     std::string on(demo::echo& e) { return e.text; }
     int on(demo::add& a) { return a.a + a.b; }
     void on(demo::note& /*unused*/) { gate_->pass(); }
+    void on(demo::crash& /*unused*/) { throw std::runtime_error("asked to crash"); }
+
+private:
+    std::shared_ptr<gate> gate_;
+};
+
+/// As `service`, but a note parks its handler (a task sleeping for an
+/// hour, holding no thread) after arriving at the gate: its mailbox stays full.
+class parked_service final : public actor<service_protocol> {
+public:
+    explicit parked_service(std::shared_ptr<gate> g) : gate_(std::move(g)) {}
+    std::string on(demo::echo& e) { return e.text; }
+    int on(demo::add& a) { return a.a + a.b; }
+    task<> on(demo::note& /*unused*/) {
+        gate_->arrive();
+        (void)co_await sleep(1h);
+    }
     void on(demo::crash& /*unused*/) { throw std::runtime_error("asked to crash"); }
 
 private:
@@ -476,6 +499,37 @@ TEST_F(TwoNodes, ARemoteAskToAFullReceiverFollowsTheReceiversPolicy) {
         EXPECT_EQ(*r, "behind them");
         EXPECT_EQ(b_.counters(held.addr()).value().rejected, 0u);
     }
+}
+
+// A receiver that redirects to a full one that waits for room: the link
+// actor may not wait there (`would_block` on a worker), and the peer's asker
+// gets what a full mailbox gives, `mailbox_full`.
+TEST_F(TwoNodes, ARemoteAskRedirectedToAFullWaitingReceiverIsMailboxFull) {
+    // Each gated receiver holds one note at its gate and one in its mailbox.
+    const auto fill = [](const actor_ref<service_protocol>& r, gate& g) {
+        EXPECT_TRUE(r.tell(demo::note{"held at the gate"}));
+        ASSERT_TRUE(g.wait_reached()); // out of the mailbox: the next note fills it
+        EXPECT_TRUE(r.tell(demo::note{"fills the mailbox"}));
+    };
+    // Parked, not gated: a second handler waiting at a gate would hold a
+    // second worker (of two on a 2-core host), leaving none for the link actor.
+    auto last_gate = std::make_shared<gate>();
+    auto last = b_.spawn_with<parked_service>(
+        spawn_options{.capacity = 1, .policy = overflow_policy::block}, last_gate);
+    fill(last, *last_gate);
+    auto first_gate = std::make_shared<gate>();
+    auto first = b_.spawn_with<gated_service>(spawn_options{.capacity = 1,
+                                                            .policy = overflow_policy::redirect,
+                                                            .redirect_to = last.addr()},
+                                              first_gate);
+    fill(first, *first_gate);
+    ASSERT_TRUE(beta_->publish("redirecting", first));
+    auto remote = alpha_->lookup<service_protocol>(beta_id_, "redirecting", 5s);
+    ASSERT_TRUE(remote) << remote.error();
+    auto r = remote->ask(demo::echo{"nowhere to go"}, 20s).get();
+    first_gate->release();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), errc::mailbox_full) << r.error();
 }
 
 TEST(Node, TheSmallestWindowStillCarriesTheLargestFrame) {

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -162,11 +163,15 @@ public:
         boost::intrusive_ptr<detail::ask_state<reply>> state(
             new detail::ask_state<reply>(&cell_->sys()), false);
         state->arm(timeout);
-        ask_handle<reply>(state).on_complete(std::forward<F>(done));
-        auto* e = new detail::user_envelope<Protocol>(std::forward<M>(m));
+        // The envelope first: once `done` is registered, nothing may throw
+        // before the awaiter owns the envelope (a refusal fails it: `done` runs).
+        std::unique_ptr<detail::user_envelope<Protocol>> e(
+            new detail::user_envelope<Protocol>(std::forward<M>(m)));
         e->trace_id = trace;
-        e->reply = state.detach(); // the envelope's reference; a refusal fails it
-        return detail::send_awaiter(cell_.get(), e);
+        state->add_ref();
+        e->reply = state.get(); // the envelope's reference
+        ask_handle<reply>(std::move(state)).on_complete(std::forward<F>(done));
+        return detail::send_awaiter(cell_.get(), e.release());
     }
     /// @private runtime (net's inbound path), on a non-empty ref: queues `m`
     /// (carrying `trace`) if the mailbox has room now, without applying the overflow policy:

@@ -201,7 +201,13 @@ inline bytes& scratch() {
 template <class R>
 void answer(link& to, std::uint64_t request, expected<R>& r) {
     if (!r) {
-        to.send_reply(request, r.error(), {});
+        // `would_block` (a redirect to a receiver that waits for room) means
+        // a full mailbox to the peer's asker: the outcome docs/net.md names.
+        to.send_reply(request,
+                      r.error().code() == errc::would_block
+                          ? error{errc::mailbox_full, "the receiver's mailbox is full", r.error()}
+                          : r.error(),
+                      {});
         return;
     }
     auto& buf = scratch();
