@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <coroutine>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -584,15 +585,19 @@ public:
 
     /// The link went down: later sends fail, asks in flight fail, queued
     /// tells become dead letters. Idempotent.
-    void lose(const error& cause) {
+    /// True if the link actor waits for room in a receiver's mailbox (see
+    /// `begin_room_wait`): only stopping it ends that wait.
+    bool lose(const error& cause) {
         std::unordered_map<std::uint64_t, std::unique_ptr<detail::pending_reply>> pending;
         bytes unsent;
+        bool waiting = false;
         {
             std::lock_guard lock(mutex_);
             if (lost_) {
-                return;
+                return false;
             }
             lost_ = true;
+            waiting = room_wait_;
             // The link actor's cell keeps a copy of its spawn arguments (this link)
             // for a rebuild: holding its ref past the loss would be a cycle.
             actor_ = {};
@@ -617,6 +622,19 @@ public:
             }
             return true;
         });
+        return waiting;
+    }
+
+    /// Link actor, about to wait for room for an inbound message: false if
+    /// the link is lost already (nobody will stop it for the loss).
+    bool begin_room_wait() {
+        std::lock_guard lock(mutex_);
+        room_wait_ = !lost_;
+        return room_wait_;
+    }
+    void end_room_wait() {
+        std::lock_guard lock(mutex_);
+        room_wait_ = false;
     }
 
     // ---- refs inside messages (docs/net.md "Refs inside messages") ----------------
@@ -806,6 +824,7 @@ private:
     std::uint64_t window_ = 0;       // guarded; bytes of data the peer's credit still covers
     bool queued_ = false;            // guarded: on box_->dirty
     bool lost_ = false;              // guarded
+    bool room_wait_ = false;         // guarded: the link actor waits for room
     std::uint64_t last_request_ = 0; // guarded
     std::unordered_map<std::uint64_t, std::unique_ptr<detail::pending_reply>> pending_; // guarded
     std::unordered_set<std::uint64_t> watched_;                                         // guarded
@@ -885,6 +904,30 @@ void read_reply(wire_reader& r, std::size_t frame_size, link_impl& from) {
         from.complete(request, error{code, r.str(frame_size)}, {});
     }
 }
+
+/// `co_await` of an inbound send on the link actor's turn: while it waits for
+/// room, `link_impl::lose` sees it and stops the actor, which cancels the
+/// wait. Losing the link before the wait begins stops the actor here.
+class room_wait final : public troupe::detail::awaitable_tag {
+public:
+    room_wait(troupe::detail::send_awaiter& send, link_impl& over) noexcept
+        : send_(send), over_(over) {}
+    bool await_ready() noexcept { return send_.await_ready(); } // room, or refused: no wait
+    bool await_suspend(std::coroutine_handle<> h) noexcept {
+        if (!over_.begin_room_wait()) {
+            (void)current_actor().stop(error{errc::node_unreachable, "the link was lost"});
+        }
+        return send_.await_suspend(h);
+    }
+    send_result await_resume() noexcept {
+        over_.end_room_wait();
+        return send_.await_resume();
+    }
+
+private:
+    troupe::detail::send_awaiter& send_;
+    link_impl& over_;
+};
 
 /// Delivers a link's inbound frames on a troupe worker (so `then` works and
 /// no receiver's policy can block the I/O thread) and runs its lookups and
@@ -976,7 +1019,7 @@ private:
             }
             if (decoded && decoded->sent.send) {
                 link_->delivered(std::exchange(data_bytes, 0)); // before it: delivered
-                auto sent = co_await std::move(*decoded->sent.send);
+                auto sent = co_await room_wait(*decoded->sent.send, *link_);
                 // A refused tell has no sender here to go back to: the receiver counts
                 // it (`rejected`) and it becomes a dead letter on this node too (drops
                 // and sends to a terminated actor are dead letters already).
@@ -1919,8 +1962,10 @@ private:
                 links_.erase(it);
             }
         }
-        s.link->lose(why);
-        if (!s.actor.tell(link_down{why})) { // a full mailbox: stop it through the system lane
+        // In order behind the frames queued for it, unless it waits for room
+        // (its mailbox waits too) or its mailbox is full: then through the
+        // system lane, which also ends the wait (`cancelled`).
+        if (s.link->lose(why) || !s.actor.tell(link_down{why})) {
             (void)s.actor.stop(error{errc::node_unreachable, "the link was lost", why});
         }
         peer_events_(s.link->peer(), false, why);

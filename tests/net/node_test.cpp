@@ -532,6 +532,46 @@ TEST_F(TwoNodes, ARemoteAskRedirectedToAFullWaitingReceiverIsMailboxFull) {
     EXPECT_EQ(r.error().code(), errc::mailbox_full) << r.error();
 }
 
+// The link actor waiting for room in a full receiver (policy block) does
+// not outlive the link: losing it ends the wait, the frame becomes a
+// link_lost dead letter, and the proxies it holds fire node_unreachable.
+TEST_F(TwoNodes, LosingTheLinkEndsAWaitForRoomAndFiresMonitors) {
+    auto g = std::make_shared<gate>();
+    auto parked = b_.spawn_with<parked_service>(
+        spawn_options{.capacity = 1, .policy = overflow_policy::block}, g);
+    ASSERT_TRUE(beta_->publish("parked", parked));
+    auto remote = alpha_->lookup<service_protocol>(beta_id_, "parked", 5s);
+    ASSERT_TRUE(remote) << remote.error(); // after a round trip: beta has the link too
+    auto on_alpha = a_.spawn<service>(&box_);
+    ASSERT_TRUE(alpha_->publish("on-alpha", on_alpha));
+    auto back = beta_->lookup<service_protocol>(alpha_->id(), "on-alpha", 5s);
+    ASSERT_TRUE(back) << back.error(); // a proxy, child of beta's link actor
+    auto probe = std::make_shared<down_probe>();
+    ASSERT_TRUE(b_.on_exit(back->addr(), [probe](const error& e) { probe->set(e); }));
+    const auto delivered = [this] {
+        const auto c = beta_->counters();
+        return c.delivered_directly + c.delivered_by_link_actor;
+    };
+    const std::uint64_t before = delivered();
+    EXPECT_TRUE(remote->tell(demo::note{"parks the handler"}));
+    ASSERT_TRUE(g->wait_reached());
+    EXPECT_TRUE(remote->tell(demo::note{"fills the mailbox"}));
+    EXPECT_TRUE(remote->tell(demo::note{"waits for room"}));
+    for (int i = 0; i < 10000 && delivered() < before + 3; ++i) {
+        std::this_thread::sleep_for(1ms); // until the third note is on beta
+    }
+    ASSERT_EQ(delivered(), before + 3);
+    alpha_->close();
+    auto cause = probe->wait();
+    ASSERT_TRUE(cause.has_value()) << "the proxy outlived its link";
+    EXPECT_EQ(cause->code(), errc::node_unreachable) << *cause;
+    const auto& dead = b_.dead_letters();
+    for (int i = 0; i < 10000 && dead.count(dead_letter_reason::link_lost) == 0; ++i) {
+        std::this_thread::sleep_for(1ms); // the wait's end is on the link actor's turn
+    }
+    EXPECT_EQ(dead.count(dead_letter_reason::link_lost), 1u) << "the waiting note";
+}
+
 TEST(Node, TheSmallestWindowStillCarriesTheLargestFrame) {
     troupe::system a;
     troupe::system b;
