@@ -914,19 +914,23 @@ public:
         : send_(send), over_(over) {}
     bool await_ready() noexcept { return send_.await_ready(); } // room, or refused: no wait
     bool await_suspend(std::coroutine_handle<> h) noexcept {
+        waited_ = true;
         if (!over_.begin_room_wait()) {
             (void)current_actor().stop(error{errc::node_unreachable, "the link was lost"});
         }
         return send_.await_suspend(h);
     }
     send_result await_resume() noexcept {
-        over_.end_room_wait();
+        if (waited_) { // the common case, room at once, takes no lock
+            over_.end_room_wait();
+        }
         return send_.await_resume();
     }
 
 private:
     troupe::detail::send_awaiter& send_;
     link_impl& over_;
+    bool waited_ = false;
 };
 
 /// Delivers a link's inbound frames on a troupe worker (so `then` works and
