@@ -37,33 +37,55 @@ bool detail::register_wire_type(std::string_view name, std::uint32_t version) no
 namespace detail {
 namespace {
 
-// The validation pass: msgpack's parser walks the payload without building
-// anything, and this visitor stops it at the first header that breaks a
-// limit. Every array element needs at least one byte and every map pair two,
-// so a sum of announced elements above the payload's size means the payload
-// lies about its shape; no allocation follows from what a header announces.
-class limits_visitor : public msgpack::null_visitor {
-public:
-    limits_visitor(const decode_limits& limits, std::size_t payload_size) noexcept
-        : limits_(limits), budget_(std::min(payload_size, limits.max_elements)) {}
+// Strings, byte strings and exts refer into the payload instead of being
+// copied into the zone: the object lives no longer than the payload.
+bool refer_to_payload(msgpack::type::object_type /*type*/, std::size_t /*size*/,
+                      void* /*user_data*/) {
+    return true;
+}
 
-    bool visit_str(const char* /*v*/, std::uint32_t size) {
-        return blob(size, "a string longer than max_string");
+// msgpack's object builder, with every header checked against the limits
+// before the builder acts on it, in the one pass that builds the object.
+// Every array element needs at least one byte and every map pair two, so a
+// sum of announced elements above the payload's size means the payload lies
+// about its shape: it is refused before the builder allocates for it, so
+// what the builder allocates is bounded by the payload's size, whatever a
+// header announces. (The parser calls these members through the visitor's
+// static type: they hide the builder's, which run after the check.)
+class checked_object_builder : public msgpack::v2::detail::create_object_visitor {
+    using builder = msgpack::v2::detail::create_object_visitor;
+
+public:
+    checked_object_builder(const decode_limits& limits, std::size_t payload_size,
+                           const msgpack::unpack_limit& second_line)
+        : builder(refer_to_payload, nullptr, second_line), limits_(limits),
+          budget_(std::min(payload_size, limits.max_elements)) {}
+
+    bool visit_str(const char* v, std::uint32_t size) {
+        return blob(size, "a string longer than max_string") && builder::visit_str(v, size);
     }
-    bool visit_bin(const char* /*v*/, std::uint32_t size) {
-        return blob(size, "a byte string longer than max_string");
+    bool visit_bin(const char* v, std::uint32_t size) {
+        return blob(size, "a byte string longer than max_string") && builder::visit_bin(v, size);
     }
-    bool visit_ext(const char* /*v*/, std::uint32_t size) {
-        return blob(size, "an ext value longer than max_string");
+    bool visit_ext(const char* v, std::uint32_t size) {
+        return blob(size, "an ext value longer than max_string") && builder::visit_ext(v, size);
     }
     bool start_array(std::uint32_t n) {
-        return open(n, "an array announcing more elements than the payload holds");
+        return open(n, "an array announcing more elements than the payload holds") &&
+               builder::start_array(n);
     }
     bool start_map(std::uint32_t n) {
-        return open(2 * std::uint64_t{n}, "a map announcing more pairs than the payload holds");
+        return open(2 * std::uint64_t{n}, "a map announcing more pairs than the payload holds") &&
+               builder::start_map(n);
     }
-    bool end_array() { return close(); }
-    bool end_map() { return close(); }
+    bool end_array() {
+        --depth_;
+        return builder::end_array();
+    }
+    bool end_map() {
+        --depth_;
+        return builder::end_map();
+    }
     void parse_error(std::size_t /*parsed*/, std::size_t /*error*/) { why_ = "not msgpack"; }
     void insufficient_bytes(std::size_t /*parsed*/, std::size_t /*error*/) { why_ = "truncated"; }
 
@@ -90,10 +112,6 @@ private:
         }
         return true;
     }
-    bool close() {
-        --depth_;
-        return true;
-    }
 
     const decode_limits& limits_;
     std::uint64_t budget_;
@@ -101,13 +119,6 @@ private:
     std::size_t depth_ = 0;
     const char* why_ = "not msgpack";
 };
-
-// Strings, byte strings and exts refer into the payload instead of being
-// copied into the zone: the handle lives no longer than the payload.
-bool refer_to_payload(msgpack::type::object_type /*type*/, std::size_t /*size*/,
-                      void* /*user_data*/) {
-    return true;
-}
 
 } // namespace
 
@@ -119,32 +130,28 @@ std::size_t zone_chunk_size(std::size_t size) noexcept {
 
 expected<msgpack::object> unpack(byte_view in, const decode_limits& limits, msgpack::zone& zone) {
     const auto* data = reinterpret_cast<const char*>(in.data()); // NOLINT: msgpack reads chars
-    limits_visitor check(limits, in.size());
+    // The builder's own limits repeat the depth and size checks as a second line.
+    const msgpack::unpack_limit second_line(limits.max_elements, limits.max_elements,
+                                            limits.max_string, limits.max_string, limits.max_string,
+                                            limits.max_depth);
+    checked_object_builder build(limits, in.size(), second_line);
+    build.set_zone(zone);
+    build.set_referenced(false);
     std::size_t off = 0;
+    msgpack::parse_return parsed{};
     try {
-        if (!msgpack::parse(data, in.size(), off, check)) {
-            return fail(errc::malformed, std::string("payload refused: ") + check.why());
-        }
-    } catch (const std::exception& e) { // the parser throws on some malformed headers
+        parsed = msgpack::v2::detail::parse_imp(data, in.size(), off, build);
+    } catch (const std::exception& e) { // the builder throws past its own limits
         return fail(errc::malformed, std::string("payload refused: ") + e.what());
     }
-    if (off != in.size()) {
+    if (parsed == msgpack::PARSE_EXTRA_BYTES) {
         return fail(errc::malformed,
                     "payload refused: " + std::to_string(in.size() - off) + " trailing bytes");
     }
-    // The pass above bounds everything; msgpack's own limits repeat the depth
-    // and size checks as a second line.
-    const msgpack::unpack_limit unpack_limits(limits.max_elements, limits.max_elements,
-                                              limits.max_string, limits.max_string,
-                                              limits.max_string, limits.max_depth);
-    try {
-        off = 0;
-        bool referenced = false;
-        return msgpack::unpack(zone, data, in.size(), off, referenced, refer_to_payload, nullptr,
-                               unpack_limits);
-    } catch (const std::exception& e) {
-        return fail(errc::malformed, std::string("payload refused: ") + e.what());
+    if (parsed != msgpack::PARSE_SUCCESS) {
+        return fail(errc::malformed, std::string("payload refused: ") + build.why());
     }
+    return build.data();
 }
 
 std::vector<type_entry> registered_types() {

@@ -57,20 +57,9 @@ void wire_writer::end_frame(std::size_t offset) {
     }
 }
 
-std::uint64_t wire_reader::get(int n) {
-    if (!ok_ || remaining() < static_cast<std::size_t>(n)) {
-        ok_ = false;
-        return 0;
-    }
-    std::uint64_t v = 0;
-    for (int i = 0; i < n; ++i) {
-        v |= static_cast<std::uint64_t>(in_[pos_ + static_cast<std::size_t>(i)]) << (8 * i);
-    }
-    pos_ += static_cast<std::size_t>(n);
-    return v;
-}
+std::string wire_reader::str(std::size_t max) { return std::string(text(max)); }
 
-std::string wire_reader::str(std::size_t max) {
+std::string_view wire_reader::text(std::size_t max) {
     auto b = blob(max);
     return {reinterpret_cast<const char*>(b.data()), b.size()}; // NOLINT: chars of bytes
 }

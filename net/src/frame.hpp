@@ -97,9 +97,12 @@ public:
     void end_frame(std::size_t offset);
 
 private:
+    // One resize per integer, not one push_back per byte (the encoder's hot path).
     void put(std::uint64_t v, int n) {
+        const std::size_t at = out_.size();
+        out_.resize(at + static_cast<std::size_t>(n));
         for (int i = 0; i < n; ++i) {
-            out_.push_back(static_cast<std::byte>((v >> (8 * i)) & 0xffU));
+            out_[at + static_cast<std::size_t>(i)] = static_cast<std::byte>((v >> (8 * i)) & 0xffU);
         }
     }
     bytes& out_;
@@ -117,6 +120,8 @@ public:
     std::uint64_t u64() { return get(8); }
     /// At most `max` bytes (longer fails).
     std::string str(std::size_t max);
+    /// As `str`, a view into the input (valid while the input is).
+    std::string_view text(std::size_t max);
     /// A view into the input (valid while the input is).
     byte_view blob(std::size_t max);
     /// Everything left.
@@ -127,7 +132,18 @@ public:
     [[nodiscard]] std::size_t remaining() const noexcept { return in_.size() - pos_; }
 
 private:
-    std::uint64_t get(int n);
+    std::uint64_t get(int n) {
+        if (!ok_ || remaining() < static_cast<std::size_t>(n)) {
+            ok_ = false;
+            return 0;
+        }
+        std::uint64_t v = 0;
+        for (int i = 0; i < n; ++i) {
+            v |= static_cast<std::uint64_t>(in_[pos_ + static_cast<std::size_t>(i)]) << (8 * i);
+        }
+        pos_ += static_cast<std::size_t>(n);
+        return v;
+    }
     byte_view in_;
     std::size_t pos_ = 0;
     bool ok_ = true;

@@ -109,8 +109,9 @@ requires detail::wire_field<T>
 /// one object per byte), so a small payload costs one small allocation.
 [[nodiscard]] std::size_t zone_chunk_size(std::size_t size) noexcept;
 
-/// Checks `in` against `limits` without unpacking (one pass of msgpack's
-/// parser), then unpacks it into `zone`. The object refers to `in`'s bytes
+/// Unpacks `in` into `zone`, checking each header against `limits` before
+/// anything is built for it (one pass), so `zone` grows with `in`'s size,
+/// never with what a header announces. The object refers to `in`'s bytes
 /// and `zone`'s memory: it is valid while both are. Failures are `malformed`.
 [[nodiscard]] expected<msgpack::object> unpack(byte_view in, const decode_limits& limits,
                                                msgpack::zone& zone);
