@@ -115,6 +115,7 @@ std::uint64_t outgoing_trace_id() noexcept {
 // ---- send ------------------------------------------------------------------------
 
 send_awaiter::~send_awaiter() {
+    disarm_deadline();
     if (envelope_ != nullptr) {
         to_->count_abandoned_send(); // hold_ keeps the receiver while suspended
         envelope_->fail(error{errc::cancelled, "send abandoned"});
@@ -129,7 +130,33 @@ bool send_awaiter::attempt(cell* self) noexcept {
     if (!waiting && self != nullptr) {
         self->set_awaiter(nullptr);
     }
+    if (waiting) {
+        arm_deadline(self, gen);
+    } else {
+        disarm_deadline();
+    }
     return !waiting;
+}
+
+void send_awaiter::arm_deadline(cell* self, std::uint64_t gen) noexcept {
+    if (deadline_ == time_point::max()) {
+        return;
+    }
+    disarm_deadline(); // armed for the previous generation
+    try {
+        timer_ =
+            self->sys().clk().schedule_at(deadline_, [c = cell_ptr(self), gen] { c->wake(gen); });
+        waiter_ = self;
+    } catch (...) {
+        // No memory for the timer: this wait has no deadline (see the header).
+    }
+}
+
+void send_awaiter::disarm_deadline() noexcept {
+    if (timer_ != 0) {
+        waiter_->sys().clk().cancel(timer_);
+        timer_ = 0;
+    }
 }
 
 bool send_awaiter::await_ready() noexcept {
@@ -158,12 +185,25 @@ bool send_awaiter::await_suspend(std::coroutine_handle<> h) noexcept {
 }
 
 void send_awaiter::on_wake() {
-    if (attempt(this_thread_context().current)) {
+    cell* self = this_thread_context().current;
+    if (timer_ != 0 && self->sys().clk().now() >= deadline_) {
+        timer_ = 0; // it fired: this is its wake (or a wake for room that came as late)
+        to_->count_abandoned_send();
+        envelope_->fail(
+            error{errc::timeout, "no room in the receiver's mailbox before the deadline"});
+        delete std::exchange(envelope_, nullptr);
+        result_ = troupe::unexpected(
+            error{errc::timeout, "no room in the receiver's mailbox before the deadline"});
+        continuation_.resume();
+        return;
+    }
+    if (attempt(self)) {
         continuation_.resume();
     }
 }
 
 void send_awaiter::on_cancel(const error& cause) {
+    disarm_deadline();
     if (envelope_ != nullptr) {
         to_->count_abandoned_send();
         envelope_->fail(error{errc::cancelled, "sender cancelled", cause});

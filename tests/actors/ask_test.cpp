@@ -301,32 +301,57 @@ struct fill_then_ask {
 };
 class room_asker : public actor<fill_then_ask> {
 public:
-    room_asker(actor_ref<rec_proto> to, seen* s) : to_(std::move(to)), seen_(s) {}
+    room_asker(actor_ref<rec_proto> to, seen* s, duration timeout)
+        : to_(std::move(to)), seen_(s), timeout_(timeout) {}
     task<int> on(fill_then_ask&) {
         (void)to_.tell(ping{1});
-        auto sent = co_await to_.ask_awaiting_room(get_values{}, 1h, 7, into(*seen_));
+        auto sent = co_await to_.ask_awaiting_room(get_values{}, timeout_, 7, into(*seen_));
         co_return sent ? 0 : static_cast<int>(sent.error().code());
     }
 
 private:
     actor_ref<rec_proto> to_;
     seen* seen_;
+    duration timeout_;
 };
 
 class AskAwaitingRoomTest : public AskTest {
 protected:
     /// A recorder of capacity 1 under `policy`, and a room_asker told to
     /// fill it and then ask it (what `seen_` records); `asked_` is that order.
-    actor_ref<rec_proto> start(overflow_policy policy) {
-        auto target = sys_->spawn_with<recorder>(options(1, policy), &new_record());
-        auto a = sys_->spawn<room_asker>(target, &seen_);
+    actor_ref<rec_proto> start(overflow_policy policy, duration timeout = 1h) {
+        rec_ = &new_record();
+        auto target = sys_->spawn_with<recorder>(options(1, policy), rec_);
+        auto a = sys_->spawn<room_asker>(target, &seen_, timeout);
         run();
         asked_.emplace(a.ask(fill_then_ask{}, 1h));
         return target;
     }
+    record* rec_ = nullptr;
     seen seen_;
     std::optional<ask_handle<int>> asked_;
 };
+
+TEST_F(AskAwaitingRoomTest, TheWaitForRoomEndsAtTheAsksDeadline) {
+    auto target = start(overflow_policy::suspend, 5s);
+    seen& s = seen_;
+    auto& h = *asked_;
+    ASSERT_TRUE(ex_.run_once()); // the asker fills the mailbox, then suspends
+    clk_.advance(4s);
+    EXPECT_EQ(s.runs, 0) << "4 s of a 5 s deadline";
+    clk_.advance(1s);
+    ASSERT_EQ(s.runs, 1);
+    EXPECT_EQ(code_of(std::move(s.outcome)), errc::timeout);
+    run(); // the receiver makes room too, but the deadline has passed: not sent
+    auto v = h.try_get();
+    ASSERT_TRUE(v && *v);
+    EXPECT_EQ(**v, static_cast<int>(errc::timeout)) << "the send fails with the ask";
+    EXPECT_EQ(rec_->values, (std::vector<int>{1}));
+    const auto c = sys_->counters(target.addr()).value();
+    EXPECT_EQ(c.processed, 1u) << "the ask never reached the receiver";
+    EXPECT_EQ(c.rejected, 1u);
+    EXPECT_EQ(sys_->late_replies(), 0u);
+}
 
 TEST_F(AskAwaitingRoomTest, TheAskingActorSuspendsUntilThereIsRoom) {
     auto target = start(overflow_policy::suspend);

@@ -153,8 +153,9 @@ public:
     /// @private runtime (net's inbound path), on a non-empty ref: as
     /// `ask_if_room`, sent as `co_await self.send(...)` sends a tell: the
     /// returned awaiter applies the receiver's overflow policy (`block` and
-    /// `suspend` suspend the awaiting actor until there is room). Every
-    /// outcome, a refusal included, goes to `done`.
+    /// `suspend` suspend the awaiting actor until there is room, but not past
+    /// the ask's `timeout`: then it is not sent, and both the ask and the
+    /// send fail with `timeout`). Every outcome, a refusal included, goes to `done`.
     template <class M, class F>
     requires protocol_accepts_v<Protocol, M> && askable<std::remove_cvref_t<M>> detail::send_awaiter
     ask_awaiting_room(M&& m, duration timeout, std::uint64_t trace, F&& done)
@@ -171,7 +172,8 @@ public:
         state->add_ref();
         e->reply = state.get(); // the envelope's reference
         ask_handle<reply>(std::move(state)).on_complete(std::forward<F>(done));
-        return detail::send_awaiter(cell_.get(), e.release());
+        return detail::send_awaiter(cell_.get(), e.release(),
+                                    saturating_add(cell_->sys().clk().now(), timeout));
     }
     /// @private runtime (net's inbound path), on a non-empty ref: queues `m`
     /// (carrying `trace`) if the mailbox has room now, without applying the overflow policy:
