@@ -194,6 +194,26 @@ private:
 
 // ---- links --------------------------------------------------------------------------
 
+/// Reads the header of a tell or ask frame (docs/net.md "Frames") into `in`:
+/// everything but the payload, version and link; returns the receiver's
+/// export id. A short header leaves `r` failed.
+std::uint64_t read_message_header(bool is_ask, wire_reader& r, detail::inbound& in) {
+    in.is_ask = is_ask;
+    if (is_ask) {
+        in.request = r.u64();
+    }
+    const std::uint64_t id = r.u64();
+    in.trace = r.u64();
+    if (is_ask) {
+        const std::uint64_t ns = r.u64();
+        in.timeout = ns >= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
+                         ? duration::max()
+                         : std::chrono::duration_cast<duration>(std::chrono::nanoseconds(ns));
+    }
+    in.type = r.text(max_type_name);
+    return id;
+}
+
 class link_impl;
 
 /// Links with output for the I/O thread, and the endpoint to wake it.
@@ -359,6 +379,7 @@ public:
         case errc::would_block:
         case errc::timeout: return dead_letter_reason::mailbox_full;
         case errc::cancelled: return dead_letter_reason::link_lost; // waited for room, then lost
+        case errc::node_unreachable: return dead_letter_reason::link_lost;
         default: return dead_letter_reason::receiver_down;
         }
     }
@@ -512,14 +533,33 @@ public:
     }
     /// I/O thread: queues frames for the link actor, which owns delivery
     /// from now on; true if it must be told (it did not own it yet).
+    /// Once the link actor has stopped (`close_inbound`), refuses them instead.
     bool push_inbound(bytes frames) {
-        std::lock_guard lock(inbound_mutex_);
-        if (inbound_.empty()) {
-            inbound_ = std::move(frames);
-        } else {
-            inbound_.insert(inbound_.end(), frames.begin(), frames.end());
+        {
+            std::lock_guard lock(inbound_mutex_);
+            if (!inbound_closed_) {
+                if (inbound_.empty()) {
+                    inbound_ = std::move(frames);
+                } else {
+                    inbound_.insert(inbound_.end(), frames.begin(), frames.end());
+                }
+                return !actor_delivers_.exchange(true, std::memory_order_relaxed); // under the lock
+            }
         }
-        return !actor_delivers_.exchange(true, std::memory_order_relaxed); // under the lock
+        refuse_undelivered(frames);
+        return false;
+    }
+    /// Link actor, stopping: it delivers nothing more. The frames queued for
+    /// it, and any queued later, are refused: a tell is a `link_lost` dead
+    /// letter here, an ask's error also goes to the peer's asker.
+    void close_inbound() {
+        bytes left;
+        {
+            std::lock_guard lock(inbound_mutex_);
+            inbound_closed_ = true;
+            left = std::exchange(inbound_, {});
+        }
+        refuse_undelivered(left);
     }
     /// Link actor: every inbound frame waiting.
     bytes take_inbound() {
@@ -615,10 +655,9 @@ public:
         (void)frames.feed(unsent, [&](frame_view f) {
             if (f.kind == frame_kind::tell) {
                 wire_reader r(f.body);
-                (void)r.u64();
-                const std::uint64_t trace = r.u64();
-                const std::string type = r.str(max_type_name);
-                record_dead_letter(dead_letter_reason::link_lost, type, trace);
+                detail::inbound in;
+                (void)read_message_header(false, r, in);
+                record_dead_letter(dead_letter_reason::link_lost, in.type, in.trace);
             }
             return true;
         });
@@ -796,14 +835,37 @@ private:
         box_->ep->wake();
     }
 
+    // Inbound frames nobody will deliver: their messages are refused.
+    void refuse_undelivered(byte_view frames) {
+        const error why{errc::node_unreachable,
+                        "the link to " + peer_.name + " went before the message was delivered"};
+        frame_reader reader(std::numeric_limits<std::uint32_t>::max());
+        (void)reader.feed(frames, [&](frame_view f) {
+            if (f.kind == frame_kind::tell || f.kind == frame_kind::ask) {
+                wire_reader r(f.body);
+                detail::inbound in;
+                (void)read_message_header(f.kind == frame_kind::ask, r, in);
+                refuse(in, why);
+            }
+            return true;
+        });
+    }
+
     void record_dead_letter(dead_letter_reason why, std::string_view type, std::uint64_t trace) {
-        // The type name must outlive the record: intern it.
+        // The type name must outlive the record: intern it. Names come from
+        // peers, so the set is bounded: past `max_interned` other names are
+        // recorded under one stand-in (the dead letter is still counted).
+        static constexpr std::size_t max_interned = 4096;
         static std::mutex names_mutex;
         static std::unordered_set<std::string> names;
-        std::string_view interned;
+        std::string_view interned = "(a type name not kept: too many distinct ones)";
         {
             std::lock_guard lock(names_mutex);
-            interned = *names.emplace(type).first;
+            if (auto it = names.find(std::string(type)); it != names.end()) {
+                interned = *it;
+            } else if (names.size() < max_interned) {
+                interned = *names.emplace(type).first;
+            }
         }
         sys_.dead_letters().record(troupe::dead_letter{why, actor_addr{}, interned, trace});
     }
@@ -832,7 +894,8 @@ private:
     actor_ref<link_protocol> actor_; // guarded by mutex_; released at the loss
     std::atomic<bool> want_writable_{false};
     std::mutex inbound_mutex_;
-    bytes inbound_; // guarded by inbound_mutex_: frames for the link actor
+    bytes inbound_;               // guarded by inbound_mutex_: frames for the link actor
+    bool inbound_closed_ = false; // guarded by inbound_mutex_: the link actor stopped
     // Written under inbound_mutex_ (set by the I/O thread, cleared by the link
     // actor); read by the I/O thread without it: see `actor_delivers`.
     std::atomic<bool> actor_delivers_{false};
@@ -851,33 +914,31 @@ private:
 /// after a wait for room needs.
 struct inbound_message {
     detail::delivery sent;
-    detail::inbound in;
-    std::string type;                          // `in.type` views it
+    detail::inbound in;                        // its views point into the frame
     std::shared_ptr<const export_entry> entry; // holds the receiver's ref
 };
 
-/// Reads the tell or ask in `r` from `from`'s peer into `out` (in place:
-/// `in.type` views `out.type`) and finds its receiver; false (refused: a
+/// The export a reader of one link's frames found last: a stream of
+/// messages to one actor looks it up once, not under the table's lock per
+/// message. Safe to keep because an export id is never reissued and its
+/// entry never changes; an entry the table has forgotten belongs to a
+/// terminated actor, which `read_message` checks for anyway. (It keeps that
+/// entry, and so its actor's ref, until the reader's next other receiver.)
+/// **Threading:** one reader's (the I/O thread's, or the link actor's).
+struct export_cache {
+    std::uint64_t id = 0;
+    std::shared_ptr<const export_entry> entry; // of `id`; never a miss
+};
+
+/// Reads the tell or ask in `r` from `from`'s peer into `out` (its views
+/// point into `r`'s input) and finds its receiver; false (refused: a
 /// dead letter here, the error to an asker) if it does not parse or its
 /// receiver is gone.
 bool read_message(bool is_ask, wire_reader& r, const std::shared_ptr<link_impl>& from,
-                  const export_table& exports, const detail::decode_limits& limits,
-                  inbound_message& out) {
+                  const export_table& exports, export_cache& seen,
+                  const detail::decode_limits& limits, inbound_message& out) {
     detail::inbound& in = out.in;
-    in.is_ask = is_ask;
-    if (is_ask) {
-        in.request = r.u64();
-    }
-    const std::uint64_t id = r.u64();
-    in.trace = r.u64();
-    if (is_ask) {
-        const std::uint64_t ns = r.u64();
-        in.timeout = ns >= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
-                         ? duration::max()
-                         : std::chrono::duration_cast<duration>(std::chrono::nanoseconds(ns));
-    }
-    out.type = r.str(max_type_name);
-    in.type = out.type;
+    const std::uint64_t id = read_message_header(is_ask, r, in);
     in.version = r.u32();
     in.payload = r.rest();
     in.from = from;
@@ -886,7 +947,11 @@ bool read_message(bool is_ask, wire_reader& r, const std::shared_ptr<link_impl>&
         from->refuse(in, error{errc::malformed, "a message frame that does not parse"});
         return false;
     }
-    out.entry = exports.by_id(id);
+    if (seen.id != id || !seen.entry) {
+        seen.entry = exports.by_id(id); // a miss is not kept: the id may be issued later
+        seen.id = seen.entry ? id : 0;
+    }
+    out.entry = seen.entry;
     if (!out.entry || out.entry->who.is_terminated()) {
         from->refuse(in, error{errc::receiver_down, "no such actor on this node"});
         return false;
@@ -993,6 +1058,7 @@ public:
     }
 
     void on_stop(const error& cause) override {
+        link_->close_inbound();
         writable lost;
         on(lost); // the waiters retry and find the link lost
         for (auto& [request, reply] : lookups_) {
@@ -1048,8 +1114,9 @@ private:
         switch (f.kind) {
         case frame_kind::tell:
         case frame_kind::ask: {
-            auto& m = decoded.emplace(); // in place: `in.type` views `m.type`
-            if (read_message(f.kind == frame_kind::ask, r, link_, *exports_, limits_, m)) {
+            auto& m = decoded.emplace();
+            if (read_message(f.kind == frame_kind::ask, r, link_, *exports_, exports_seen_, limits_,
+                             m)) {
                 if (auto d = m.entry->deliver(m.in, this); d.send) {
                     m.sent.send.emplace(std::move(*d.send));
                 }
@@ -1207,6 +1274,7 @@ private:
     std::uint32_t max_frame_;
     spawn_options proxy_mailbox_;
     detail::decode_limits limits_;
+    export_cache exports_seen_;
     std::vector<frame_view> frames_; // of the batch being delivered
     std::uint64_t last_lookup_ = 0;  // lookups and spawns
     std::uint64_t last_spawn_ = 0;
@@ -1483,6 +1551,7 @@ protected:
         bool kept = false;
         std::optional<frame_sealer> sealer; // a sealed link, once established
         std::optional<frame_opener> opener;
+        export_cache exports_seen; // of messages delivered directly
     };
 
     void on_open(conn_id c, bool inbound, const std::string& peer) override {
@@ -1757,7 +1826,8 @@ private:
             return true;
         }
         inbound_message m;
-        if (!read_message(f.kind == frame_kind::ask, r, s.link, *exports_, limits_, m)) {
+        if (!read_message(f.kind == frame_kind::ask, r, s.link, *exports_, s.exports_seen, limits_,
+                          m)) {
             return true; // refused, and counted
         }
         return !m.entry->deliver(m.in, nullptr).no_room;

@@ -535,7 +535,7 @@ TEST_F(TwoNodes, ARemoteAskRedirectedToAFullWaitingReceiverIsMailboxFull) {
 // The link actor waiting for room in a full receiver (policy block) does
 // not outlive the link: losing it ends the wait, the frame becomes a
 // link_lost dead letter, and the proxies it holds fire node_unreachable.
-TEST_F(TwoNodes, LosingTheLinkEndsAWaitForRoomAndFiresMonitors) {
+TEST_F(TwoNodes, LosingTheLinkEndsAWaitForRoomFiresMonitorsAndCountsWhatWasQueued) {
     auto g = std::make_shared<gate>();
     auto parked = b_.spawn_with<parked_service>(
         spawn_options{.capacity = 1, .policy = overflow_policy::block}, g);
@@ -561,15 +561,51 @@ TEST_F(TwoNodes, LosingTheLinkEndsAWaitForRoomAndFiresMonitors) {
         std::this_thread::sleep_for(1ms); // until the third note is on beta
     }
     ASSERT_EQ(delivered(), before + 3);
+    // Two more, queued for the link actor behind the waiting one (a later read).
+    EXPECT_TRUE(remote->tell(demo::note{"queued behind, one"}));
+    EXPECT_TRUE(remote->tell(demo::note{"queued behind, two"}));
+    for (int i = 0; i < 10000 && delivered() < before + 5; ++i) {
+        std::this_thread::sleep_for(1ms);
+    }
+    ASSERT_EQ(delivered(), before + 5);
     alpha_->close();
     auto cause = probe->wait();
     ASSERT_TRUE(cause.has_value()) << "the proxy outlived its link";
     EXPECT_EQ(cause->code(), errc::node_unreachable) << *cause;
     const auto& dead = b_.dead_letters();
-    for (int i = 0; i < 10000 && dead.count(dead_letter_reason::link_lost) == 0; ++i) {
+    for (int i = 0; i < 10000 && dead.count(dead_letter_reason::link_lost) < 3; ++i) {
         std::this_thread::sleep_for(1ms); // the wait's end is on the link actor's turn
     }
-    EXPECT_EQ(dead.count(dead_letter_reason::link_lost), 1u) << "the waiting note";
+    EXPECT_EQ(dead.count(dead_letter_reason::link_lost), 3u)
+        << "the waiting note and the two queued behind it";
+}
+
+// A remote ask waiting for room (policy suspend: no timeout of its own) holds
+// the link's later frames back only until the ask's deadline: then it is not
+// delivered (its asker has its timeout), and the frames behind it flow again.
+TEST_F(TwoNodes, ARemoteAskWaitingForRoomLetsTheLinkGoAtItsDeadline) {
+    auto g = std::make_shared<gate>();
+    auto parked = b_.spawn_with<parked_service>(
+        spawn_options{.capacity = 1, .policy = overflow_policy::suspend}, g);
+    ASSERT_TRUE(beta_->publish("parked", parked));
+    auto other = b_.spawn<service>(&box_);
+    ASSERT_TRUE(beta_->publish("other", other));
+    auto remote = alpha_->lookup<service_protocol>(beta_id_, "parked", 5s);
+    auto remote_other = alpha_->lookup<service_protocol>(beta_id_, "other", 5s);
+    ASSERT_TRUE(remote && remote_other);
+    EXPECT_TRUE(remote->tell(demo::note{"parks the handler"}));
+    ASSERT_TRUE(g->wait_reached());
+    EXPECT_TRUE(remote->tell(demo::note{"fills the mailbox"}));
+    auto waited = remote->ask(demo::echo{"waits for room"}, 300ms).get();
+    ASSERT_FALSE(waited);
+    EXPECT_EQ(waited.error().code(), errc::timeout) << waited.error();
+    // Behind it on the link: delivered once the wait has given up.
+    auto behind = remote_other->ask(demo::echo{"behind it"}, 30s).get();
+    ASSERT_TRUE(behind) << behind.error();
+    EXPECT_EQ(*behind, "behind it");
+    const auto c = b_.counters(parked.addr()).value();
+    EXPECT_EQ(c.queued, 1u) << "the note that fills the mailbox";
+    EXPECT_EQ(c.rejected, 1u) << "the ask, given up at its deadline";
 }
 
 TEST(Node, TheSmallestWindowStillCarriesTheLargestFrame) {
