@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -367,6 +368,42 @@ TEST_F(RawPeer, EveryUndeliverableMessageIsRefusedWithItsReason) {
     // The link is still up.
     peer.ask(6, 1, "refusal.ping", 1, payload_of({2}));
     EXPECT_EQ(peer.reply_code(6), errc::none);
+}
+
+// Type names in dead letters come from peers: the node keeps a bounded set
+// of them, and past it records the rest under one stand-in name, still
+// counting every dead letter.
+TEST_F(RawPeer, ManyDistinctTypeNamesAreCountedWithoutKeepingEveryName) {
+    start(false);
+    hand_peer peer(port_, secret);
+    ASSERT_TRUE(peer.established());
+    std::mutex m;
+    std::vector<std::string> names;
+    const auto hook = sys_.dead_letters().hooks().add([&](const dead_letter& d) {
+        const std::lock_guard lock(m);
+        names.emplace_back(d.message_type);
+    });
+    constexpr int distinct = 5000; // more than the node keeps
+    for (int i = 0; i < distinct; ++i) {
+        peer.tell(1, "refusal.made_up_" + std::to_string(i), 1, payload_of({1}));
+    }
+    peer.ask(1, 1, "refusal.ping", 1, payload_of({1})); // after every tell: in order
+    EXPECT_EQ(peer.reply_code(1), errc::none);
+    sys_.dead_letters().hooks().remove(hook);
+    EXPECT_EQ(sys_.dead_letters().count(dead_letter_reason::unknown_type),
+              static_cast<std::uint64_t>(distinct));
+    const std::lock_guard lock(m);
+    ASSERT_EQ(names.size(), static_cast<std::size_t>(distinct));
+    std::size_t stand_ins = 0;
+    for (int i = 0; i < distinct; ++i) {
+        const std::string sent = "refusal.made_up_" + std::to_string(i);
+        if (names[static_cast<std::size_t>(i)] != sent) {
+            ++stand_ins;
+            EXPECT_NE(names[static_cast<std::size_t>(i)].find("not kept"), std::string::npos)
+                << names[static_cast<std::size_t>(i)];
+        }
+    }
+    EXPECT_GE(stand_ins, static_cast<std::size_t>(distinct - 4096)) << "the set is bounded";
 }
 
 TEST_F(RawPeer, APlainFrameOnASealedLinkClosesIt) {
