@@ -959,6 +959,29 @@ bool read_message(bool is_ask, wire_reader& r, const std::shared_ptr<link_impl>&
     return true;
 }
 
+/// Answers the peer's lookup in `r` (any thread; the I/O thread's, so that
+/// no message waiting for room holds it back).
+void answer_lookup(wire_reader& r, std::size_t frame_size, link_impl& from,
+                   const export_table& exports) {
+    const std::uint64_t request = r.u64();
+    const std::string name = r.str(max_actor_name);
+    const std::string sig = r.str(frame_size);
+    if (!r.done()) {
+        return;
+    }
+    auto [id, entry] = exports.by_name(name);
+    if (!entry) {
+        from.send_lookup_reply(request, error{errc::receiver_down, "no actor published as " + name},
+                               0);
+    } else if (entry->signature != sig) {
+        from.send_lookup_reply(
+            request,
+            error{errc::type_mismatch, name + " speaks " + entry->signature + ", not " + sig}, 0);
+    } else {
+        from.send_lookup_reply(request, error{}, id);
+    }
+}
+
 /// Completes the ask `request` from the reply frame in `r` (any thread).
 void read_reply(wire_reader& r, std::size_t frame_size, link_impl& from) {
     const std::uint64_t request = r.u64();
@@ -999,9 +1022,9 @@ private:
 };
 
 /// Delivers a link's inbound frames on a troupe worker (so `then` works and
-/// no receiver's policy can block the I/O thread) and runs its lookups and
-/// spawns. Its children are the proxies of the peer's actors and the actors
-/// the peer spawned here (so a lost link stops them).
+/// no receiver's policy can block the I/O thread), runs the peer's spawns
+/// and this node's lookups over the link. Its children are the proxies of the peer's actors and the
+/// actors the peer spawned here (so a lost link stops them).
 class link_actor final : public actor<link_protocol> {
 public:
     link_actor(std::shared_ptr<link_impl> l, std::shared_ptr<export_table> exports,
@@ -1124,28 +1147,6 @@ private:
             return;
         }
         case frame_kind::reply: read_reply(r, f.body.size(), *link_); return;
-        case frame_kind::lookup: {
-            const std::uint64_t request = r.u64();
-            const std::string name = r.str(max_actor_name);
-            const std::string sig = r.str(f.body.size());
-            if (!r.done()) {
-                return;
-            }
-            auto [id, entry] = exports_->by_name(name);
-            if (!entry) {
-                link_->send_lookup_reply(
-                    request, error{errc::receiver_down, "no actor published as " + name}, 0);
-            } else if (entry->signature != sig) {
-                link_->send_lookup_reply(
-                    request,
-                    error{errc::type_mismatch,
-                          name + " speaks " + entry->signature + ", not " + sig},
-                    0);
-            } else {
-                link_->send_lookup_reply(request, error{}, id);
-            }
-            return;
-        }
         case frame_kind::spawn: spawn(r, f.body.size()); return;
         case frame_kind::lookup_reply: {
             const std::uint64_t request = r.u64();
@@ -1758,6 +1759,11 @@ private:
             return true;
         }
         case frame_kind::bye: why = error{errc::stopped, "the peer closed the link"}; return false;
+        case frame_kind::lookup: {
+            wire_reader r(f.body);
+            answer_lookup(r, f.body.size(), *s.link, *exports_);
+            return true;
+        }
         case frame_kind::tell:
         case frame_kind::ask:
         case frame_kind::reply:
@@ -1793,7 +1799,6 @@ private:
             }
         }
             [[fallthrough]];
-        case frame_kind::lookup:
         case frame_kind::lookup_reply:
         case frame_kind::spawn:
         case frame_kind::monitor: {

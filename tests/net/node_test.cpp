@@ -608,6 +608,33 @@ TEST_F(TwoNodes, ARemoteAskWaitingForRoomLetsTheLinkGoAtItsDeadline) {
     EXPECT_EQ(c.rejected, 1u) << "the ask, given up at its deadline";
 }
 
+// The peer's lookups do not queue behind a message waiting for room: the
+// I/O thread answers them.
+TEST_F(TwoNodes, ALookupIsAnsweredWhileTheLinkWaitsForRoom) {
+    auto g = std::make_shared<gate>();
+    auto parked = b_.spawn_with<parked_service>(
+        spawn_options{.capacity = 1, .policy = overflow_policy::suspend}, g);
+    ASSERT_TRUE(beta_->publish("parked", parked));
+    auto remote = alpha_->lookup<service_protocol>(beta_id_, "parked", 5s);
+    ASSERT_TRUE(remote) << remote.error();
+    const auto by_link_actor = [this] { return beta_->counters().delivered_by_link_actor; };
+    const std::uint64_t before = by_link_actor();
+    EXPECT_TRUE(remote->tell(demo::note{"parks the handler"}));
+    ASSERT_TRUE(g->wait_reached());
+    EXPECT_TRUE(remote->tell(demo::note{"fills the mailbox"}));
+    EXPECT_TRUE(remote->tell(demo::note{"waits for room"}));
+    for (int i = 0; i < 10000 && by_link_actor() == before; ++i) {
+        std::this_thread::sleep_for(1ms); // until beta's link actor has the waiting note
+    }
+    ASSERT_GT(by_link_actor(), before);
+    ASSERT_TRUE(beta_->publish("published later", b_.spawn<service>(&box_)));
+    auto found = alpha_->lookup<service_protocol>(beta_id_, "published later", 30s);
+    ASSERT_TRUE(found) << found.error();
+    auto missing = alpha_->lookup<service_protocol>(beta_id_, "nobody", 30s);
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code(), errc::receiver_down) << missing.error();
+}
+
 TEST(Node, TheSmallestWindowStillCarriesTheLargestFrame) {
     troupe::system a;
     troupe::system b;
