@@ -532,42 +532,56 @@ TEST_F(TwoNodes, ARemoteAskRedirectedToAFullWaitingReceiverIsMailboxFull) {
     EXPECT_EQ(r.error().code(), errc::mailbox_full) << r.error();
 }
 
+/// Beta's "parked" (a parked_service of capacity 1), whose handler is parked
+/// and whose mailbox is full: a third note from alpha makes beta's link
+/// actor wait for room.
+class FullReceiver : public TwoNodes {
+protected:
+    void park_and_fill(overflow_policy policy) {
+        auto g = std::make_shared<gate>();
+        parked_ = b_.spawn_with<parked_service>(spawn_options{.capacity = 1, .policy = policy}, g);
+        ASSERT_TRUE(beta_->publish("parked", parked_));
+        auto remote = alpha_->lookup<service_protocol>(beta_id_, "parked", 5s);
+        ASSERT_TRUE(remote) << remote.error(); // after a round trip: beta has the link too
+        remote_ = *remote;
+        EXPECT_TRUE(remote_.tell(demo::note{"parks the handler"}));
+        ASSERT_TRUE(g->wait_reached());
+        EXPECT_TRUE(remote_.tell(demo::note{"fills the mailbox"}));
+    }
+    /// Message frames beta delivered or handed to its link actor.
+    std::uint64_t delivered() const {
+        const auto c = beta_->counters();
+        return c.delivered_directly + c.delivered_by_link_actor;
+    }
+    void wait_delivered(std::uint64_t n) const {
+        for (int i = 0; i < 10000 && delivered() < n; ++i) {
+            std::this_thread::sleep_for(1ms);
+        }
+        ASSERT_EQ(delivered(), n);
+    }
+
+    actor_ref<service_protocol> parked_;
+    actor_ref<service_protocol> remote_; // alpha's ref to it
+};
+
 // The link actor waiting for room in a full receiver (policy block) does
 // not outlive the link: losing it ends the wait, the frame becomes a
 // link_lost dead letter, and the proxies it holds fire node_unreachable.
-TEST_F(TwoNodes, LosingTheLinkEndsAWaitForRoomFiresMonitorsAndCountsWhatWasQueued) {
-    auto g = std::make_shared<gate>();
-    auto parked = b_.spawn_with<parked_service>(
-        spawn_options{.capacity = 1, .policy = overflow_policy::block}, g);
-    ASSERT_TRUE(beta_->publish("parked", parked));
-    auto remote = alpha_->lookup<service_protocol>(beta_id_, "parked", 5s);
-    ASSERT_TRUE(remote) << remote.error(); // after a round trip: beta has the link too
+TEST_F(FullReceiver, LosingTheLinkEndsAWaitForRoomFiresMonitorsAndCountsWhatWasQueued) {
     auto on_alpha = a_.spawn<service>(&box_);
     ASSERT_TRUE(alpha_->publish("on-alpha", on_alpha));
     auto back = beta_->lookup<service_protocol>(alpha_->id(), "on-alpha", 5s);
     ASSERT_TRUE(back) << back.error(); // a proxy, child of beta's link actor
     auto probe = std::make_shared<down_probe>();
     ASSERT_TRUE(b_.on_exit(back->addr(), [probe](const error& e) { probe->set(e); }));
-    const auto delivered = [this] {
-        const auto c = beta_->counters();
-        return c.delivered_directly + c.delivered_by_link_actor;
-    };
     const std::uint64_t before = delivered();
-    EXPECT_TRUE(remote->tell(demo::note{"parks the handler"}));
-    ASSERT_TRUE(g->wait_reached());
-    EXPECT_TRUE(remote->tell(demo::note{"fills the mailbox"}));
-    EXPECT_TRUE(remote->tell(demo::note{"waits for room"}));
-    for (int i = 0; i < 10000 && delivered() < before + 3; ++i) {
-        std::this_thread::sleep_for(1ms); // until the third note is on beta
-    }
-    ASSERT_EQ(delivered(), before + 3);
+    ASSERT_NO_FATAL_FAILURE(park_and_fill(overflow_policy::block));
+    EXPECT_TRUE(remote_.tell(demo::note{"waits for room"}));
+    ASSERT_NO_FATAL_FAILURE(wait_delivered(before + 3)); // the third note is on beta
     // Two more, queued for the link actor behind the waiting one (a later read).
-    EXPECT_TRUE(remote->tell(demo::note{"queued behind, one"}));
-    EXPECT_TRUE(remote->tell(demo::note{"queued behind, two"}));
-    for (int i = 0; i < 10000 && delivered() < before + 5; ++i) {
-        std::this_thread::sleep_for(1ms);
-    }
-    ASSERT_EQ(delivered(), before + 5);
+    EXPECT_TRUE(remote_.tell(demo::note{"queued behind, one"}));
+    EXPECT_TRUE(remote_.tell(demo::note{"queued behind, two"}));
+    ASSERT_NO_FATAL_FAILURE(wait_delivered(before + 5));
     alpha_->close();
     auto cause = probe->wait();
     ASSERT_TRUE(cause.has_value()) << "the proxy outlived its link";
@@ -583,50 +597,29 @@ TEST_F(TwoNodes, LosingTheLinkEndsAWaitForRoomFiresMonitorsAndCountsWhatWasQueue
 // A remote ask waiting for room (policy suspend: no timeout of its own) holds
 // the link's later frames back only until the ask's deadline: then it is not
 // delivered (its asker has its timeout), and the frames behind it flow again.
-TEST_F(TwoNodes, ARemoteAskWaitingForRoomLetsTheLinkGoAtItsDeadline) {
-    auto g = std::make_shared<gate>();
-    auto parked = b_.spawn_with<parked_service>(
-        spawn_options{.capacity = 1, .policy = overflow_policy::suspend}, g);
-    ASSERT_TRUE(beta_->publish("parked", parked));
-    auto other = b_.spawn<service>(&box_);
-    ASSERT_TRUE(beta_->publish("other", other));
-    auto remote = alpha_->lookup<service_protocol>(beta_id_, "parked", 5s);
-    auto remote_other = alpha_->lookup<service_protocol>(beta_id_, "other", 5s);
-    ASSERT_TRUE(remote && remote_other);
-    EXPECT_TRUE(remote->tell(demo::note{"parks the handler"}));
-    ASSERT_TRUE(g->wait_reached());
-    EXPECT_TRUE(remote->tell(demo::note{"fills the mailbox"}));
-    auto waited = remote->ask(demo::echo{"waits for room"}, 300ms).get();
+TEST_F(FullReceiver, ARemoteAskWaitingForRoomLetsTheLinkGoAtItsDeadline) {
+    auto remote_svc_ref = remote_svc();
+    ASSERT_TRUE(remote_svc_ref) << remote_svc_ref.error();
+    ASSERT_NO_FATAL_FAILURE(park_and_fill(overflow_policy::suspend));
+    auto waited = remote_.ask(demo::echo{"waits for room"}, 300ms).get();
     ASSERT_FALSE(waited);
     EXPECT_EQ(waited.error().code(), errc::timeout) << waited.error();
     // Behind it on the link: delivered once the wait has given up.
-    auto behind = remote_other->ask(demo::echo{"behind it"}, 30s).get();
+    auto behind = remote_svc_ref->ask(demo::echo{"behind it"}, 30s).get();
     ASSERT_TRUE(behind) << behind.error();
     EXPECT_EQ(*behind, "behind it");
-    const auto c = b_.counters(parked.addr()).value();
+    const auto c = b_.counters(parked_.addr()).value();
     EXPECT_EQ(c.queued, 1u) << "the note that fills the mailbox";
     EXPECT_EQ(c.rejected, 1u) << "the ask, given up at its deadline";
 }
 
 // The peer's lookups do not queue behind a message waiting for room: the
 // I/O thread answers them.
-TEST_F(TwoNodes, ALookupIsAnsweredWhileTheLinkWaitsForRoom) {
-    auto g = std::make_shared<gate>();
-    auto parked = b_.spawn_with<parked_service>(
-        spawn_options{.capacity = 1, .policy = overflow_policy::suspend}, g);
-    ASSERT_TRUE(beta_->publish("parked", parked));
-    auto remote = alpha_->lookup<service_protocol>(beta_id_, "parked", 5s);
-    ASSERT_TRUE(remote) << remote.error();
-    const auto by_link_actor = [this] { return beta_->counters().delivered_by_link_actor; };
-    const std::uint64_t before = by_link_actor();
-    EXPECT_TRUE(remote->tell(demo::note{"parks the handler"}));
-    ASSERT_TRUE(g->wait_reached());
-    EXPECT_TRUE(remote->tell(demo::note{"fills the mailbox"}));
-    EXPECT_TRUE(remote->tell(demo::note{"waits for room"}));
-    for (int i = 0; i < 10000 && by_link_actor() == before; ++i) {
-        std::this_thread::sleep_for(1ms); // until beta's link actor has the waiting note
-    }
-    ASSERT_GT(by_link_actor(), before);
+TEST_F(FullReceiver, ALookupIsAnsweredWhileTheLinkWaitsForRoom) {
+    const std::uint64_t before = delivered();
+    ASSERT_NO_FATAL_FAILURE(park_and_fill(overflow_policy::suspend));
+    EXPECT_TRUE(remote_.tell(demo::note{"waits for room"}));
+    ASSERT_NO_FATAL_FAILURE(wait_delivered(before + 3)); // beta's link actor waits with it
     ASSERT_TRUE(beta_->publish("published later", b_.spawn<service>(&box_)));
     auto found = alpha_->lookup<service_protocol>(beta_id_, "published later", 30s);
     ASSERT_TRUE(found) << found.error();
