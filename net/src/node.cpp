@@ -531,18 +531,27 @@ public:
         // what it wrote before handing delivery back (`ungranted_`) is seen.
         return actor_delivers_.load(std::memory_order_acquire);
     }
-    /// I/O thread: queues frames for the link actor, which owns delivery
-    /// from now on; true if it must be told (it did not own it yet).
-    /// Once the link actor has stopped (`close_inbound`), refuses them instead.
-    bool push_inbound(bytes frames) {
+    /// What the link actor takes: frames in order, and when each read that
+    /// queued some arrived (`arrived[i]`: the end offset of read i's frames
+    /// in `frames`, and its time), so that an ask's deadline counts its wait.
+    struct inbound_frames {
+        bytes frames;
+        std::vector<std::pair<std::size_t, time_point>> arrived;
+    };
+    /// I/O thread: queues the frames of one read, arrived at `now`, for the
+    /// link actor, which owns delivery from now on; true if it must be told
+    /// (it did not own it yet). Once the link actor has stopped
+    /// (`close_inbound`), refuses them instead.
+    bool push_inbound(bytes frames, time_point now) {
         {
             std::lock_guard lock(inbound_mutex_);
             if (!inbound_closed_) {
-                if (inbound_.empty()) {
-                    inbound_ = std::move(frames);
+                if (inbound_.frames.empty()) {
+                    inbound_.frames = std::move(frames);
                 } else {
-                    inbound_.insert(inbound_.end(), frames.begin(), frames.end());
+                    inbound_.frames.insert(inbound_.frames.end(), frames.begin(), frames.end());
                 }
+                inbound_.arrived.emplace_back(inbound_.frames.size(), now);
                 return !actor_delivers_.exchange(true, std::memory_order_relaxed); // under the lock
             }
         }
@@ -553,16 +562,16 @@ public:
     /// it, and any queued later, are refused: a tell is a `link_lost` dead
     /// letter here, an ask's error also goes to the peer's asker.
     void close_inbound() {
-        bytes left;
+        inbound_frames left;
         {
             std::lock_guard lock(inbound_mutex_);
             inbound_closed_ = true;
             left = std::exchange(inbound_, {});
         }
-        refuse_undelivered(left);
+        refuse_undelivered(left.frames);
     }
     /// Link actor: every inbound frame waiting.
-    bytes take_inbound() {
+    inbound_frames take_inbound() {
         std::lock_guard lock(inbound_mutex_);
         return std::exchange(inbound_, {});
     }
@@ -571,7 +580,7 @@ public:
     /// goes back to the I/O thread.
     bool more_inbound() {
         std::lock_guard lock(inbound_mutex_);
-        const bool more = !inbound_.empty();
+        const bool more = !inbound_.frames.empty();
         actor_delivers_.store(more, std::memory_order_release);
         return more;
     }
@@ -894,7 +903,7 @@ private:
     actor_ref<link_protocol> actor_; // guarded by mutex_; released at the loss
     std::atomic<bool> want_writable_{false};
     std::mutex inbound_mutex_;
-    bytes inbound_;               // guarded by inbound_mutex_: frames for the link actor
+    inbound_frames inbound_;      // guarded by inbound_mutex_: frames for the link actor
     bool inbound_closed_ = false; // guarded by inbound_mutex_: the link actor stopped
     // Written under inbound_mutex_ (set by the I/O thread, cleared by the link
     // actor); read by the I/O thread without it: see `actor_delivers`.
@@ -1092,23 +1101,45 @@ public:
     }
 
 private:
+    // An ask that waited here past its deadline is refused (`timeout`: its
+    // asker has given up); one still due gets the time it has left.
+    bool still_due(detail::inbound& in, time_point arrived) {
+        if (!in.is_ask || in.timeout == duration::max()) {
+            return true;
+        }
+        const duration waited = system().clock().now() - arrived;
+        if (waited >= in.timeout) {
+            link_->refuse(in, error{errc::timeout, "the ask's deadline passed while it waited "
+                                                   "behind a message for a full mailbox"});
+            return false;
+        }
+        in.timeout -= std::max(waited, duration::zero());
+        return true;
+    }
+
     // The frames the I/O thread queued, in order.
     task<> deliver_inbound() {
-        const bytes batch = link_->take_inbound();
+        const auto batch = link_->take_inbound();
         frames_.clear(); // no other handler runs while this one is suspended
         frame_reader reader(max_frame_ + 1);
-        (void)reader.feed(batch, [&](frame_view f) {
+        (void)reader.feed(batch.frames, [&](frame_view f) {
             frames_.push_back(f);
             return true;
         });
         std::uint64_t data_bytes = 0;
+        std::size_t read = 0; // of batch.arrived: the read the frame came in
         for (const frame_view& f : frames_) {
+            const auto offset = static_cast<std::size_t>(f.body.data() - batch.frames.data());
+            while (read + 1 < batch.arrived.size() && batch.arrived[read].first <= offset) {
+                ++read;
+            }
             std::optional<inbound_message> decoded;
             {
                 // Refs in messages and replies decode for this link (on this
                 // thread: a resumed task may run on another one).
                 const detail::link_scope refs(*link_);
-                handle(f, decoded);
+                handle(f, decoded,
+                       batch.arrived.empty() ? time_point{} : batch.arrived[read].second);
             }
             if (decoded && decoded->sent.send) {
                 link_->delivered(std::exchange(data_bytes, 0)); // before it: delivered
@@ -1132,14 +1163,16 @@ private:
         link_->delivered(data_bytes);
     }
 
-    void handle(frame_view f, std::optional<inbound_message>& decoded) {
+    // `arrived`: when the I/O thread read it (an ask's time left runs from there).
+    void handle(frame_view f, std::optional<inbound_message>& decoded, time_point arrived) {
         wire_reader r(f.body);
         switch (f.kind) {
         case frame_kind::tell:
         case frame_kind::ask: {
             auto& m = decoded.emplace();
             if (read_message(f.kind == frame_kind::ask, r, link_, *exports_, exports_seen_, limits_,
-                             m)) {
+                             m) &&
+                still_due(m.in, arrived)) {
                 if (auto d = m.entry->deliver(m.in, this); d.send) {
                     m.sent.send.emplace(std::move(*d.send));
                 }
@@ -1610,7 +1643,8 @@ protected:
         if (s.link && read.delivered != 0) {
             s.link->delivered(read.delivered); // before a hand-over: its credit is ours
         }
-        if (!read.for_actor.empty() && s.link && s.link->push_inbound(std::move(read.for_actor))) {
+        if (!read.for_actor.empty() && s.link &&
+            s.link->push_inbound(std::move(read.for_actor), sys_.clock().now())) {
             // One notice at a time (the frames wait in the link, bounded by the credit).
             if (!s.actor.tell(inbound_ready{})) {
                 why = error{errc::mailbox_full, "the link actor refused its inbound notice"};

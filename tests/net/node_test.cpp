@@ -613,6 +613,51 @@ TEST_F(FullReceiver, ARemoteAskWaitingForRoomLetsTheLinkGoAtItsDeadline) {
     EXPECT_EQ(c.rejected, 1u) << "the ask, given up at its deadline";
 }
 
+// An ask queued behind a message waiting for room keeps its deadline from
+// when it arrived: reached only after that, it is refused, not delivered late.
+TEST_F(TwoNodes, AnAskThatExpiredBehindAWaitingMessageIsNotDelivered) {
+    auto g = std::make_shared<gate>();
+    auto held = b_.spawn_with<gated_service>(
+        spawn_options{.capacity = 1, .policy = overflow_policy::suspend}, g);
+    ASSERT_TRUE(beta_->publish("held", held));
+    auto remote = alpha_->lookup<service_protocol>(beta_id_, "held", 5s);
+    auto remote_svc_ref = remote_svc();
+    ASSERT_TRUE(remote && remote_svc_ref);
+    const auto delivered = [this] {
+        const auto c = beta_->counters();
+        return c.delivered_directly + c.delivered_by_link_actor;
+    };
+    const std::uint64_t before = delivered();
+    EXPECT_TRUE(remote->tell(demo::note{"held at the gate"}));
+    ASSERT_TRUE(g->wait_reached());
+    EXPECT_TRUE(remote->tell(demo::note{"fills the mailbox"}));
+    EXPECT_TRUE(remote->tell(demo::note{"waits for room"}));
+    const auto wait_delivered = [&](std::uint64_t n) {
+        for (int i = 0; i < 10000 && delivered() < n; ++i) {
+            std::this_thread::sleep_for(1ms);
+        }
+        return delivered() == n;
+    };
+    // Two proxies are two senders (no order between them): the ask goes once
+    // the note is on beta.
+    ASSERT_TRUE(wait_delivered(before + 3));
+    auto late = remote_svc_ref->ask(demo::echo{"queued behind"}, 200ms);
+    ASSERT_TRUE(wait_delivered(before + 4)); // the ask is on beta, behind the note
+    // It arrived before this point: its deadline on beta passes within 200 ms of it.
+    std::this_thread::sleep_until(std::chrono::steady_clock::now() + 250ms);
+    auto r = late.get();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), errc::timeout);
+    const auto svc_before = b_.counters(svc_.addr()).value().sent;
+    const auto full_before = b_.dead_letters().count(dead_letter_reason::mailbox_full);
+    g->release(); // room: the waiting note goes in, then the link actor reaches the ask
+    auto after = remote_svc_ref->ask(demo::echo{"after it"}, 30s).get();
+    ASSERT_TRUE(after) << after.error();
+    EXPECT_EQ(b_.counters(svc_.addr()).value().sent, svc_before + 1) << "only the later ask";
+    EXPECT_EQ(b_.dead_letters().count(dead_letter_reason::mailbox_full), full_before + 1);
+    EXPECT_EQ(a_.late_replies(), 0u);
+}
+
 // The peer's lookups do not queue behind a message waiting for room: the
 // I/O thread answers them.
 TEST_F(FullReceiver, ALookupIsAnsweredWhileTheLinkWaitsForRoom) {
