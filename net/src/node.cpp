@@ -378,8 +378,9 @@ public:
         case errc::mailbox_full:
         case errc::would_block:
         case errc::timeout: return dead_letter_reason::mailbox_full;
-        case errc::cancelled: return dead_letter_reason::link_lost; // waited for room, then lost
-        case errc::node_unreachable: return dead_letter_reason::link_lost;
+        case errc::cancelled:        // waited for room, then lost
+        case errc::node_unreachable: // queued for a link actor that stopped
+            return dead_letter_reason::link_lost;
         default: return dead_letter_reason::receiver_down;
         }
     }
