@@ -187,13 +187,12 @@ bool send_awaiter::await_suspend(std::coroutine_handle<> h) noexcept {
 void send_awaiter::on_wake() {
     cell* self = this_thread_context().current;
     if (timer_ != 0 && self->sys().clk().now() >= deadline_) {
-        timer_ = 0; // it fired: this is its wake (or a wake for room that came as late)
+        disarm_deadline(); // its wake, or one for room that came as late
+        const error why{errc::timeout, "no room in the receiver's mailbox before the deadline"};
         to_->count_abandoned_send();
-        envelope_->fail(
-            error{errc::timeout, "no room in the receiver's mailbox before the deadline"});
+        envelope_->fail(why);
         delete std::exchange(envelope_, nullptr);
-        result_ = troupe::unexpected(
-            error{errc::timeout, "no room in the receiver's mailbox before the deadline"});
+        result_ = troupe::unexpected(why);
         continuation_.resume();
         return;
     }

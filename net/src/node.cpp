@@ -871,10 +871,10 @@ private:
         std::string_view interned = "(a type name not kept: too many distinct ones)";
         {
             std::lock_guard lock(names_mutex);
-            if (auto it = names.find(std::string(type)); it != names.end()) {
-                interned = *it;
-            } else if (names.size() < max_interned) {
+            if (names.size() < max_interned) {
                 interned = *names.emplace(type).first;
+            } else if (auto it = names.find(std::string(type)); it != names.end()) {
+                interned = *it;
             }
         }
         sys_.dead_letters().record(troupe::dead_letter{why, actor_addr{}, interned, trace});
@@ -1033,8 +1033,9 @@ private:
 
 /// Delivers a link's inbound frames on a troupe worker (so `then` works and
 /// no receiver's policy can block the I/O thread), runs the peer's spawns
-/// and this node's lookups over the link. Its children are the proxies of the peer's actors and the
-/// actors the peer spawned here (so a lost link stops them).
+/// and this node's lookups over the link. Its children are the proxies of
+/// the peer's actors and the actors the peer spawned here (so a lost link
+/// stops them).
 class link_actor final : public actor<link_protocol> {
 public:
     link_actor(std::shared_ptr<link_impl> l, std::shared_ptr<export_table> exports,
@@ -1139,8 +1140,7 @@ private:
                 // Refs in messages and replies decode for this link (on this
                 // thread: a resumed task may run on another one).
                 const detail::link_scope refs(*link_);
-                handle(f, decoded,
-                       batch.arrived.empty() ? time_point{} : batch.arrived[read].second);
+                handle(f, decoded, batch.arrived[read].second); // one entry per read at least
             }
             if (decoded && decoded->sent.send) {
                 link_->delivered(std::exchange(data_bytes, 0)); // before it: delivered
